@@ -1,0 +1,1 @@
+"""The `tmc-recovery` command line."""

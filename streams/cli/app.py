@@ -1,0 +1,44 @@
+"""The root command: subcommands plus one-line reporting of typed errors."""
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from schemas.errors import TmcRecoveryError
+from streams.broker.errors import BrokerStartFailed
+from streams.cli import kafka
+
+app = typer.Typer(
+    name="tmc-recovery",
+    help="Automated recovery for kcp TMC fleets, on Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kafka.app, name="kafka")
+
+EXIT_ERROR = 2
+
+
+def report(exc: TmcRecoveryError) -> None:
+    err = Console(stderr=True, highlight=False)
+    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    if isinstance(exc, BrokerStartFailed) and exc.log_tail:
+        err.print(f"last lines of {exc.log_file}:", style="dim")
+        err.print(exc.log_tail, markup=False, highlight=False, soft_wrap=True)
+
+
+def main() -> None:
+    """Run the CLI; an expected failure prints one line (plus a log tail) and exits 2."""
+    try:
+        code = app(standalone_mode=False)
+    except TmcRecoveryError as exc:
+        report(exc)
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,75 @@
+"""Session-wide real Kafka broker and fresh topics per test."""
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from tests.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
+
+_session_broker: list[ProvidedBroker] = []
+
+TopicFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[ProvidedBroker]:
+    try:
+        broker = provide_broker()
+    except BrokerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    _session_broker.append(broker)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: ProvidedBroker) -> str:
+    return kafka_broker.bootstrap
+
+
+async def create_topics(bootstrap: str, topics: list[NewTopic]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(topics)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def topic_factory(kafka_bootstrap: str, request: pytest.FixtureRequest) -> TopicFactory:
+    """``topic_factory(prefix, partitions, config)`` creates a fresh, uniquely named topic."""
+
+    def make(prefix: str = "t", partitions: int = 1, config: dict[str, str] | None = None) -> str:
+        name = f"{prefix}.{request.node.name[:40]}.{uuid.uuid4().hex[:8]}"
+        name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
+        topic = NewTopic(name, partitions, 1, topic_configs=config or {})
+        # A thread of its own, so async tests (with a running loop) can call it too.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, create_topics(kafka_bootstrap, [topic])).result()
+        return name
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for broker in _session_broker:
+        ready = (
+            "" if broker.ready_seconds is None else f", start-to-ready {broker.ready_seconds:.2f} s"
+        )
+        terminalreporter.write_line(f"kafka: {broker.source}{ready}")
+
+
+async def list_topics(bootstrap: str) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return list(await admin.list_topics())
+    finally:
+        await admin.close()

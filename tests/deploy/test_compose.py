@@ -1,0 +1,40 @@
+"""docker-compose.yml cannot run here (no Docker engine), so its shape is checked."""
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streams.broker.settings import LocalKafkaSettings
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+
+
+def _services() -> dict[str, Any]:
+    services: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())["services"]
+    return services
+
+
+def test_kafka_is_the_same_version_as_the_local_broker() -> None:
+    image = _services()["kafka"]["image"]
+    assert image == f"apache/kafka:{LocalKafkaSettings().version}"
+
+
+def test_kafka_is_single_node_kraft_without_auto_create() -> None:
+    env = _services()["kafka"]["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "1"
+
+
+def test_kafka_port_is_published_on_loopback_only() -> None:
+    kafka = _services()["kafka"]
+    assert kafka["ports"] == ["127.0.0.1:9092:9092"]
+    assert "HOST://127.0.0.1:9092" in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_kafka_has_a_healthcheck_that_talks_to_the_broker() -> None:
+    check = _services()["kafka"]["healthcheck"]
+    assert "kafka-broker-api-versions.sh" in " ".join(check["test"])
+    assert check["retries"] >= 1
