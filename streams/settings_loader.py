@@ -15,14 +15,15 @@ class ConfigError(TmcRecoveryError):
 
 
 def describe(error: ValidationError, env_prefix: str) -> str:
-    """``TMC_KAFKA_PORT=70000: Input should be less than or equal to 65535; ...``"""
+    """``topics.partitions (env TMC_TOPICS__PARTITIONS) = 'zero': Input should be ...``"""
     parts = []
     for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "settings"
-        name = f"{env_prefix}{field.upper()}" if env_prefix else field
+        path = [str(part) for part in problem["loc"]]
+        dotted = ".".join(path) or "settings"
+        env_name = f"{env_prefix}{'__'.join(path).upper()}"
         value = problem.get("input")
-        shown = f"={value}" if isinstance(value, str | int | float) else ""
-        parts.append(f"{name}{shown}: {problem['msg']}")
+        shown = f" = {value!r}" if isinstance(value, str | int | float) else ""
+        parts.append(f"{dotted} (env {env_name}){shown}: {problem['msg']}")
     return "; ".join(parts)
 
 

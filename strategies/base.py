@@ -1,0 +1,54 @@
+"""The strategy contract, as the seed's RecoveryStrategy: can_recover, execute, priority, timeout.
+
+On top of the seed, a strategy names the *target* it heals, so that errors for the same
+(strategy, target) merge into one recovery, and a strategy declares its defaults so that
+configuration can override priority, timeout and max attempts per strategy.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import ClassVar
+
+from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    """What a running attempt may use; ``dry_run`` means plan and report, change nothing."""
+
+    recovery_id: str
+    dry_run: bool = False
+
+
+class RecoveryFailed(Exception):
+    """An attempt did not heal its target; the message says why. Retried while attempts remain."""
+
+    def __init__(self, message: str, actions: tuple[str, ...] = (), retryable: bool = True) -> None:
+        super().__init__(message)
+        self.actions = actions
+        self.retryable = retryable
+
+
+class RecoveryStrategy(ABC):
+    """One way of healing a class of errors. Implementations must be idempotent:
+    a resumed attempt after a crash runs again from the start."""
+
+    name: ClassVar[str]
+    error_types: ClassVar[frozenset[ErrorType]]
+    priority: ClassVar[int]
+    timeout: ClassVar[timedelta]
+    max_attempts: ClassVar[int] = 3
+
+    def can_recover(self, error: TMCError) -> bool:
+        return error.type in self.error_types
+
+    def target(self, error: TMCError) -> str:
+        """What this strategy heals for ``error``; by default the cluster (or the component)."""
+        return error.cluster_name or f"component:{error.component}"
+
+    @abstractmethod
+    async def execute(
+        self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
+    ) -> RecoveryOutcome:
+        """Act on the target; return what was done, or raise RecoveryFailed."""

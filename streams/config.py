@@ -1,0 +1,130 @@
+"""The service's configuration: a YAML file plus TMC_* environment variables (env wins).
+
+Nested fields use ``__`` in env names, e.g. ``TMC_TOPICS__PARTITIONS=12`` or
+``TMC_STRATEGIES__Migration__ENABLED=false``. Everything is validated at start;
+a bad value is a ConfigError naming the field.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from streams.settings_loader import ConfigError, load_settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+
+
+class TopicSettings(_Section):
+    """Names, partitions and retention. All co-partitioned topics share ``partitions``."""
+
+    errors: str = "tmc.errors"
+    dlq: str = "tmc.errors.dlq"
+    results: str = "tmc.recovery.results"
+    escalations: str = "tmc.recovery.escalations"
+    events: str = "tmc.recovery.events"
+    status: str = "tmc.recovery.status"
+    requests_prefix: str = "tmc.recovery.requests."
+    partitions: int = Field(default=6, ge=1, le=10_000)
+    replication_factor: int = Field(default=1, ge=1, le=10)
+    retention_ms: int = Field(default=7 * DAY_MS, ge=60_000)
+    dlq_retention_ms: int = Field(default=30 * DAY_MS, ge=60_000)
+
+    def requests(self, strategy: str) -> str:
+        return f"{self.requests_prefix}{strategy}"
+
+
+class DedupSettings(_Section):
+    """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
+    merging new errors for ``cooldown_s`` after its recovery ends."""
+
+    event_id_ttl_s: float = Field(default=3600.0, gt=0)
+    cooldown_s: float = Field(default=300.0, ge=0)
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+
+
+class RetrySettings(_Section):
+    """The Go model's default retry policy: 1 s doubling to 30 s, with jitter."""
+
+    base_delay_s: float = Field(default=1.0, gt=0)
+    max_delay_s: float = Field(default=30.0, gt=0)
+    multiplier: float = Field(default=2.0, ge=1.0)
+    jitter: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
+class ExecutionSettings(_Section):
+    """Per-worker bound on running recoveries (the seed's default: 5); the backlog waits."""
+
+    max_concurrent: int = Field(default=5, ge=1, le=10_000)
+
+
+class StrategySettings(_Section):
+    """Overrides of one strategy's built-in defaults; None keeps the default."""
+
+    enabled: bool = True
+    priority: int | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+    max_attempts: int | None = Field(default=None, ge=1)
+
+
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=6066, ge=0, le=65535)
+    token: SecretStr | None = None
+
+
+class ServiceSettings(BaseSettings):
+    """Everything a worker needs to start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TMC_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    worker_id: str = "tmc-recovery"
+    data_dir: Path = Path(".tmc-recovery")
+    kafka: KafkaSettings = KafkaSettings()
+    topics: TopicSettings = TopicSettings()
+    dedup: DedupSettings = DedupSettings()
+    retry: RetrySettings = RetrySettings()
+    execution: ExecutionSettings = ExecutionSettings()
+    web: WebSettings = WebSettings()
+    strategies: dict[str, StrategySettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments, then the environment, then the YAML file."""
+        yaml_file = init_settings.init_kwargs.pop("_config_file", None)  # type: ignore[attr-defined]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def load_service_settings(config_file: Path | None = None) -> ServiceSettings:
+    """Validated settings from ``config_file`` (optional) and TMC_* variables."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"bad configuration: config file {config_file} does not exist")
+    overrides = {} if config_file is None else {"_config_file": config_file}
+    return load_settings(ServiceSettings, **overrides)

@@ -1,0 +1,64 @@
+"""Service configuration: file plus environment, validated with messages naming the field."""
+
+from pathlib import Path
+
+import pytest
+
+from streams.config import load_service_settings
+from streams.settings_loader import ConfigError
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tmc.yaml"
+    path.write_text(
+        "worker_id: w1\n"
+        "topics:\n  partitions: 12\n"
+        "strategies:\n  Migration:\n    enabled: false\n    timeout_s: 60\n"
+        "web:\n  token: s3cret\n"
+    )
+    return path
+
+
+def test_defaults_bind_loopback_and_match_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMC_WEB__HOST", raising=False)
+    settings = load_service_settings()
+    assert settings.web.host == "127.0.0.1"
+    assert settings.execution.max_concurrent == 5
+    assert (settings.retry.base_delay_s, settings.retry.max_delay_s) == (1.0, 30.0)
+    assert settings.topics.requests("Sync") == "tmc.recovery.requests.Sync"
+
+
+def test_file_values_and_env_overrides(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMC_TOPICS__PARTITIONS", "3")
+    settings = load_service_settings(config_file)
+    assert settings.worker_id == "w1"
+    assert settings.topics.partitions == 3, "the environment wins over the file"
+    assert settings.strategies["Migration"].enabled is False
+    assert settings.strategies["Migration"].timeout_s == 60
+
+
+def test_secret_token_is_not_shown(config_file: Path) -> None:
+    settings = load_service_settings(config_file)
+    assert settings.web.token is not None
+    assert settings.web.token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in str(settings.model_dump())
+
+
+def test_bad_env_value_names_field_and_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMC_TOPICS__PARTITIONS", "zero")
+    with pytest.raises(ConfigError, match=r"topics\.partitions \(env TMC_TOPICS__PARTITIONS\)"):
+        load_service_settings()
+
+
+def test_unknown_key_in_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("topics:\n  partitons: 3\n")
+    with pytest.raises(ConfigError, match=r"topics\.partitons.*Extra inputs are not permitted"):
+        load_service_settings(path)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_service_settings(tmp_path / "nope.yaml")
