@@ -1,0 +1,135 @@
+"""Which strategy heals an error: registration by error type, configuration, and selection.
+
+Selection is deterministic (priority, then name), unlike the seed's lookup through an
+unordered map: the highest-priority enabled strategy whose ``can_recover`` accepts the
+error wins. Strategies registered with no error types (the Generic fallback) are
+considered last, and only for retryable errors.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.metadata import entry_points
+
+from schemas.errors import TmcRecoveryError
+from schemas.records import ErrorType, TMCError
+from strategies.base import RecoveryStrategy
+from streams.config import StrategySettings
+
+ENTRY_POINT_GROUP = "tmc_recovery.strategies"
+
+
+class RegistryError(TmcRecoveryError):
+    """A strategy could not be registered, configured or loaded."""
+
+
+@dataclass(frozen=True)
+class ConfiguredStrategy:
+    """A strategy with its effective (default or configured) knobs."""
+
+    strategy: RecoveryStrategy
+    priority: int
+    timeout: timedelta
+    max_attempts: int
+    enabled: bool
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+
+def configure(strategy: RecoveryStrategy, settings: StrategySettings | None) -> ConfiguredStrategy:
+    settings = settings or StrategySettings()
+    timeout = strategy.timeout
+    if settings.timeout_s is not None:
+        timeout = timedelta(seconds=settings.timeout_s)
+    return ConfiguredStrategy(
+        strategy=strategy,
+        priority=strategy.priority if settings.priority is None else settings.priority,
+        timeout=timeout,
+        max_attempts=(
+            strategy.max_attempts if settings.max_attempts is None else settings.max_attempts
+        ),
+        enabled=settings.enabled,
+    )
+
+
+class StrategyRegistry:
+    """Strategies by name and by the error types they register for."""
+
+    def __init__(
+        self,
+        strategies: Iterable[RecoveryStrategy],
+        settings: Mapping[str, StrategySettings] | None = None,
+    ) -> None:
+        settings = dict(settings or {})
+        self._by_name: dict[str, ConfiguredStrategy] = {}
+        for strategy in strategies:
+            if strategy.name in self._by_name:
+                raise RegistryError(f"two strategies are named {strategy.name!r}")
+            self._by_name[strategy.name] = configure(strategy, settings.pop(strategy.name, None))
+        if settings:
+            raise RegistryError(
+                f"bad configuration: strategies.{sorted(settings)[0]} names no registered "
+                f"strategy (known: {', '.join(sorted(self._by_name))})"
+            )
+        self._by_type: dict[ErrorType, list[ConfiguredStrategy]] = defaultdict(list)
+        self._fallbacks: list[ConfiguredStrategy] = []
+        for configured in self._ranked(self._by_name.values()):
+            types = configured.strategy.error_types
+            for error_type in types:
+                self._by_type[error_type].append(configured)
+            if not types:
+                self._fallbacks.append(configured)
+
+    @staticmethod
+    def _ranked(items: Iterable[ConfiguredStrategy]) -> list[ConfiguredStrategy]:
+        return sorted(items, key=lambda c: (-c.priority, c.name))
+
+    def __getitem__(self, name: str) -> ConfiguredStrategy:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[ConfiguredStrategy]:
+        return iter(self._by_name.values())
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def select(self, error: TMCError) -> ConfiguredStrategy | None:
+        """The strategy for ``error``, or None when nothing may act on it (escalate)."""
+        for configured in self._by_type.get(error.type, ()):
+            if configured.enabled and configured.strategy.can_recover(error):
+                return configured
+        if not error.is_retryable():
+            return None
+        for configured in self._fallbacks:
+            if configured.enabled and configured.strategy.can_recover(error):
+                return configured
+        return None
+
+
+def plugin_strategies(
+    build: Callable[[object], RecoveryStrategy], group: str = ENTRY_POINT_GROUP
+) -> list[RecoveryStrategy]:
+    """Custom strategies from installed packages' entry points.
+
+    Each entry point names a strategy class or factory; ``build`` turns it into an
+    instance (giving it the cluster gateway). A broken plugin is a RegistryError
+    naming it, not a crash in the middle of triage.
+    """
+    found = []
+    for point in sorted(entry_points(group=group), key=lambda p: p.name):
+        try:
+            strategy = build(point.load())
+        except Exception as exc:
+            raise RegistryError(
+                f"strategy plugin {point.name!r} ({point.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(strategy, RecoveryStrategy):
+            raise RegistryError(
+                f"strategy plugin {point.name!r} ({point.value}) is not a RecoveryStrategy"
+            )
+        found.append(strategy)
+    return found
