@@ -5,40 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, RecoveryStrategy
+from schemas.records import ErrorType, TMCError
+from strategies.base import RecoveryStrategy
 from strategies.registry import RegistryError, StrategyRegistry, plugin_strategies
 from streams.config import StrategySettings
-
-
-def _strategy(name: str, types: set[ErrorType], priority: int) -> RecoveryStrategy:
-    class Planned(RecoveryStrategy):
-        error_types = frozenset(types)
-        timeout = timedelta(minutes=2)
-
-        async def execute(
-            self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
-        ) -> RecoveryOutcome:
-            return RecoveryOutcome(success=True, message=f"{name} planned {ctx.recovery_id}")
-
-    Planned.name = name
-    Planned.priority = priority
-    return Planned()
-
-
-class Generic(RecoveryStrategy):
-    name = "Generic"
-    error_types = frozenset()
-    priority = 10
-    timeout = timedelta(minutes=2)
-
-    def can_recover(self, error: TMCError) -> bool:
-        return error.is_retryable()
-
-    async def execute(
-        self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
-    ) -> RecoveryOutcome:
-        return RecoveryOutcome(success=True, message="generic")
+from tests.strategies.planned import Generic, planned
 
 
 def _error(error_type: ErrorType, retryable: bool | None = None) -> TMCError:
@@ -51,17 +22,17 @@ def _error(error_type: ErrorType, retryable: bool | None = None) -> TMCError:
 def _registry(**settings: StrategySettings) -> StrategyRegistry:
     return StrategyRegistry(
         [
-            _strategy("ClusterConnectivity", {ErrorType.CLUSTER_UNREACHABLE}, 80),
-            _strategy("ClusterAuthentication", {ErrorType.CLUSTER_AUTHENTICATION}, 90),
-            _strategy("Sync", {ErrorType.SYNC_FAILURE, ErrorType.SYNC_TIMEOUT}, 50),
-            _strategy("SyncTurbo", {ErrorType.SYNC_FAILURE}, 50),
+            planned("ClusterConnectivity", {ErrorType.CLUSTER_UNREACHABLE}, 80),
+            planned("ClusterAuthentication", {ErrorType.CLUSTER_AUTHENTICATION}, 90),
+            planned("Sync", {ErrorType.SYNC_FAILURE, ErrorType.SYNC_TIMEOUT}, 50),
+            planned("SyncTurbo", {ErrorType.SYNC_FAILURE}, 50),
             Generic(),
         ],
         settings,
     )
 
 
-def test_selects_the_registered_strategy() -> None:
+def test_selects_the_registeredplanned() -> None:
     chosen = _registry().select(_error(ErrorType.CLUSTER_UNREACHABLE))
     assert chosen is not None
     assert chosen.name == "ClusterConnectivity"
@@ -118,7 +89,7 @@ def test_duplicate_names_are_refused() -> None:
 def _install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     """A real installed distribution (dist-info + entry_points.txt) on sys.path."""
     (tmp_path / "tmc_plugin_example.py").write_text(
-        "from tests.strategies.test_registry import Generic\n"
+        "from tests.strategies.planned import Generic\n"
         "class Database(Generic):\n"
         "    name = 'Database'\n"
         "broken = 'not a strategy'\n"

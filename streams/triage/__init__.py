@@ -1,0 +1,1 @@
+"""Triage: from a decoded error to one decision (drop, merge, start or escalate)."""

@@ -1,0 +1,90 @@
+"""Exact-duplicate and same-problem dedup over two changelogged key-value tables.
+
+``seen``: event id -> expiry (epoch seconds). ``targets``: "strategy|target" -> the
+recovery that owns it, whether it is still active, and until when it keeps merging
+after it ended (the cooldown). Both are plain mappings so the logic is testable
+without Kafka; the worker passes Faust tables (never windowed ones: NOTES.md, #385)
+and expires entries with ``sweep`` on a timer.
+"""
+
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from streams.config import DedupSettings
+
+TargetRow = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TargetClaim:
+    """Who heals a (strategy, target) right now, or recently."""
+
+    recovery_id: str
+    active: bool = True
+    cooldown_until: float | None = None
+
+    def merges_at(self, now: float) -> bool:
+        return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
+
+    def row(self) -> TargetRow:
+        return asdict(self)
+
+
+def target_key(strategy: str, target: str) -> str:
+    return f"{strategy}|{target}"
+
+
+class Dedup:
+    """Remembers event ids and target claims; every call is one table read or write."""
+
+    def __init__(
+        self,
+        seen: MutableMapping[str, float],
+        targets: MutableMapping[str, TargetRow],
+        settings: DedupSettings,
+    ) -> None:
+        self.seen = seen
+        self.targets = targets
+        self.settings = settings
+
+    def is_duplicate(self, event_id: str | None, now: float) -> bool:
+        """True for an event id seen within its TTL; otherwise remembers it."""
+        if event_id is None:
+            return False
+        expiry = self.seen.get(event_id)
+        if expiry is not None and now < expiry:
+            return True
+        self.seen[event_id] = now + self.settings.event_id_ttl_s
+        return False
+
+    def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
+        """The recovery new errors for this (strategy, target) merge into, if any."""
+        row = self.targets.get(target_key(strategy, target))
+        if row is None:
+            return None
+        claim = TargetClaim(**row)
+        return claim if claim.merges_at(now) else None
+
+    def claim(self, strategy: str, target: str, recovery_id: str) -> None:
+        self.targets[target_key(strategy, target)] = TargetClaim(recovery_id).row()
+
+    def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
+        """The recovery ended: keep merging into it for the cooldown, then let go."""
+        key = target_key(strategy, target)
+        row = self.targets.get(key)
+        if row is not None and row["recovery_id"] == recovery_id:
+            until = now + self.settings.cooldown_s
+            self.targets[key] = TargetClaim(recovery_id, False, until).row()
+
+    def sweep(self, now: float) -> int:
+        """Forget expired event ids and ended claims past their cooldown; how many."""
+        stale_ids = [key for key, expiry in self.seen.items() if expiry <= now]
+        for key in stale_ids:
+            del self.seen[key]
+        stale_claims = [
+            key for key, row in self.targets.items() if not TargetClaim(**row).merges_at(now)
+        ]
+        for key in stale_claims:
+            del self.targets[key]
+        return len(stale_ids) + len(stale_claims)
