@@ -39,6 +39,9 @@ class TopicSettings(_Section):
     escalations: str = "tmc.recovery.escalations"
     events: str = "tmc.recovery.events"
     status: str = "tmc.recovery.status"
+    clusters: str = "tmc.recovery.clusters"
+    dedup_seen: str = "tmc.recovery.dedup.seen"
+    dedup_targets: str = "tmc.recovery.dedup.targets"
     requests_prefix: str = "tmc.recovery.requests."
     partitions: int = Field(default=6, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)

@@ -1,0 +1,124 @@
+"""The service's topics: planned from configuration, created explicitly, verified on start.
+
+The service never relies on broker auto-creation. Every topic keyed by cluster has the
+same partition count, because co-partitioning is what puts a cluster's errors, requests,
+results and table rows on one worker. An existing topic with another partition count or
+cleanup policy is a start-up error, not silent corruption.
+"""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
+
+from schemas.errors import TmcRecoveryError
+from streams.config import TopicSettings
+
+TOPIC_ALREADY_EXISTS = 36
+METADATA_WAIT_S = 15.0
+
+
+class TopicError(TmcRecoveryError):
+    """A topic could not be created, or exists with the wrong shape."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cleanup_policy(self) -> str:
+        return self.config.get("cleanup.policy", "delete")
+
+
+def topic_plan(topics: TopicSettings, strategies: Iterable[str]) -> list[TopicSpec]:
+    """Every topic the worker reads or writes, with its partitions and retention."""
+    p = topics.partitions
+    stream = {"cleanup.policy": "delete", "retention.ms": str(topics.retention_ms)}
+    table = {"cleanup.policy": "compact"}
+    dlq = {"cleanup.policy": "delete", "retention.ms": str(topics.dlq_retention_ms)}
+    plan = [
+        TopicSpec(topics.errors, p, stream),
+        TopicSpec(topics.dlq, p, dlq),
+        TopicSpec(topics.results, p, stream),
+        TopicSpec(topics.escalations, p, stream),
+        TopicSpec(topics.events, p, stream),
+        TopicSpec(topics.status, p, table),
+        TopicSpec(topics.clusters, p, table),
+        TopicSpec(topics.dedup_seen, p, table),
+        TopicSpec(topics.dedup_targets, p, table),
+    ]
+    plan += [TopicSpec(topics.requests(name), p, stream) for name in sorted(strategies)]
+    return plan
+
+
+async def ensure_topics(bootstrap: str, plan: list[TopicSpec], replication: int = 1) -> list[str]:
+    """Create missing topics and verify existing ones; the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in plan if spec.name not in existing]
+        if missing:
+            await _create(admin, missing, replication)
+        await _verify(admin, plan)
+    except KafkaError as exc:
+        raise TopicError(f"cannot manage topics on {bootstrap}: {type(exc).__name__}: {exc}")
+    finally:
+        await admin.close()
+    return [spec.name for spec in missing]
+
+
+async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: int) -> None:
+    new = [NewTopic(s.name, s.partitions, replication, topic_configs=s.config) for s in specs]
+    response = (await admin.create_topics(new)).to_object()
+    for topic in response["topic_errors"]:
+        code = topic["error_code"]
+        if code not in (0, TOPIC_ALREADY_EXISTS):  # another worker may win the race
+            raise TopicError(f"creating topic {topic['topic']} failed with Kafka error {code}")
+
+
+async def _describe(
+    admin: AIOKafkaAdminClient, names: list[str], wait_s: float = METADATA_WAIT_S
+) -> dict[str, Any]:
+    """Topic metadata, waiting while new topics still lack leaders."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        described = {t["topic"]: t for t in await admin.describe_topics(names)}
+        pending = [n for n in names if n not in described or described[n]["error_code"] != 0]
+        if not pending:
+            return described
+        if loop.time() > deadline:
+            raise TopicError(f"topics not ready after {wait_s:g}s: {', '.join(pending)}")
+        await asyncio.sleep(0.2)
+
+
+async def _verify(admin: AIOKafkaAdminClient, plan: list[TopicSpec]) -> None:
+    described = await _describe(admin, [s.name for s in plan])
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, None) for s in plan]
+    policies: dict[str, str] = {}
+    for response in await admin.describe_configs(resources):
+        for resource in response.to_object()["resources"]:
+            for entry in resource["config_entries"]:
+                if entry["config_names"] == "cleanup.policy":
+                    policies[resource["resource_name"]] = entry["config_value"]
+    for spec in plan:
+        partitions = len(described[spec.name]["partitions"])
+        if partitions != spec.partitions:
+            raise TopicError(
+                f"topic {spec.name} has {partitions} partitions but the configuration says "
+                f"{spec.partitions}; co-partitioning needs equal counts "
+                "(set topics.partitions to match, or recreate the topic)"
+            )
+        policy = policies.get(spec.name, "delete")
+        if set(policy.split(",")) != set(spec.cleanup_policy.split(",")):
+            raise TopicError(
+                f"topic {spec.name} has cleanup.policy={policy} but needs {spec.cleanup_policy}"
+            )
