@@ -69,7 +69,9 @@ async def ensure_topics(bootstrap: str, plan: list[TopicSpec], replication: int 
             await _create(admin, missing, replication)
         await _verify(admin, plan)
     except KafkaError as exc:
-        raise TopicError(f"cannot manage topics on {bootstrap}: {type(exc).__name__}: {exc}")
+        raise TopicError(
+            f"cannot manage topics on {bootstrap}: {type(exc).__name__}: {exc}"
+        ) from exc
     finally:
         await admin.close()
     return [spec.name for spec in missing]

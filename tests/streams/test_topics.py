@@ -64,5 +64,5 @@ async def test_wrong_cleanup_policy_is_a_clear_error(kafka_bootstrap: str) -> No
 
 async def test_unreachable_broker_is_a_typed_error() -> None:
     plan = topic_plan(_settings(), STRATEGIES)
-    with pytest.raises(TopicError, match="cannot manage topics on 127.0.0.1:1"):
+    with pytest.raises(TopicError, match=r"cannot manage topics on 127\.0\.0\.1:1"):
         await asyncio.wait_for(ensure_topics("127.0.0.1:1", plan), 30)
