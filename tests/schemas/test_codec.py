@@ -1,0 +1,276 @@
+"""The codec: both framings, old writer versions, and a typed error for every way bytes go bad."""
+
+import copy
+import json
+import time
+import tracemalloc
+from io import BytesIO
+from typing import Any
+
+import pytest
+from fastavro import parse_schema, schemaless_writer
+
+from schemas.catalog import SchemaName, catalog
+from schemas.codec import (
+    AvroCodec,
+    BadMagic,
+    CodecConfigError,
+    DecodeError,
+    EncodeError,
+    Framing,
+    InvalidBody,
+    RecordCodec,
+    RegistryUnavailable,
+    SchemaRegistryClient,
+    TrailingBytes,
+    TruncatedMessage,
+    UnknownFingerprint,
+    UnknownSchemaId,
+    UnusableWriterSchema,
+)
+from schemas.errors import TmcRecoveryError
+from schemas.records import ErrorType, RecoveryResult, TMCError, to_avro
+from tests.schemas.examples import T0, all_records, recovery_result, tmc_error
+from tests.schemas.registry_stub import RegistryStub
+
+ERRORS = catalog().families[SchemaName.TMC_ERROR]
+
+
+def _zigzag(n: int) -> bytes:
+    n = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _body(schema: Any, datum: Any) -> bytes:
+    buf = BytesIO()
+    schemaless_writer(buf, schema, datum)
+    return buf.getvalue()
+
+
+def _confluent(registry: RegistryStub, record_type: Any = TMCError) -> RecordCodec[Any]:
+    client = SchemaRegistryClient(registry.url)
+    return RecordCodec(record_type, framing=Framing.CONFLUENT, registry=client)
+
+
+@pytest.mark.parametrize("record", all_records(), ids=lambda r: type(r).__name__)
+def test_every_record_round_trips_in_single_object_framing(record: Any) -> None:
+    codec = RecordCodec(type(record))
+    data = codec.encode(record)
+    assert data[:10] == b"\xc3\x01" + catalog().families[record.schema].latest.fingerprint
+    assert codec.decode(data) == record
+
+
+@pytest.mark.parametrize("record", all_records(), ids=lambda r: type(r).__name__)
+def test_every_record_round_trips_in_confluent_framing(record: Any, registry: RegistryStub) -> None:
+    codec = _confluent(registry, type(record))
+    data = codec.encode(record)
+    (schema_id,) = registry.schemas
+    assert data[:5] == b"\x00" + schema_id.to_bytes(4, "big")
+    assert json.loads(registry.schemas[schema_id]) == json.loads(codec.avro.schema.text)
+    assert codec.decode(data) == record
+
+
+def test_confluent_encoding_registers_once_under_the_record_name(registry: RegistryStub) -> None:
+    codec = _confluent(registry)
+    for _ in range(5):
+        codec.encode(tmc_error())
+    assert registry.requests == [("POST", "/subjects/io.kcp.tmc.TMCError/versions")]
+
+
+def test_one_codec_decodes_both_framings(registry: RegistryStub) -> None:
+    confluent = _confluent(registry).encode(tmc_error())
+    single = RecordCodec(TMCError).encode(tmc_error())
+    reader = RecordCodec(TMCError, registry=SchemaRegistryClient(registry.url))
+    assert reader.decode(confluent) == reader.decode(single) == tmc_error()
+
+
+def _v1_datum() -> dict[str, Any]:
+    datum = to_avro(tmc_error())
+    del datum["trace_id"]
+    return datum
+
+
+def test_an_old_version_decodes_into_the_latest_record() -> None:
+    v1 = ERRORS.versions[0]
+    data = b"\xc3\x01" + v1.fingerprint + _body(v1.parsed, _v1_datum())
+    decoded = RecordCodec(TMCError).decode(data)
+    assert decoded.trace_id is None
+    assert decoded.cluster_name == "edge-1"
+    assert decoded.timestamp == T0
+
+
+def test_a_newer_registered_writer_resolves_unknown_symbols_to_the_default(
+    registry: RegistryStub,
+) -> None:
+    newer = json.loads(ERRORS.latest.text)
+    newer["fields"].append({"name": "tenant", "type": "string", "default": ""})
+    next(f for f in newer["fields"] if f["name"] == "type")["type"]["symbols"].append("Quantum")
+    schema_id = registry.add(json.dumps(newer))
+    datum = {**to_avro(tmc_error()), "type": "Quantum", "tenant": "t-1"}
+    data = b"\x00" + schema_id.to_bytes(4, "big") + _body(parse_schema(newer), datum)
+    decoded = _confluent(registry).decode(data)
+    assert decoded.type is ErrorType.UNKNOWN
+    assert decoded.message == tmc_error().message
+
+
+async def test_decode_async_fetches_the_writer_schema_off_the_event_loop(
+    registry: RegistryStub,
+) -> None:
+    data = _confluent(registry).encode(tmc_error())
+    fresh = RecordCodec(TMCError, registry=SchemaRegistryClient(registry.url))
+    assert await fresh.decode_async(data) == tmc_error()
+    assert ("GET", f"/schemas/ids/{data[4]}") in registry.requests
+
+
+def _raises(codec: AvroCodec | RecordCodec[Any], data: bytes, kind: type[DecodeError]) -> Any:
+    with pytest.raises(kind) as raised:
+        codec.decode(data)
+    error = raised.value
+    assert isinstance(error, TmcRecoveryError)
+    assert type(error) is kind  # exactly this reason, not a sibling
+    assert error.hex_prefix == data[:32].hex()
+    assert error.reason in str(error)
+    return error
+
+
+VALID = RecordCodec(TMCError).encode(tmc_error())
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"", TruncatedMessage),
+        (b"\xc3", TruncatedMessage),
+        (b"\xc3\x01\x12\x34", TruncatedMessage),
+        (b"\x00\x00\x01", TruncatedMessage),
+        (VALID[:-1], TruncatedMessage),
+        (VALID[:10], TruncatedMessage),
+        (b"\x01" + VALID[1:], BadMagic),
+        (b"{json: 1}", BadMagic),
+        (b"\xc3\x02" + VALID[2:], BadMagic),
+        (b"\xc3\x01" + b"\x00" * 8 + VALID[10:], UnknownFingerprint),
+        (VALID + b"\x00", TrailingBytes),
+        (VALID[:10] + b"\x00\x7e" + VALID[12:], InvalidBody),  # ErrorType index 63 of 29
+        (VALID[:10] + b"\x06" + VALID[11:], InvalidBody),  # union branch 3 of 2
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+def test_bad_bytes_raise_a_typed_error(data: bytes, kind: type[DecodeError]) -> None:
+    _raises(RecordCodec(TMCError), data, kind)
+
+
+def test_invalid_utf8_is_an_invalid_body() -> None:
+    datum = to_avro(tmc_error())
+    datum["component"] = "syncer"
+    data = RecordCodec(TMCError).avro.encode(datum)
+    at = data.index(b"syncer")
+    _raises(RecordCodec(TMCError), data[:at] + b"\xff\xfe" + data[at + 2 :], InvalidBody)
+
+
+def test_a_record_of_another_family_is_refused() -> None:
+    data = RecordCodec(RecoveryResult).encode(recovery_result())
+    error = _raises(RecordCodec(TMCError), data, UnusableWriterSchema)
+    assert "RecoveryResult" in str(error)
+
+
+def test_confluent_decode_without_a_registry_is_a_typed_error(registry: RegistryStub) -> None:
+    data = _confluent(registry).encode(tmc_error())
+    error = _raises(RecordCodec(TMCError), data, RegistryUnavailable)
+    assert "no registry" in str(error)
+
+
+def test_an_unknown_schema_id_is_a_typed_error(registry: RegistryStub) -> None:
+    codec = _confluent(registry)
+    _raises(codec, b"\x00\x00\x00\x30\x39" + VALID[10:], UnknownSchemaId)
+
+
+def test_an_unreachable_registry_is_transient_and_fails_fast(registry: RegistryStub) -> None:
+    data = _confluent(registry).encode(tmc_error())
+    reader = RecordCodec(TMCError, registry=SchemaRegistryClient(registry.url, retry_after=30))
+    registry.fail_with = 503
+    assert _raises(reader, data, RegistryUnavailable).transient
+    asked = len(registry.requests)
+    started = time.monotonic()
+    for other_id in range(1, 50):
+        _raises(reader, b"\x00" + other_id.to_bytes(4, "big") + VALID[10:], RegistryUnavailable)
+    assert len(registry.requests) == asked
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "string"}',
+        '{"type": "object", "properties": {}}',
+        "not json",
+    ],
+    ids=["other-avro-type", "json-schema", "garbage"],
+)
+def test_a_registered_schema_that_is_not_ours_is_refused(registry: RegistryStub, text: str) -> None:
+    schema_id = registry.add(text) if text != "not json" else 77
+    if text == "not json":
+        registry.schemas[77] = text
+    data = b"\x00" + schema_id.to_bytes(4, "big") + VALID[10:]
+    _raises(_confluent(registry), data, UnusableWriterSchema)
+
+
+def test_a_writer_schema_with_zero_width_array_items_is_refused_not_run(
+    registry: RegistryStub,
+) -> None:
+    hostile = copy.deepcopy(json.loads(ERRORS.latest.text))
+    hostile["fields"].insert(0, {"name": "pad", "type": {"type": "array", "items": "null"}})
+    schema_id = registry.add(json.dumps(hostile))
+    # 2**62 nulls claimed by nine bytes: fastavro would loop (and grow a list) "forever".
+    data = b"\x00" + schema_id.to_bytes(4, "big") + _zigzag(2**62) + VALID[10:]
+    started = time.monotonic()
+    _raises(_confluent(registry), data, UnusableWriterSchema)
+    assert time.monotonic() - started < 1.0
+
+
+def _prefix_before(field: str) -> bytes:
+    """The valid encoding of a TMCError's fields before ``field``."""
+    raw = json.loads(ERRORS.latest.text)
+    index = next(i for i, f in enumerate(raw["fields"]) if f["name"] == field)
+    head = parse_schema({**raw, "fields": raw["fields"][:index]})
+    return b"\xc3\x01" + ERRORS.latest.fingerprint + _body(head, to_avro(tmc_error()))
+
+
+@pytest.mark.parametrize(
+    ("field", "claim"),
+    [
+        ("component", _zigzag(2**62)),  # a string claiming 4 EiB
+        ("component", _zigzag(2**31)),
+        ("recovery_hint", _zigzag(2**62)),  # an array claiming 2**62 items
+        ("recovery_hint", _zigzag(-(2**62)) + _zigzag(2**40)),  # negative count: block size next
+        ("context", _zigzag(2**62)),  # a map claiming 2**62 entries
+    ],
+    ids=["string-2^62", "string-2^31", "array-2^62", "array-negative-block", "map-2^62"],
+)
+def test_a_malicious_length_neither_allocates_nor_hangs(field: str, claim: bytes) -> None:
+    data = _prefix_before(field) + claim + b"\x02ab" * 4
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        _raises(RecordCodec(TMCError), data, TruncatedMessage)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 1.0
+    assert peak < 1_000_000
+
+
+def test_a_record_that_does_not_fit_the_schema_is_an_encode_error() -> None:
+    datum = to_avro(tmc_error())
+    del datum["component"]
+    with pytest.raises(EncodeError, match="TMCError"):
+        RecordCodec(TMCError).avro.encode(datum)
+
+
+def test_confluent_framing_needs_a_registry() -> None:
+    with pytest.raises(CodecConfigError):
+        AvroCodec(SchemaName.TMC_ERROR, framing=Framing.CONFLUENT)

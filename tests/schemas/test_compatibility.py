@@ -1,0 +1,112 @@
+"""Every shipped version is fully compatible with every earlier one, and breaking changes fail."""
+
+import copy
+import itertools
+import json
+from typing import Any
+
+import pytest
+from fastavro import parse_schema
+from fastavro.read import SchemaResolutionError
+
+from schemas.catalog import SchemaName, catalog
+from tests.schemas.compat import assert_fully_compatible, read_with, write
+
+PAIRS = [
+    pytest.param(older, newer, id=f"{family.value}-v{older.version}-v{newer.version}")
+    for family in SchemaName
+    for older, newer in itertools.combinations(catalog().families[family].versions, 2)
+]
+
+
+def test_there_is_an_evolved_schema_to_check() -> None:
+    assert len(catalog().families[SchemaName.TMC_ERROR].versions) >= 2
+    assert PAIRS
+
+
+@pytest.mark.parametrize(("older", "newer"), PAIRS)
+def test_each_version_is_fully_compatible_with_earlier_ones(older: Any, newer: Any) -> None:
+    assert_fully_compatible(dict(older.raw), dict(newer.raw))
+
+
+def _tmc_error(version: int = 1) -> dict[str, Any]:
+    text = catalog().families[SchemaName.TMC_ERROR].versions[version - 1].text
+    return dict(json.loads(text))
+
+
+def _field(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(f for f in schema["fields"] if f["name"] == name)
+
+
+def _with_new_error_type(schema: dict[str, Any], symbol: str) -> dict[str, Any]:
+    changed = copy.deepcopy(schema)
+    _field(changed, "type")["type"]["symbols"].append(symbol)
+    return changed
+
+
+def test_an_unknown_error_type_reads_as_the_default_in_every_shipped_version() -> None:
+    newer = _with_new_error_type(_tmc_error(2), "QuantumFlux")
+    writer = parse_schema(newer)
+    datum = {
+        "type": "QuantumFlux",
+        "severity": "High",
+        "component": "syncer",
+        "operation": "heartbeat",
+        "message": "m",
+        "timestamp": 1_700_000_000_000,
+        "retryable": True,
+    }
+    data = write(writer, datum)
+    for version in catalog().families[SchemaName.TMC_ERROR].versions:
+        assert read_with(data, writer, version.parsed)["type"] == "UNKNOWN"
+
+
+def test_adding_an_error_type_is_a_compatible_change() -> None:
+    assert_fully_compatible(_tmc_error(2), _with_new_error_type(_tmc_error(2), "QuantumFlux"))
+
+
+def _new_field_without_default() -> dict[str, Any]:
+    schema = _tmc_error()
+    schema["fields"].append({"name": "tenant", "type": "string"})
+    return schema
+
+
+def _field_type_changed() -> dict[str, Any]:
+    schema = _tmc_error()
+    _field(schema, "operation")["type"] = "int"
+    return schema
+
+
+def _field_renamed() -> dict[str, Any]:
+    schema = _tmc_error()
+    _field(schema, "component")["name"] = "source"
+    return schema
+
+
+def _required_field_removed() -> dict[str, Any]:
+    schema = _tmc_error()
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != "retryable"]
+    return schema
+
+
+def _enum_without_default_gains_a_symbol() -> tuple[dict[str, Any], dict[str, Any]]:
+    older = _tmc_error()
+    del _field(older, "severity")["type"]["default"]
+    newer = copy.deepcopy(older)
+    _field(newer, "severity")["type"]["symbols"].append("Catastrophic")
+    return older, newer
+
+
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        pytest.param(_tmc_error(), _new_field_without_default(), id="new-field-without-default"),
+        pytest.param(_tmc_error(), _field_type_changed(), id="field-type-changed"),
+        pytest.param(_tmc_error(), _field_renamed(), id="field-renamed"),
+        pytest.param(_tmc_error(), _required_field_removed(), id="required-field-removed"),
+        pytest.param(*_enum_without_default_gains_a_symbol(), id="enum-without-default"),
+    ],
+)
+def test_a_breaking_change_fails_the_check(older: dict[str, Any], newer: dict[str, Any]) -> None:
+    with pytest.raises(SchemaResolutionError):
+        assert_fully_compatible(older, newer)
