@@ -52,6 +52,21 @@ class TopicSettings(_Section):
         return f"{self.requests_prefix}{strategy}"
 
 
+class CodecSettings(_Section):
+    """How records are framed on encode; decode accepts both framings regardless."""
+
+    framing: Literal["single-object", "confluent"] = "single-object"
+    registry_url: str | None = None
+
+
+class IngestSettings(_Section):
+    """Bounds on what ingest accepts; anything else is dead-lettered with the reason."""
+
+    max_message_bytes: int = Field(default=256 * 1024, ge=1024)
+    registry_retries: int = Field(default=3, ge=0)
+    registry_retry_delay_s: float = Field(default=1.0, ge=0)
+
+
 class DedupSettings(_Section):
     """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
     merging new errors for ``cooldown_s`` after its recovery ends."""
@@ -102,6 +117,8 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Path(".tmc-recovery")
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
+    codec: CodecSettings = CodecSettings()
+    ingest: IngestSettings = IngestSettings()
     dedup: DedupSettings = DedupSettings()
     retry: RetrySettings = RetrySettings()
     execution: ExecutionSettings = ExecutionSettings()
