@@ -13,6 +13,11 @@ from typing import ClassVar
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
 
 
+def default_target(error: TMCError) -> str:
+    """The cluster an error is about, or its component when it names no cluster."""
+    return error.cluster_name or f"component:{error.component}"
+
+
 @dataclass(frozen=True)
 class ExecutionContext:
     """What a running attempt may use; ``dry_run`` means plan and report, change nothing."""
@@ -45,7 +50,7 @@ class RecoveryStrategy(ABC):
 
     def target(self, error: TMCError) -> str:
         """What this strategy heals for ``error``; by default the cluster (or the component)."""
-        return error.cluster_name or f"component:{error.component}"
+        return default_target(error)
 
     @abstractmethod
     async def execute(

@@ -1,6 +1,7 @@
 """Exact-duplicate and same-problem dedup over two changelogged key-value tables.
 
-``seen``: event id -> expiry (epoch seconds). ``targets``: "strategy|target" -> the
+``seen``: event id -> its expiry (epoch seconds) and the recovery it went to, so a
+redelivered event can be reconciled rather than dropped. ``targets``: "strategy|target" -> the
 recovery that owns it, whether it is still active, and until when it keeps merging
 after it ended (the cooldown). Both are plain mappings so the logic is testable
 without Kafka; the worker passes Faust tables (never windowed ones: NOTES.md, #385)
@@ -14,6 +15,15 @@ from typing import Any
 from streams.config import DedupSettings
 
 TargetRow = dict[str, Any]
+SeenRow = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    """An event id already triaged, until ``expires``, and where it went."""
+
+    expires: float
+    recovery_id: str | None
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class Dedup:
 
     def __init__(
         self,
-        seen: MutableMapping[str, float],
+        seen: MutableMapping[str, SeenRow],
         targets: MutableMapping[str, TargetRow],
         settings: DedupSettings,
     ) -> None:
@@ -48,15 +58,17 @@ class Dedup:
         self.targets = targets
         self.settings = settings
 
-    def is_duplicate(self, event_id: str | None, now: float) -> bool:
-        """True for an event id seen within its TTL; otherwise remembers it."""
-        if event_id is None:
-            return False
-        expiry = self.seen.get(event_id)
-        if expiry is not None and now < expiry:
-            return True
-        self.seen[event_id] = now + self.settings.event_id_ttl_s
-        return False
+    def seen_before(self, event_id: str | None, now: float) -> SeenEvent | None:
+        """The earlier triage of this event id, within its TTL."""
+        row = None if event_id is None else self.seen.get(event_id)
+        if row is None or now >= row["expires"]:
+            return None
+        return SeenEvent(**row)
+
+    def remember(self, event_id: str | None, now: float, recovery_id: str | None) -> None:
+        if event_id is not None:
+            expires = now + self.settings.event_id_ttl_s
+            self.seen[event_id] = asdict(SeenEvent(expires, recovery_id))
 
     def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
         """The recovery new errors for this (strategy, target) merge into, if any."""
@@ -79,7 +91,7 @@ class Dedup:
 
     def sweep(self, now: float) -> int:
         """Forget expired event ids and ended claims past their cooldown; how many."""
-        stale_ids = [key for key, expiry in self.seen.items() if expiry <= now]
+        stale_ids = [key for key, row in self.seen.items() if row["expires"] <= now]
         for key in stale_ids:
             del self.seen[key]
         stale_claims = [

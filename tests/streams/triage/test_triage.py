@@ -11,7 +11,7 @@ from schemas.records import ErrorType, GroupVersionKind, TMCError
 from strategies.registry import StrategyRegistry
 from streams.config import DedupSettings
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
-from streams.triage.dedup import Dedup, TargetRow
+from streams.triage.dedup import Dedup, SeenRow, TargetRow
 from streams.triage.ids import recovery_id
 from tests.strategies.planned import Generic, planned
 
@@ -40,7 +40,7 @@ def _registry() -> StrategyRegistry:
 
 
 def _dedup() -> Dedup:
-    seen: dict[str, float] = {}
+    seen: dict[str, SeenRow] = {}
     targets: dict[str, TargetRow] = {}
     return Dedup(seen, targets, DEDUP)
 
@@ -66,8 +66,9 @@ def test_first_error_starts_a_recovery_with_a_deterministic_id() -> None:
 def test_same_event_id_again_is_a_duplicate() -> None:
     dedup, registry = _dedup(), _registry()
     error = _with_id(_unreachable("edge-1"), "e-1")
-    decide(error, registry, dedup, now=0, source="s")
-    assert decide(error, registry, dedup, now=1, source="s") == Duplicate("e-1")
+    first = decide(error, registry, dedup, now=0, source="s")
+    assert isinstance(first, Start)
+    assert decide(error, registry, dedup, now=1, source="s") == Duplicate("e-1", first.recovery_id)
 
 
 def test_expired_event_id_is_not_a_duplicate_but_merges() -> None:
@@ -116,15 +117,22 @@ def test_resource_conflicts_merge_per_resource_not_per_cluster() -> None:
     assert isinstance(decide(conflict("web", "3"), registry, dedup, 0, "s"), Merge)
 
 
-def test_non_retryable_error_without_strategy_escalates_with_reason() -> None:
+def test_non_retryable_error_without_strategy_escalates_then_merges() -> None:
+    dedup, registry = _dedup(), _registry()
     error = TMCError.build(ErrorType.RESOURCE_NOT_FOUND, "syncer", "get").build()
-    decision = decide(error, _registry(), _dedup(), 0, "s")
-    assert decision == Escalate("no strategy: ResourceNotFound (not retryable)")
+    first = decide(_with_id(error, "a"), registry, dedup, 0, "s")
+    assert isinstance(first, Escalate)
+    assert first.reason == "no strategy: ResourceNotFound (not retryable)"
+    assert first.target == "component:syncer/ResourceNotFound"
+    repeat = decide(_with_id(error, "b"), registry, dedup, 10, "s")
+    assert repeat == Merge(first.recovery_id, "none", first.target)
+    later = decide(_with_id(error, "c"), registry, dedup, 10 + DEDUP.cooldown_s, "s")
+    assert isinstance(later, Escalate)
 
 
 def test_sweep_forgets_expired_ids_and_cooled_claims() -> None:
     dedup = _dedup()
-    dedup.is_duplicate("old", now=0)
+    dedup.remember("old", now=0, recovery_id=None)
     dedup.claim("S", "t", "r1")
     dedup.release("S", "t", "r1", now=0)
     dedup.claim("S", "busy", "r2")
@@ -156,5 +164,6 @@ def test_storm_of_n_errors_over_k_targets_starts_k_recoveries(
     starts = [d for d in decisions if isinstance(d, Start)]
     assert len(starts) == targets
     assert len({s.target for s in starts}) == targets
-    counted = sum(isinstance(d, Start | Merge | Duplicate) for d in decisions)
-    assert counted == len(errors), "every error is started, merged or dropped as a duplicate"
+    assert all(isinstance(d, Start | Merge | Duplicate) for d in decisions), (
+        "every error is started, merged or dropped as a duplicate"
+    )
