@@ -31,15 +31,8 @@ class RecoveryState(StrEnum):
         return self in _TERMINAL
 
 
-_TERMINAL = frozenset(
-    {
-        RecoveryState.COMPLETED,
-        RecoveryState.FAILED,
-        RecoveryState.TIMEOUT,
-        RecoveryState.CANCELLED,
-        RecoveryState.ESCALATED,
-    }
-)
+_TERMINAL = frozenset({RecoveryState.COMPLETED, RecoveryState.CANCELLED, RecoveryState.ESCALATED})
+"""Failed and Timeout are per-attempt outcomes: each is followed by RetryScheduled or Escalated."""
 
 
 @dataclass(frozen=True, slots=True)

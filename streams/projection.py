@@ -1,0 +1,91 @@
+"""How a results record changes the status table: the recovery's row and its cluster's summary.
+
+The results topic is the only writer of the table, and records can arrive twice or late (a
+partition moved between workers), so the projection is idempotent and never moves a row
+backwards: a stale snapshot only contributes the merged error ids it knows about.
+"""
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime
+
+from schemas.records import (
+    ActiveRecovery,
+    ClusterStatus,
+    RecoveryCounts,
+    RecoveryResult,
+    RecoveryState,
+    StrategyOutcome,
+)
+
+_COUNTED = {
+    RecoveryState.COMPLETED: "completed",
+    RecoveryState.FAILED: "failed",
+    RecoveryState.TIMEOUT: "timed_out",
+    RecoveryState.CANCELLED: "cancelled",
+    RecoveryState.ESCALATED: "escalated",
+}
+
+
+def summary_key(result: RecoveryResult) -> str:
+    """The cluster a recovery belongs to (its component when it names none): the topic key."""
+    return result.kafka_key().decode()
+
+
+def _union(*id_lists: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for ids in id_lists for i in ids))
+
+
+def is_newer(current: RecoveryResult, incoming: RecoveryResult) -> bool:
+    """Whether ``incoming`` is a later snapshot than ``current`` (or the same one again)."""
+    if current.state.is_terminal and not incoming.state.is_terminal:
+        return False
+    return len(incoming.transitions) >= len(current.transitions)
+
+
+def project_row(current: RecoveryResult | None, incoming: RecoveryResult) -> RecoveryResult:
+    """The recovery's row after ``incoming``; merged ids are the union of both."""
+    if current is None:
+        return incoming
+    base = incoming if is_newer(current, incoming) else current
+    merged = _union(current.merged_error_ids, incoming.merged_error_ids)
+    return dataclasses.replace(base, merged_error_ids=merged, merged_count=len(merged))
+
+
+def project_cluster(
+    summary: ClusterStatus | None,
+    before: RecoveryResult | None,
+    after: RecoveryResult,
+    now: datetime,
+) -> ClusterStatus:
+    """The cluster summary after one recovery's row went from ``before`` to ``after``."""
+    summary = summary or ClusterStatus(cluster_name=summary_key(after), updated_at=now)
+    counts = dataclasses.asdict(summary.counts)
+    if before is None:
+        counts["started"] += 1
+    seen = 0 if before is None else len(before.transitions)
+    for transition in after.transitions[seen:]:
+        field = _COUNTED.get(transition.state)
+        if field is not None:
+            counts[field] += 1
+    counts["merged_errors"] += after.merged_count - (0 if before is None else before.merged_count)
+    active = tuple(a for a in summary.active_recoveries if a.recovery_id != after.id)
+    outcomes = dict(summary.last_outcomes)
+    if after.state.is_terminal:
+        last_reason = after.transitions[-1].reason if after.transitions else None
+        message = last_reason or (after.result.message if after.result else "")
+        finished = after.end_time or now
+        outcomes[after.strategy] = StrategyOutcome(after.id, after.state, finished, message)
+    else:
+        started = after.start_time
+        active = (
+            *active,
+            ActiveRecovery(after.id, after.strategy, after.target, after.state, started),
+        )
+    return ClusterStatus(
+        cluster_name=summary.cluster_name,
+        updated_at=now,
+        counts=RecoveryCounts(**counts),
+        active_recoveries=active,
+        last_outcomes=outcomes,
+    )

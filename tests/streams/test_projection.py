@@ -1,0 +1,97 @@
+"""The status table projection: idempotent, never backwards, counts every transition once."""
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+from schemas.records import (
+    ErrorType,
+    RecoveryContext,
+    RecoveryResult,
+    RecoveryState,
+    StateTransition,
+    TMCError,
+)
+from streams.projection import project_cluster, project_row
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+S = RecoveryState
+
+
+def _pending(recovery_id: str = "ClusterConnectivity-1") -> RecoveryResult:
+    error = (
+        TMCError.build(ErrorType.CLUSTER_UNREACHABLE, "syncer", "heartbeat")
+        .with_cluster("edge-1")
+        .build()
+    )
+    return RecoveryResult(
+        id=recovery_id,
+        target="edge-1",
+        error=error,
+        strategy="ClusterConnectivity",
+        context=RecoveryContext(attempt=1, max_attempts=3, cluster_name="edge-1"),
+        state=S.PENDING,
+        start_time=T0,
+        transitions=(StateTransition(S.PENDING, T0, 1),),
+    )
+
+
+def _then(row: RecoveryResult, state: RecoveryState, reason: str | None = None) -> RecoveryResult:
+    at = T0 + timedelta(seconds=len(row.transitions))
+    transition = StateTransition(state, at, row.context.attempt, reason)
+    end = at if state.is_terminal else None
+    return dataclasses.replace(
+        row, state=state, end_time=end, transitions=(*row.transitions, transition)
+    )
+
+
+def test_rows_move_forward_and_ignore_stale_snapshots() -> None:
+    pending = _pending()
+    running = _then(pending, S.IN_PROGRESS)
+    done = _then(running, S.COMPLETED)
+    row = project_row(None, pending)
+    row = project_row(row, running)
+    row = project_row(row, done)
+    assert row == done
+    assert project_row(row, running) == done, "a late InProgress never reopens a Completed row"
+    assert project_row(row, done) == done, "a redelivered record changes nothing"
+
+
+def test_merged_ids_are_a_union_even_from_stale_snapshots() -> None:
+    pending = _pending()
+    merged = dataclasses.replace(pending, merged_error_ids=("e2",), merged_count=1)
+    running = _then(pending, S.IN_PROGRESS)
+    row = project_row(project_row(None, merged), running)
+    assert row.state == S.IN_PROGRESS
+    assert row.merged_error_ids == ("e2",)
+    late = dataclasses.replace(pending, merged_error_ids=("e3", "e2"), merged_count=2)
+    row = project_row(row, late)
+    assert row.state == S.IN_PROGRESS
+    assert row.merged_error_ids == ("e2", "e3")
+    assert row.merged_count == 2
+
+
+def test_cluster_summary_tracks_active_counts_and_last_outcome() -> None:
+    pending = _pending()
+    failed = _then(_then(pending, S.IN_PROGRESS), S.FAILED, "probe refused")
+    scheduled = _then(failed, S.RETRY_SCHEDULED)
+    reason = "ClusterConnectivity recovery failed after 3 attempts"
+    escalated = _then(scheduled, S.ESCALATED, reason)
+
+    summary = project_cluster(None, None, pending, T0)
+    assert summary.cluster_name == "edge-1"
+    assert summary.counts.started == 1
+    assert [a.recovery_id for a in summary.active_recoveries] == [pending.id]
+
+    summary = project_cluster(summary, pending, scheduled, T0)
+    assert summary.counts.failed == 1
+    assert summary.active_recoveries[0].state == S.RETRY_SCHEDULED
+
+    summary = project_cluster(summary, scheduled, escalated, T0)
+    assert summary.active_recoveries == ()
+    assert summary.counts.escalated == 1
+    outcome = summary.last_outcomes["ClusterConnectivity"]
+    assert outcome.state == S.ESCALATED
+    assert outcome.message == reason
+
+    again = project_cluster(summary, escalated, escalated, T0)
+    assert again.counts == summary.counts, "a redelivered record is not counted twice"
