@@ -1,0 +1,76 @@
+"""A client for the simulator's admin API, so tests and demos inject faults and read what the
+control plane was told over HTTP, exactly as an operator with curl would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from schemas.errors import TmcRecoveryError
+from strategies.simulator.faults import FaultMode
+
+
+class SimulatorAdminError(TmcRecoveryError):
+    """The admin API refused a request or could not be reached."""
+
+
+class AdminClient:
+    def __init__(self, base_url: str, token: str, *, timeout_s: float = 5.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def set_fault(
+        self,
+        cluster: str,
+        mode: FaultMode,
+        *,
+        for_requests: int | None = None,
+        delay_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Make ``cluster``'s API server misbehave; returns the cluster's state."""
+        body = _fault_body(mode, for_requests, delay_s)
+        return await self._call("POST", f"/_sim/clusters/{cluster}/faults", body)
+
+    async def set_control_plane_fault(
+        self, mode: FaultMode, *, for_requests: int | None = None, delay_s: float | None = None
+    ) -> dict[str, Any]:
+        body = _fault_body(mode, for_requests, delay_s)
+        return await self._call("POST", "/_sim/controlplane/faults", body)
+
+    async def cluster(self, name: str) -> dict[str, Any]:
+        """Fault, request log, health updates and SyncTarget of one cluster."""
+        return await self._call("GET", f"/_sim/clusters/{name}")
+
+    async def control_plane(self) -> dict[str, Any]:
+        return await self._call("GET", "/_sim/controlplane")
+
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        url = f"{self._base}{path}"
+        try:
+            async with self._session.request(method, url, json=body) as response:
+                if response.status != 200:
+                    text = (await response.text())[:300]
+                    raise SimulatorAdminError(f"{method} {path}: {response.status} {text}")
+                answer: dict[str, Any] = await response.json()
+                return answer
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise SimulatorAdminError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+
+
+def _fault_body(mode: FaultMode, for_requests: int | None, delay_s: float | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"mode": mode.value, "for_requests": for_requests}
+    if delay_s is not None:
+        body["delay_s"] = delay_s
+    return body

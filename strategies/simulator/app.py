@@ -1,0 +1,238 @@
+"""The simulator's HTTP routes: each cluster's API server, the kcp control plane, and the admin API.
+
+Cluster API servers (server URL ``{base}/k8s/{cluster}``, as behind a proxy):
+  ``GET /k8s/{cluster}/readyz``: ``ok``, or the injected fault.
+Control plane (kcp; SyncTargets of clusters, one per cluster name):
+  ``GET /clusters/{logical}/apis/workload.kcp.io/v1alpha1/synctargets/{name}[/status]``
+  ``PATCH .../synctargets/{name}/status`` with ``application/merge-patch+json``; a
+  ``metadata.resourceVersion`` that is not current is 409; invalid conditions are 422.
+Admin API (``Authorization: Bearer <admin token>``, else 401):
+  ``GET /_sim/clusters/{cluster}``: fault, request log, health updates, SyncTarget.
+  ``POST /_sim/clusters/{cluster}/faults`` ``{"mode", "for_requests", "delay_s"}``.
+  ``GET /_sim/controlplane`` and ``POST /_sim/controlplane/faults``, the same for kcp.
+Cluster and control-plane endpoints demand their bearer token (401 otherwise); a fault
+takes effect before authentication, as an outage in front of the API server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from strategies.simulator.faults import Fault, FaultMode, FaultSpec
+from strategies.simulator.kube import (
+    MERGE_PATCH,
+    invalid_conditions,
+    merge_patch,
+    status_response,
+)
+from strategies.simulator.state import (
+    ClusterState,
+    EndpointState,
+    SimulatorState,
+    bearer_matches,
+)
+
+log = logging.getLogger(__name__)
+
+STATE = web.AppKey("state", SimulatorState)
+SYNCTARGET = "/clusters/{logical}/apis/workload.kcp.io/v1alpha1/synctargets/{name}"
+CONFLICT = (
+    "Operation cannot be fulfilled on synctargets.workload.kcp.io: the object has been"
+    " modified; please apply your changes to the latest version and try again"
+)
+READYZ_FAILED = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n"
+
+Handler = Callable[[], Awaitable[web.Response]]
+
+
+async def _fault_response(
+    mode: FaultMode, fault: Fault, state: SimulatorState, *, readyz: bool
+) -> web.Response | None:
+    """The answer a fault forces, or None to serve the request normally (after any delay)."""
+    if mode is FaultMode.HANG:
+        await state.stopping.wait()
+        return status_response(503, "ServiceUnavailable", "the simulator is stopping")
+    if mode is FaultMode.SLOW:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(fault.spec.delay_s):
+                await state.stopping.wait()
+        return None
+    if mode is FaultMode.DOWN:
+        return status_response(
+            503, "ServiceUnavailable", "the server is currently unable to handle the request"
+        )
+    if mode is FaultMode.ERROR500:
+        if readyz:
+            return web.Response(status=500, text=READYZ_FAILED)
+        return status_response(500, "InternalError", "etcdserver: request timed out")
+    if mode is FaultMode.CONFLICT:
+        return status_response(409, "Conflict", CONFLICT)
+    return None
+
+
+async def _serve(
+    request: web.Request,
+    endpoint: EndpointState,
+    handler: Handler,
+    *,
+    write: bool = False,
+    readyz: bool = False,
+) -> web.Response:
+    """Apply the endpoint's fault, then its authentication, then ``handler``; log the result."""
+    state = request.app[STATE]
+    mode = endpoint.fault.take(write=write)
+    response = await _fault_response(mode, endpoint.fault, state, readyz=readyz)
+    if response is None:
+        if bearer_matches(request, endpoint.token):
+            response = await handler()
+        else:
+            response = status_response(401, "Unauthorized", "Unauthorized")
+    endpoint.record(request, response.status, mode)
+    return response
+
+
+async def readyz(request: web.Request) -> web.Response:
+    cluster = request.app[STATE].clusters.get(request.match_info["cluster"])
+    if cluster is None:
+        return status_response(404, "NotFound", "no such cluster behind this proxy")
+
+    async def ready() -> web.Response:
+        return web.Response(text="ok")
+
+    return await _serve(request, cluster.endpoint, ready, readyz=True)
+
+
+def _sync_target_or_404(request: web.Request) -> ClusterState | web.Response:
+    name = request.match_info["name"]
+    cluster = request.app[STATE].sync_target(request.match_info["logical"], name)
+    if cluster is None:
+        return status_response(404, "NotFound", f'synctargets.workload.kcp.io "{name}" not found')
+    return cluster
+
+
+async def get_sync_target(request: web.Request) -> web.Response:
+    async def read() -> web.Response:
+        found = _sync_target_or_404(request)
+        return found if isinstance(found, web.Response) else web.json_response(found.sync_target)
+
+    return await _serve(request, request.app[STATE].control_plane, read)
+
+
+async def _apply_status_patch(request: web.Request, cluster: ClusterState) -> web.Response:
+    if request.content_type != MERGE_PATCH:
+        return status_response(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format: {request.content_type}",
+        )
+    try:
+        patch = await request.json()
+    except ValueError:
+        patch = None
+    if not isinstance(patch, dict):
+        return status_response(400, "BadRequest", "the patch must be a JSON object")
+    current = cluster.sync_target
+    version = current["metadata"]["resourceVersion"]
+    expected = (patch.get("metadata") or {}).get("resourceVersion")
+    if expected is not None and expected != version:
+        return status_response(409, "Conflict", CONFLICT)
+    status = merge_patch(current.get("status"), patch.get("status", {}))
+    problem = invalid_conditions(status)
+    if problem is not None:
+        return status_response(422, "Invalid", f"SyncTarget is invalid: {problem}")
+    metadata = {**current["metadata"], "resourceVersion": str(int(version) + 1)}
+    cluster.sync_target = {**current, "metadata": metadata, "status": status}
+    ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), None)
+    cluster.health_updates.append(ready)
+    log.info("SyncTarget %s: Ready condition now %s", cluster.cluster.name, ready)
+    return web.json_response(cluster.sync_target)
+
+
+async def patch_status(request: web.Request) -> web.Response:
+    async def write() -> web.Response:
+        found = _sync_target_or_404(request)
+        if isinstance(found, web.Response):
+            return found
+        return await _apply_status_patch(request, found)
+
+    return await _serve(request, request.app[STATE].control_plane, write, write=True)
+
+
+def _admin_cluster(request: web.Request) -> ClusterState:
+    cluster = request.app[STATE].clusters.get(request.match_info["cluster"])
+    if cluster is None:
+        raise web.HTTPNotFound(text=f"no simulated cluster {request.match_info['cluster']!r}")
+    return cluster
+
+
+async def _fault_spec(request: web.Request) -> FaultSpec:
+    try:
+        return FaultSpec.model_validate_json(await request.read())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise web.HTTPBadRequest(text=problems) from None
+
+
+async def admin_cluster(request: web.Request) -> web.Response:
+    return web.json_response(_admin_cluster(request).describe())
+
+
+async def admin_cluster_fault(request: web.Request) -> web.Response:
+    cluster = _admin_cluster(request)
+    spec = await _fault_spec(request)
+    if spec.mode is FaultMode.CONFLICT:
+        raise web.HTTPBadRequest(text="mode: conflict applies to the control plane only")
+    cluster.endpoint.fault = Fault(spec)
+    log.info("cluster %s: fault %s", cluster.cluster.name, spec.model_dump(mode="json"))
+    return web.json_response(cluster.describe())
+
+
+async def admin_control_plane(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE].control_plane.describe())
+
+
+async def admin_control_plane_fault(request: web.Request) -> web.Response:
+    control_plane = request.app[STATE].control_plane
+    spec = await _fault_spec(request)
+    control_plane.fault = Fault(spec)
+    log.info("control plane: fault %s", spec.model_dump(mode="json"))
+    return web.json_response(control_plane.describe())
+
+
+@web.middleware
+async def _admin_auth(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path.startswith("/_sim/") and not bearer_matches(
+        request, request.app[STATE].admin_token
+    ):
+        return status_response(401, "Unauthorized", "the admin API needs the admin token")
+    return await handler(request)
+
+
+async def _release_waiters(app: web.Application) -> None:
+    app[STATE].stopping.set()
+
+
+def build_app(state: SimulatorState) -> web.Application:
+    app = web.Application(middlewares=[_admin_auth])
+    app[STATE] = state
+    app.router.add_get("/k8s/{cluster}/readyz", readyz)
+    app.router.add_get(SYNCTARGET, get_sync_target)
+    app.router.add_get(f"{SYNCTARGET}/status", get_sync_target)
+    app.router.add_patch(f"{SYNCTARGET}/status", patch_status)
+    app.router.add_get("/_sim/clusters/{cluster}", admin_cluster)
+    app.router.add_post("/_sim/clusters/{cluster}/faults", admin_cluster_fault)
+    app.router.add_get("/_sim/controlplane", admin_control_plane)
+    app.router.add_post("/_sim/controlplane/faults", admin_control_plane_fault)
+    app.on_shutdown.append(_release_waiters)
+    return app

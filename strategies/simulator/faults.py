@@ -1,0 +1,62 @@
+"""Injected faults: what an endpoint does to the requests it receives.
+
+A fault applies to the next ``for_requests`` requests (all of them when unset), after which
+the endpoint is healthy again, so "down for 3 probes" models a cluster that recovers while a
+strategy retries. ``flap`` alternates down and healthy, starting down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FaultMode(StrEnum):
+    HEALTHY = "healthy"
+    DOWN = "down"  # 503 ServiceUnavailable, like a load balancer with no live API server
+    HANG = "hang"  # accepts the request and never answers (until the simulator stops)
+    SLOW = "slow"  # answers normally after delay_s
+    FLAP = "flap"  # down, healthy, down, ...
+    ERROR500 = "error500"  # 500: readyz checks failing (etcd), InternalError elsewhere
+    CONFLICT = "conflict"  # control plane only: writes get 409 Conflict
+
+
+class FaultSpec(BaseModel):
+    """The admin API's request body (``POST /_sim/.../faults``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: FaultMode
+    for_requests: int | None = Field(default=None, ge=1)
+    delay_s: float = Field(default=1.0, ge=0, le=300)
+
+
+@dataclass
+class Fault:
+    """A FaultSpec being served, with the count of requests it has affected."""
+
+    spec: FaultSpec
+    served: int = 0
+
+    def take(self, *, write: bool) -> FaultMode:
+        """How to treat the next request; conflicts only affect (and count) writes."""
+        spec = self.spec
+        if spec.mode is FaultMode.CONFLICT and not write:
+            return FaultMode.HEALTHY
+        if spec.mode is FaultMode.HEALTHY or (
+            spec.for_requests is not None and self.served >= spec.for_requests
+        ):
+            return FaultMode.HEALTHY
+        self.served += 1
+        if spec.mode is FaultMode.FLAP:
+            return FaultMode.DOWN if self.served % 2 else FaultMode.HEALTHY
+        return spec.mode
+
+    def describe(self) -> dict[str, object]:
+        return {**self.spec.model_dump(mode="json"), "served": self.served}
+
+
+def healthy() -> Fault:
+    return Fault(FaultSpec(mode=FaultMode.HEALTHY))
