@@ -1,0 +1,15 @@
+"""Client library for components: emit TMC errors, follow recovery results."""
+
+from streams.clients.emitter import DEFAULT_ERRORS_TOPIC, ErrorEmitter
+from streams.clients.errors import EmitError, SubscribeError
+from streams.clients.subscriber import DEFAULT_RESULTS_TOPIC, ResultFilter, ResultSubscriber
+
+__all__ = [
+    "DEFAULT_ERRORS_TOPIC",
+    "DEFAULT_RESULTS_TOPIC",
+    "EmitError",
+    "ErrorEmitter",
+    "ResultFilter",
+    "ResultSubscriber",
+    "SubscribeError",
+]

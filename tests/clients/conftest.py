@@ -1,0 +1,11 @@
+from collections.abc import Iterator
+
+import pytest
+
+from tests.schemas.registry_stub import RegistryStub
+
+
+@pytest.fixture
+def registry() -> Iterator[RegistryStub]:
+    with RegistryStub.running() as stub:
+        yield stub
