@@ -1,0 +1,50 @@
+"""One attempt of a strategy, bounded by its timeout, with every failure turned into data.
+
+An exception from a strategy is an outcome of the attempt, never a crash of the executor;
+cancellation from outside (cancel, release) is the one thing that propagates.
+"""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
+from strategies.base import ExecutionContext, RecoveryFailed, RecoveryStrategy
+from streams.execution.lifecycle import AttemptFailure
+
+log = logging.getLogger(__name__)
+
+
+async def run_attempt(
+    strategy: RecoveryStrategy, recovery: RecoveryResult, limit: timedelta, dry_run: bool
+) -> RecoveryOutcome | AttemptFailure:
+    """The strategy's outcome, or why the attempt failed or outlived ``limit``."""
+    ctx = ExecutionContext(recovery_id=recovery.id, dry_run=dry_run)
+    timeout_s = limit.total_seconds()
+    deadline = asyncio.timeout(timeout_s)
+    try:
+        async with deadline:
+            outcome = await strategy.execute(ctx, recovery.error, recovery.context)
+    except RecoveryFailed as exc:
+        return AttemptFailure(
+            RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__
+        )
+    except TimeoutError as exc:
+        if deadline.expired():
+            message = f"timed out after {timeout_s:g}s"
+            return AttemptFailure(RecoveryState.TIMEOUT, message, error=type(exc).__name__)
+        return _unexpected(recovery, exc)
+    except Exception as exc:
+        return _unexpected(recovery, exc)
+    if not outcome.success:
+        return AttemptFailure(
+            RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error
+        )
+    return outcome
+
+
+def _unexpected(recovery: RecoveryResult, exc: Exception) -> AttemptFailure:
+    log.exception("recovery %s: strategy %s raised", recovery.id, recovery.strategy)
+    return AttemptFailure(
+        RecoveryState.FAILED, f"{type(exc).__name__}: {exc}", error=type(exc).__name__
+    )

@@ -1,0 +1,221 @@
+"""Drives submitted recoveries to a terminal state in the background (see the package docstring)."""
+
+import asyncio
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, utc_now
+from strategies.base import RecoveryStrategy
+from streams.config import ExecutionSettings, RetrySettings
+from streams.execution import lifecycle
+from streams.execution.attempt import run_attempt
+from streams.execution.backoff import retry_delay
+from streams.execution.lifecycle import AttemptFailure, is_terminal
+from streams.execution.publisher import Publish, RetryingPublisher
+from streams.execution.serializer import KeyedFifo
+
+log = logging.getLogger(__name__)
+
+_RESUMABLE = frozenset(
+    {
+        RecoveryState.PENDING,
+        RecoveryState.IN_PROGRESS,
+        RecoveryState.RETRY_SCHEDULED,
+        RecoveryState.FAILED,
+        RecoveryState.TIMEOUT,
+    }
+)
+
+
+@dataclass
+class _Tracked:
+    latest: RecoveryResult
+    task: asyncio.Task[None] | None = None
+    running: bool = False  # holds a concurrency slot
+    stopping: bool = False  # cancel or release has taken it over
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What runs one at a time: the strategy and the target it heals."""
+        return (self.latest.strategy, self.latest.target)
+
+
+class RecoveryExecutor:
+    """Runs recoveries, bounded in number and one per (strategy, target); publishes each step.
+
+    ``timeouts`` overrides a strategy's own ``timeout`` by name (the configured value);
+    ``context.max_attempts`` on each recovery decides its attempts.
+    """
+
+    def __init__(
+        self,
+        strategies: Mapping[str, RecoveryStrategy],
+        publish: Publish,
+        settings: ExecutionSettings,
+        retry: RetrySettings,
+        *,
+        timeouts: Mapping[str, timedelta] | None = None,
+        dry_run: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+        publish_attempts: int = 5,
+        remember_finished: int = 10_000,
+    ) -> None:
+        self._strategies = dict(strategies)
+        self._timeouts = dict(timeouts or {})
+        self._retry = retry
+        self._dry_run = dry_run
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._publisher = RetryingPublisher(publish, retry, self._rng, publish_attempts)
+        self._slots = asyncio.Semaphore(settings.max_concurrent)
+        self._targets = KeyedFifo()
+        self._tracked: dict[str, _Tracked] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._remember_finished = remember_finished
+
+    @property
+    def running(self) -> int:
+        """Recoveries in an attempt right now (at most ``max_concurrent``)."""
+        return sum(entry.running for entry in self._tracked.values())
+
+    @property
+    def waiting(self) -> int:
+        """Tracked recoveries not running: behind their target, in the backlog, or due later."""
+        return len(self._tracked) - self.running
+
+    @property
+    def tracked(self) -> Mapping[str, RecoveryResult]:
+        """Every recovery this worker is driving, as of its latest transition."""
+        return {recovery_id: entry.latest for recovery_id, entry in self._tracked.items()}
+
+    @property
+    def unpublished(self) -> Mapping[str, RecoveryResult]:
+        """Latest records whose publishing was given up on, by recovery id."""
+        return self._publisher.unpublished
+
+    async def submit(self, recovery: RecoveryResult) -> None:
+        """Start driving ``recovery`` in the background; returns at once and never rejects.
+
+        A re-delivered id (tracked, or recently finished here) and a terminal record are no-ops.
+        """
+        if recovery.id in self._tracked or recovery.id in self._finished:
+            return
+        if recovery.state not in _RESUMABLE:
+            if not is_terminal(recovery):
+                log.warning("recovery %s: unknown state %s", recovery.id, recovery.state)
+            return
+        entry = _Tracked(recovery)
+        self._tracked[recovery.id] = entry
+        entry.task = asyncio.create_task(self._drive(entry), name=f"recovery {recovery.id}")
+
+    async def cancel(self, recovery_id: str, reason: str) -> bool:
+        """Stop the recovery wherever it is and publish Cancelled; False if not ours to cancel."""
+        entry = self._tracked.get(recovery_id)
+        if entry is None or entry.stopping or is_terminal(entry.latest):
+            return False
+        await _stop([entry])
+        if is_terminal(entry.latest):  # a strategy ignored cancellation and finished anyway
+            return False
+        await self._record(entry, lifecycle.cancel(entry.latest, reason, self._clock()))
+        self._finish(entry)
+        return True
+
+    async def release(self, predicate: Callable[[RecoveryResult], bool]) -> list[str]:
+        """Stop matching recoveries without publishing: the partition's next owner resumes them."""
+        entries = [
+            entry
+            for entry in self._tracked.values()
+            if not entry.stopping and predicate(entry.latest)
+        ]
+        await _stop(entries)
+        for entry in entries:
+            self._tracked.pop(entry.latest.id, None)
+            self._publisher.forget(entry.latest.id)
+        return [entry.latest.id for entry in entries]
+
+    async def close(self) -> None:
+        """Release everything and wait for every task to end."""
+        await self.release(lambda _: True)
+
+    async def _drive(self, entry: _Tracked) -> None:
+        strategy = self._strategies.get(entry.latest.strategy)
+        if strategy is None:
+            reason = f"no strategy named {entry.latest.strategy!r} on this worker"
+            await self._record(entry, lifecycle.escalate(entry.latest, reason, self._clock()))
+        else:
+            async with self._targets.hold(entry.key):
+                while not is_terminal(entry.latest):
+                    await self._step(entry, strategy)
+        self._finish(entry)
+
+    async def _step(self, entry: _Tracked, strategy: RecoveryStrategy) -> None:
+        recovery = entry.latest
+        match recovery.state:
+            case RecoveryState.PENDING:
+                await self._attempt(entry, strategy, 1)
+            case RecoveryState.IN_PROGRESS:
+                await self._attempt(entry, strategy, None)
+            case RecoveryState.RETRY_SCHEDULED:
+                await self._wait_until(recovery.retry_due_at)
+                await self._attempt(entry, strategy, recovery.context.attempt + 1)
+            case _:  # Failed or Timeout recorded just before a crash
+                await self._settle(entry, lifecycle.recorded_failure(recovery))
+
+    async def _attempt(
+        self, entry: _Tracked, strategy: RecoveryStrategy, attempt: int | None
+    ) -> None:
+        """Run ``attempt`` (None: re-run the one in progress) and record its outcome, in a slot."""
+        async with self._slots:
+            entry.running = True
+            try:
+                if attempt is not None:
+                    started = lifecycle.start_attempt(entry.latest, attempt, self._clock())
+                    await self._record(entry, started)
+                timeout = self._timeouts.get(strategy.name, strategy.timeout)
+                result = await run_attempt(strategy, entry.latest, timeout, self._dry_run)
+                now = self._clock()
+                if isinstance(result, RecoveryOutcome):
+                    await self._record(entry, lifecycle.complete(entry.latest, result, now))
+                else:
+                    await self._record(entry, lifecycle.fail_attempt(entry.latest, result, now))
+                    await self._settle(entry, result)
+            finally:
+                entry.running = False
+
+    async def _settle(self, entry: _Tracked, failure: AttemptFailure) -> None:
+        """Follow a failed attempt with RetryScheduled or Escalated."""
+        delay_s = retry_delay(entry.latest.context.attempt, self._retry, self._rng)
+        settled = lifecycle.after_failure(entry.latest, failure, self._clock(), delay_s)
+        await self._record(entry, settled)
+
+    async def _wait_until(self, due: datetime | None) -> None:
+        """Sleep, holding no slot, until ``due`` (None or past: at once)."""
+        if due is not None and (remaining := (due - self._clock()).total_seconds()) > 0:
+            await asyncio.sleep(remaining)
+
+    async def _record(self, entry: _Tracked, record: RecoveryResult) -> None:
+        """Make ``record`` the latest state, then publish it (in order: one task per recovery)."""
+        entry.latest = record
+        await self._publisher.publish(record)
+
+    def _finish(self, entry: _Tracked) -> None:
+        self._tracked.pop(entry.latest.id, None)
+        self._finished[entry.latest.id] = None
+        while len(self._finished) > self._remember_finished:
+            self._finished.popitem(last=False)
+
+
+async def _stop(entries: list[_Tracked]) -> None:
+    """Cancel the entries' tasks (cancellation reaches a running strategy) and wait for them."""
+    tasks = [entry.task for entry in entries if entry.task is not None]
+    for entry in entries:
+        entry.stopping = True
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)

@@ -1,0 +1,117 @@
+"""Pure lifecycle steps: each takes the latest RecoveryResult and returns the next one.
+
+Kept free of I/O and scheduling so the state machine reads in one place and is tested on its own.
+"""
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, StateTransition
+
+TERMINAL_STATES = frozenset(
+    {RecoveryState.COMPLETED, RecoveryState.CANCELLED, RecoveryState.ESCALATED}
+)
+"""States no worker resumes. Failed and Timeout are per-attempt outcomes, not endings."""
+
+NOT_RETRYABLE = "not retryable: "
+"""Prefix of a Failed reason whose attempt must not be retried; read back on resume."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AttemptFailure:
+    """Why one attempt did not heal its target."""
+
+    state: RecoveryState  # FAILED or TIMEOUT
+    message: str
+    retryable: bool = True
+    actions: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def reason(self) -> str:
+        return self.message if self.retryable else f"{NOT_RETRYABLE}{self.message}"
+
+
+def is_terminal(recovery: RecoveryResult) -> bool:
+    return recovery.state in TERMINAL_STATES
+
+
+def advance(
+    recovery: RecoveryResult,
+    state: RecoveryState,
+    at: datetime,
+    reason: str | None = None,
+    *,
+    result: RecoveryOutcome | None = None,
+    retry_due_at: datetime | None = None,
+) -> RecoveryResult:
+    """The next record: ``state`` with its transition appended, end_time set when terminal.
+
+    ``result`` replaces the last outcome when given; ``retry_due_at`` holds only while scheduled.
+    """
+    attempt = recovery.context.attempt
+    transition = StateTransition(state=state, at=at, attempt=attempt, reason=reason)
+    return dataclasses.replace(
+        recovery,
+        state=state,
+        end_time=at if state in TERMINAL_STATES else recovery.end_time,
+        retry_due_at=retry_due_at,
+        result=result or recovery.result,
+        transitions=(*recovery.transitions, transition),
+    )
+
+
+def start_attempt(recovery: RecoveryResult, attempt: int, at: datetime) -> RecoveryResult:
+    """InProgress for ``attempt``; the context carries the attempt the strategy sees."""
+    context = dataclasses.replace(recovery.context, attempt=attempt)
+    return advance(dataclasses.replace(recovery, context=context), RecoveryState.IN_PROGRESS, at)
+
+
+def complete(recovery: RecoveryResult, outcome: RecoveryOutcome, at: datetime) -> RecoveryResult:
+    return advance(recovery, RecoveryState.COMPLETED, at, outcome.message, result=outcome)
+
+
+def fail_attempt(recovery: RecoveryResult, failure: AttemptFailure, at: datetime) -> RecoveryResult:
+    """The attempt's Failed or Timeout record, its actions kept in ``result``."""
+    outcome = RecoveryOutcome(
+        success=False, message=failure.message, actions=failure.actions, error=failure.error
+    )
+    return advance(recovery, failure.state, at, failure.reason, result=outcome)
+
+
+def recorded_failure(recovery: RecoveryResult) -> AttemptFailure:
+    """The failure a Failed/Timeout record stands for, to finish it after a crash."""
+    reason = recovery.transitions[-1].reason if recovery.transitions else None
+    reason = reason or recovery.state.value
+    retryable = not reason.startswith(NOT_RETRYABLE)
+    message = reason.removeprefix(NOT_RETRYABLE)
+    return AttemptFailure(state=recovery.state, message=message, retryable=retryable)
+
+
+def after_failure(
+    failed: RecoveryResult, failure: AttemptFailure, at: datetime, delay_s: float
+) -> RecoveryResult:
+    """RetryScheduled (due ``delay_s`` from ``at``) while attempts remain, else Escalated."""
+    attempt = failed.context.attempt
+    if failure.retryable and attempt < failed.context.max_attempts:
+        due = at + timedelta(milliseconds=round(delay_s * 1000))  # as timestamp-millis keeps it
+        reason = f"attempt {attempt + 1} of {failed.context.max_attempts} in {delay_s:.1f}s"
+        return advance(failed, RecoveryState.RETRY_SCHEDULED, at, reason, retry_due_at=due)
+    return escalate(failed, _escalation_reason(failed, failure), at)
+
+
+def _escalation_reason(recovery: RecoveryResult, failure: AttemptFailure) -> str:
+    """In the seed's words: "Migration recovery failed after 3 attempts: rollback required"."""
+    attempts = recovery.context.attempt
+    plural = "" if attempts == 1 else "s"
+    why = "" if failure.retryable else " (not retryable)"
+    count = f"{attempts} attempt{plural}{why}"
+    return f"{recovery.strategy} recovery failed after {count}: {failure.message}"
+
+
+def escalate(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
+    return advance(recovery, RecoveryState.ESCALATED, at, reason)
+
+
+def cancel(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
+    return advance(recovery, RecoveryState.CANCELLED, at, reason)
