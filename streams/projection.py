@@ -37,19 +37,29 @@ def _union(*id_lists: Iterable[str]) -> tuple[str, ...]:
 
 
 def is_newer(current: RecoveryResult, incoming: RecoveryResult) -> bool:
-    """Whether ``incoming`` is a later snapshot than ``current`` (or the same one again)."""
-    if current.state.is_terminal and not incoming.state.is_terminal:
+    """Whether ``incoming`` is a later snapshot than ``current`` (or the same one again).
+
+    A terminal row is final: the first terminal state projected is the recovery's only one,
+    even if a worker that lost the recovery (cancelled elsewhere) still reports another."""
+    if current.state.is_terminal:
         return False
     return len(incoming.transitions) >= len(current.transitions)
 
 
+def with_merges(row: RecoveryResult, ids: Iterable[str], count: int) -> RecoveryResult:
+    """``row`` knowing about merged errors ``ids`` (of ``count`` in all, ids may be capped)."""
+    merged = _union(row.merged_error_ids, ids)
+    total = max(row.merged_count, count, len(merged))
+    return dataclasses.replace(row, merged_error_ids=merged, merged_count=total)
+
+
 def project_row(current: RecoveryResult | None, incoming: RecoveryResult) -> RecoveryResult:
-    """The recovery's row after ``incoming``; merged ids are the union of both."""
+    """The recovery's row after ``incoming``; what either knows of merges is kept."""
     if current is None:
         return incoming
     base = incoming if is_newer(current, incoming) else current
-    merged = _union(current.merged_error_ids, incoming.merged_error_ids)
-    return dataclasses.replace(base, merged_error_ids=merged, merged_count=len(merged))
+    other = current if base is incoming else incoming
+    return with_merges(base, other.merged_error_ids, other.merged_count)
 
 
 def project_cluster(

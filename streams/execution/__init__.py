@@ -46,7 +46,6 @@ published one heals the gap.
 
 from streams.execution.backoff import retry_delay
 from streams.execution.executor import RecoveryExecutor
-from streams.execution.lifecycle import TERMINAL_STATES
 from streams.execution.publisher import Publish
 
-__all__ = ["TERMINAL_STATES", "Publish", "RecoveryExecutor", "retry_delay"]
+__all__ = ["Publish", "RecoveryExecutor", "retry_delay"]

@@ -8,11 +8,6 @@ from datetime import datetime, timedelta
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, StateTransition
 
-TERMINAL_STATES = frozenset(
-    {RecoveryState.COMPLETED, RecoveryState.CANCELLED, RecoveryState.ESCALATED}
-)
-"""States no worker resumes. Failed and Timeout are per-attempt outcomes, not endings."""
-
 NOT_RETRYABLE = "not retryable: "
 """Prefix of a Failed reason whose attempt must not be retried; read back on resume."""
 
@@ -33,7 +28,8 @@ class AttemptFailure:
 
 
 def is_terminal(recovery: RecoveryResult) -> bool:
-    return recovery.state in TERMINAL_STATES
+    """No worker resumes it (RecoveryState.is_terminal: Failed and Timeout are not endings)."""
+    return recovery.state.is_terminal
 
 
 def advance(
@@ -54,7 +50,7 @@ def advance(
     return dataclasses.replace(
         recovery,
         state=state,
-        end_time=at if state in TERMINAL_STATES else recovery.end_time,
+        end_time=at if state.is_terminal else recovery.end_time,
         retry_due_at=retry_due_at,
         result=result or recovery.result,
         transitions=(*recovery.transitions, transition),

@@ -77,6 +77,7 @@ def _route(
         name = chosen.name
     claim = dedup.claim_of(name, target, now)
     if claim is not None:
+        dedup.record_merge(name, target, error.event_id or trigger)
         return Merge(claim.recovery_id, name, target)
     new_id = recovery_id(name, target, trigger)
     dedup.claim(name, target, new_id)

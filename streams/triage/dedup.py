@@ -1,21 +1,25 @@
 """Exact-duplicate and same-problem dedup over two changelogged key-value tables.
 
 ``seen``: event id -> its expiry (epoch seconds) and the recovery it went to, so a
-redelivered event can be reconciled rather than dropped. ``targets``: "strategy|target" -> the
-recovery that owns it, whether it is still active, and until when it keeps merging
-after it ended (the cooldown). Both are plain mappings so the logic is testable
-without Kafka; the worker passes Faust tables (never windowed ones: NOTES.md, #385)
-and expires entries with ``sweep`` on a timer.
+redelivered event can be reconciled rather than dropped. ``targets``: "strategy|target"
+-> the recovery that owns it, whether it is still active, until when it keeps merging
+after it ended (the cooldown), and the errors merged into it. Both are plain mappings so
+the logic is testable without Kafka; the worker passes Faust tables (never windowed ones:
+NOTES.md, #385). Rows remember their partition, so that expiry can run as a per-partition
+tick inside stream iteration, where table writes land on the right changelog partition.
 """
 
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from streams.config import DedupSettings
 
 TargetRow = dict[str, Any]
 SeenRow = dict[str, Any]
+
+#: Merged error ids kept per recovery; the count keeps going past it.
+MAX_MERGED_IDS = 200
 
 
 @dataclass(frozen=True)
@@ -24,21 +28,35 @@ class SeenEvent:
 
     expires: float
     recovery_id: str | None
+    partition: int = 0
 
 
 @dataclass(frozen=True)
 class TargetClaim:
-    """Who heals a (strategy, target) right now, or recently."""
+    """Who heals a (strategy, target) right now, or recently, and what merged into it."""
 
     recovery_id: str
     active: bool = True
     cooldown_until: float | None = None
+    merged_ids: tuple[str, ...] = ()
+    merged_count: int = 0
+    partition: int = 0
+
+    @classmethod
+    def from_row(cls, row: TargetRow) -> "TargetClaim":
+        return cls(**{**row, "merged_ids": tuple(row.get("merged_ids", ()))})
 
     def merges_at(self, now: float) -> bool:
         return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
 
+    def with_merge(self, error_id: str) -> "TargetClaim":
+        ids = self.merged_ids
+        if len(ids) < MAX_MERGED_IDS and error_id not in ids:
+            ids = (*ids, error_id)
+        return replace(self, merged_ids=ids, merged_count=self.merged_count + 1)
+
     def row(self) -> TargetRow:
-        return asdict(self)
+        return {**asdict(self), "merged_ids": list(self.merged_ids)}
 
 
 def target_key(strategy: str, target: str) -> str:
@@ -46,17 +64,19 @@ def target_key(strategy: str, target: str) -> str:
 
 
 class Dedup:
-    """Remembers event ids and target claims; every call is one table read or write."""
+    """Dedup state of one partition: reads see every row, writes are tagged ``partition``."""
 
     def __init__(
         self,
         seen: MutableMapping[str, SeenRow],
         targets: MutableMapping[str, TargetRow],
         settings: DedupSettings,
+        partition: int = 0,
     ) -> None:
         self.seen = seen
         self.targets = targets
         self.settings = settings
+        self.partition = partition
 
     def seen_before(self, event_id: str | None, now: float) -> SeenEvent | None:
         """The earlier triage of this event id, within its TTL."""
@@ -68,34 +88,52 @@ class Dedup:
     def remember(self, event_id: str | None, now: float, recovery_id: str | None) -> None:
         if event_id is not None:
             expires = now + self.settings.event_id_ttl_s
-            self.seen[event_id] = asdict(SeenEvent(expires, recovery_id))
+            self.seen[event_id] = asdict(SeenEvent(expires, recovery_id, self.partition))
 
     def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
         """The recovery new errors for this (strategy, target) merge into, if any."""
+        claim = self.current_claim(strategy, target)
+        return claim if claim is not None and claim.merges_at(now) else None
+
+    def current_claim(self, strategy: str, target: str) -> TargetClaim | None:
+        """The claim row as stored, expired or not."""
         row = self.targets.get(target_key(strategy, target))
-        if row is None:
-            return None
-        claim = TargetClaim(**row)
-        return claim if claim.merges_at(now) else None
+        return None if row is None else TargetClaim.from_row(row)
 
     def claim(self, strategy: str, target: str, recovery_id: str) -> None:
-        self.targets[target_key(strategy, target)] = TargetClaim(recovery_id).row()
+        claim = TargetClaim(recovery_id, partition=self.partition)
+        self.targets[target_key(strategy, target)] = claim.row()
+
+    def record_merge(self, strategy: str, target: str, error_id: str) -> TargetClaim:
+        """Count ``error_id`` on the claim that absorbed it (it must exist)."""
+        claim = self.current_claim(strategy, target)
+        assert claim is not None, "merge into a missing claim"
+        merged = claim.with_merge(error_id)
+        self.targets[target_key(strategy, target)] = merged.row()
+        return merged
 
     def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
         """The recovery ended: keep merging into it for the cooldown, then let go."""
-        key = target_key(strategy, target)
-        row = self.targets.get(key)
-        if row is not None and row["recovery_id"] == recovery_id:
+        claim = self.current_claim(strategy, target)
+        if claim is not None and claim.recovery_id == recovery_id and claim.active:
             until = now + self.settings.cooldown_s
-            self.targets[key] = TargetClaim(recovery_id, False, until).row()
+            ended = replace(claim, active=False, cooldown_until=until)
+            self.targets[target_key(strategy, target)] = ended.row()
 
     def sweep(self, now: float) -> int:
-        """Forget expired event ids and ended claims past their cooldown; how many."""
-        stale_ids = [key for key, row in self.seen.items() if row["expires"] <= now]
+        """Forget this partition's expired event ids and cooled-down claims; how many."""
+        stale_ids = [
+            key
+            for key, row in self.seen.items()
+            if row["expires"] <= now and row.get("partition", 0) == self.partition
+        ]
         for key in stale_ids:
             del self.seen[key]
         stale_claims = [
-            key for key, row in self.targets.items() if not TargetClaim(**row).merges_at(now)
+            key
+            for key, row in self.targets.items()
+            if row.get("partition", 0) == self.partition
+            and not TargetClaim.from_row(row).merges_at(now)
         ]
         for key in stale_claims:
             del self.targets[key]

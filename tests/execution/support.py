@@ -21,7 +21,6 @@ from schemas.records import (
     utc_now,
 )
 from strategies.base import ExecutionContext, RecoveryStrategy
-from streams.execution import TERMINAL_STATES
 
 WAIT_S = 5.0
 """Generous bound on anything a test waits for; passing runs take milliseconds."""
@@ -160,7 +159,7 @@ class Recorder:
         return record
 
     def _terminal(self, recovery_id: str) -> RecoveryResult | None:
-        return next((r for r in self.of(recovery_id) if r.state in TERMINAL_STATES), None)
+        return next((r for r in self.of(recovery_id) if r.state.is_terminal), None)
 
 
 def error_for(cluster: str) -> TMCError:

@@ -56,6 +56,13 @@ def test_rows_move_forward_and_ignore_stale_snapshots() -> None:
     assert project_row(row, done) == done, "a redelivered record changes nothing"
 
 
+def test_the_first_terminal_state_is_the_only_one() -> None:
+    running = _then(_pending(), S.IN_PROGRESS)
+    cancelled = _then(_pending(), S.CANCELLED, "operator")
+    completed = _then(running, S.COMPLETED)
+    assert project_row(cancelled, completed) == cancelled
+
+
 def test_merged_ids_are_a_union_even_from_stale_snapshots() -> None:
     pending = _pending()
     merged = dataclasses.replace(pending, merged_error_ids=("e2",), merged_count=1)

@@ -11,7 +11,7 @@ from schemas.records import ErrorType, GroupVersionKind, TMCError
 from strategies.registry import StrategyRegistry
 from streams.config import DedupSettings
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
-from streams.triage.dedup import Dedup, SeenRow, TargetRow
+from streams.triage.dedup import MAX_MERGED_IDS, Dedup, SeenRow, TargetRow
 from streams.triage.ids import recovery_id
 from tests.strategies.planned import Generic, planned
 
@@ -86,6 +86,9 @@ def test_same_problem_merges_while_active_and_during_cooldown_only() -> None:
     assert isinstance(first, Start)
     merged = decide(_with_id(_unreachable("edge-1"), "b"), registry, dedup, 10, "s")
     assert isinstance(merged, Merge)
+    claim = dedup.current_claim("ClusterConnectivity", "edge-1")
+    assert claim is not None
+    assert (claim.merged_ids, claim.merged_count) == (("b",), 1)
     dedup.release("ClusterConnectivity", "edge-1", first.recovery_id, now=20)
     cooling = decide(_with_id(_unreachable("edge-1"), "c"), registry, dedup, 20 + 299, "s")
     assert isinstance(cooling, Merge)
@@ -130,15 +133,26 @@ def test_non_retryable_error_without_strategy_escalates_then_merges() -> None:
     assert isinstance(later, Escalate)
 
 
-def test_sweep_forgets_expired_ids_and_cooled_claims() -> None:
+def test_sweep_forgets_expired_ids_and_cooled_claims_of_its_partition_only() -> None:
     dedup = _dedup()
+    other = Dedup(dedup.seen, dedup.targets, DEDUP, partition=1)
     dedup.remember("old", now=0, recovery_id=None)
+    other.remember("old-elsewhere", now=0, recovery_id=None)
     dedup.claim("S", "t", "r1")
     dedup.release("S", "t", "r1", now=0)
     dedup.claim("S", "busy", "r2")
     assert dedup.sweep(now=DEDUP.event_id_ttl_s + 1) == 2
-    assert dict(dedup.seen) == {}
+    assert list(dedup.seen) == ["old-elsewhere"]
     assert list(dedup.targets) == ["S|busy"]
+
+
+def test_merged_ids_are_capped_but_counted() -> None:
+    dedup = _dedup()
+    dedup.claim("S", "t", "r1")
+    for i in range(MAX_MERGED_IDS + 50):
+        claim = dedup.record_merge("S", "t", f"e{i}")
+    assert len(claim.merged_ids) == MAX_MERGED_IDS
+    assert claim.merged_count == MAX_MERGED_IDS + 50
 
 
 @settings(max_examples=30, deadline=None)
