@@ -118,7 +118,7 @@ class HttpClusterGateway:
 
     async def probe(self, cluster: str) -> ProbeResult:
         endpoint = self._fleet.cluster(cluster)
-        session = self._sessions.get(cluster) or self._open_cluster(cluster)
+        session = self._cluster_session(cluster, endpoint)
         url = f"{endpoint.server}/readyz"
         started = time.monotonic()
         try:
@@ -140,9 +140,9 @@ class HttpClusterGateway:
         return result
 
     async def refresh_connection(self, cluster: str) -> None:
-        self._fleet.cluster(cluster)
-        stale = self._sessions.pop(cluster, None)
-        self._open_cluster(cluster)
+        fresh = self._open(self._fleet.cluster(cluster), f"cluster {cluster}")
+        stale = self._sessions.get(cluster)
+        self._sessions[cluster] = fresh
         if stale is not None:
             await stale.close()
         log.debug("refreshed the connection to %s", cluster)
@@ -175,9 +175,10 @@ class HttpClusterGateway:
             f"{url}/status", 409, f"still conflicting after {_CONFLICT_ATTEMPTS} tries"
         )
 
-    def _open_cluster(self, cluster: str) -> aiohttp.ClientSession:
-        session = self._open(self._fleet.cluster(cluster), f"cluster {cluster}")
-        self._sessions[cluster] = session
+    def _cluster_session(self, cluster: str, endpoint: Endpoint) -> aiohttp.ClientSession:
+        session = self._sessions.get(cluster)
+        if session is None:
+            session = self._sessions[cluster] = self._open(endpoint, f"cluster {cluster}")
         return session
 
     def _open(self, endpoint: Endpoint, what: str) -> aiohttp.ClientSession:
@@ -189,7 +190,7 @@ class HttpClusterGateway:
                 if endpoint.ca_file is not None
                 else True
             )
-        except (FleetConfigError, ssl.SSLError, OSError) as exc:
+        except (FleetConfigError, OSError) as exc:
             raise GatewayError(f"cannot connect to {what}: {exc}") from None
         headers = {"Accept": "application/json", "User-Agent": "tmc-recovery"}
         if token is not None:
