@@ -31,14 +31,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 async def _run(args: argparse.Namespace) -> None:
     names = [f"cluster-{i}" for i in range(1, args.clusters + 1)]
     async with FleetSimulator(names, host=args.host, port=args.port, workdir=args.workdir) as sim:
-        print(f"fleet simulator on {sim.url}", flush=True)
-        print(f"fleet file: {sim.fleet_path}", flush=True)
-        print(f"admin token: {sim.admin_token}", flush=True)
-        print(f"clusters: {', '.join(sim.clusters)}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        print(f"fleet simulator on {sim.url}", flush=True)
+        print(f"fleet file: {sim.fleet_path}", flush=True)
+        print(f"admin token: {sim.admin_token}", flush=True)
+        print(f"clusters: {', '.join(sim.clusters)}", flush=True)
         await stop.wait()
     print("fleet simulator stopped", flush=True)
 

@@ -3,6 +3,8 @@ control plane was told over HTTP, exactly as an operator with curl would."""
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,8 +18,11 @@ class SimulatorAdminError(TmcRecoveryError):
 
 
 class AdminClient:
-    def __init__(self, base_url: str, token: str, *, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, base_url: str, token: str, *, timeout_s: float = 5.0, ca_file: Path | None = None
+    ) -> None:
         self._base = base_url.rstrip("/")
+        self._ca_file = ca_file
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
@@ -56,7 +61,14 @@ class AdminClient:
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+            tls = (
+                True if self._ca_file is None else ssl.create_default_context(cafile=self._ca_file)
+            )
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(ssl=tls),
+            )
         url = f"{self._base}{path}"
         try:
             async with self._session.request(method, url, json=body) as response:

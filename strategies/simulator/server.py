@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import ssl
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +48,10 @@ class FleetSimulator:
         port: int = 0,
         admin_token: str | None = None,
         workdir: Path | None = None,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
     ) -> None:
+        """``tls_cert``/``tls_key`` serve HTTPS; the fleet file then trusts ``tls_cert`` as CA."""
         specs = [c if isinstance(c, SimulatedCluster) else SimulatedCluster(c) for c in clusters]
         names = [spec.name for spec in specs]
         if not names or len(set(names)) != len(names):
@@ -59,6 +63,10 @@ class FleetSimulator:
         )
         self.host = host
         self.port = port
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("give both tls_cert and tls_key, or neither")
+        self._tls_cert = tls_cert
+        self._tls_key = tls_key
         self._workdir = workdir
         self._own_workdir = workdir is None
         self._runner: web.AppRunner | None = None
@@ -68,7 +76,8 @@ class FleetSimulator:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self._tls_cert is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def admin_token(self) -> str:
@@ -95,12 +104,16 @@ class FleetSimulator:
         return f"{self.url}/k8s/{cluster}"
 
     async def __aenter__(self) -> Self:
+        try:
+            tls = self._tls()
+        except OSError as exc:
+            raise SimulatorError(f"cannot load the TLS certificate or key: {exc}") from None
         runner = web.AppRunner(
             build_app(self._state), access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port).start()
+            await web.TCPSite(runner, self.host, self.port, ssl_context=tls).start()
         except OSError as exc:
             await runner.cleanup()
             raise SimulatorError(
@@ -111,7 +124,7 @@ class FleetSimulator:
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="tmc-fleet-sim-"))
         self._fleet = load_fleet(self._write_fleet(self._workdir))
-        self._admin = AdminClient(self.url, self.admin_token)
+        self._admin = AdminClient(self.url, self.admin_token, ca_file=self._tls_cert)
         return self
 
     async def __aexit__(
@@ -129,17 +142,26 @@ class FleetSimulator:
             self._workdir = None
         self._runner = self._admin = self._fleet = None
 
+    def _tls(self) -> ssl.SSLContext | None:
+        if self._tls_cert is None or self._tls_key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self._tls_cert, self._tls_key)
+        return context
+
     def _write_fleet(self, workdir: Path) -> Path:
         tokens = workdir / "tokens"
         tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
 
+        trust = {} if self._tls_cert is None else {"ca_file": str(self._tls_cert)}
+
         def token_ref(name: str, token: str | None) -> dict[str, str]:
             if token is None:
-                return {}
+                return trust
             path = tokens / f"{name}.token"
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(token)
-            return {"token_file": str(path)}
+            return {"token_file": str(path), **trust}
 
         document: dict[str, Any] = {
             "control_plane": {
