@@ -57,7 +57,7 @@ def _http_url(value: str) -> str:
     return value.rstrip("/")
 
 
-HttpUrl = Annotated[str, AfterValidator(_http_url)]
+ServerUrl = Annotated[str, AfterValidator(_http_url)]
 ClusterName = Annotated[str, Field(pattern=f"^{_DNS_LABEL}$")]
 LogicalCluster = Annotated[str, Field(pattern=f"^{_DNS_LABEL}(:{_DNS_LABEL})*$")]
 
@@ -128,17 +128,19 @@ class Endpoint(_Strict):
 class ControlPlane(Endpoint):
     """The kcp front door; cluster health is recorded on SyncTargets there."""
 
-    url: HttpUrl
+    url: ServerUrl
 
 
 class ClusterEndpoint(Endpoint):
     """A workload cluster's API server and the kcp logical cluster holding its SyncTarget."""
 
-    server: HttpUrl
+    server: ServerUrl
     logical_cluster: LogicalCluster
 
 
 class Fleet(_Strict):
+    """The whole file: the control plane and the clusters by name (DNS labels, as SyncTargets)."""
+
     control_plane: ControlPlane
     clusters: dict[ClusterName, ClusterEndpoint] = Field(min_length=1)
 

@@ -27,14 +27,6 @@ from strategies.gateway import (
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class _Observation:
-    """One probe's verdict, phrased as the Ready condition it would become."""
-
-    health: ClusterHealth
-    latency_s: float | None
-
-
 @dataclass
 class _Journal:
     """What an attempt really did, for the outcome (or the failure) to report."""
@@ -88,12 +80,12 @@ class ClusterConnectivityRecovery(RecoveryStrategy):
             raise RecoveryFailed("the error names no cluster to reconnect to", retryable=False)
         journal = _Journal(cluster, ctx.recovery_id)
         try:
-            seen = await self._probe(journal)
+            health = await self._probe(journal)
             if ctx.dry_run:
-                return self._plan(journal, seen)
-            if not seen.health.ready:
-                seen = await self._reconnect(journal)
-            await self._record(journal, seen)
+                return self._plan(journal, health)
+            if not health.ready:
+                health = await self._reconnect(journal)
+            await self._record(journal, health)
         except UnknownCluster as exc:
             raise RecoveryFailed(str(exc), tuple(journal.actions), retryable=False) from exc
         except GatewayError as exc:
@@ -102,52 +94,55 @@ class ClusterConnectivityRecovery(RecoveryStrategy):
                 tuple(journal.actions),
                 retryable=True,
             ) from exc
-        if not seen.health.ready:
+        if not health.ready:
             raise RecoveryFailed(
                 f"cluster {cluster} is still not ready after {journal.probes} probes: "
-                f"{seen.health.message}",
+                f"{health.message}",
                 tuple(journal.actions),
                 retryable=True,
             )
-        return self._healed(journal, error, seen)
+        return self._healed(journal, error, health)
 
-    async def _probe(self, journal: _Journal) -> _Observation:
+    async def _probe(self, journal: _Journal) -> ClusterHealth:
+        """Probe once; the verdict is phrased as the Ready condition it would become."""
         journal.probes += 1
+        probed = f"probed cluster {journal.cluster} readiness"
         try:
             result = await self._gateway.probe(journal.cluster)
         except ClusterUnreachable as exc:
-            seen = _Observation(ClusterHealth(False, "ClusterUnreachable", str(exc)), None)
-            journal.did(f"probed cluster {journal.cluster}: unreachable ({exc.detail})")
-            return seen
+            journal.did(f"{probed}: unreachable ({exc.detail})")
+            return ClusterHealth(False, "ClusterUnreachable", str(exc))
         journal.latency_s = result.latency_s
-        journal.did(f"probed cluster {journal.cluster} readiness: {result.summary()}")
+        journal.did(f"{probed}: {result.summary()}")
         if result.healthy:
-            message = f"readyz answered ok in {result.latency_s:.3f} s"
-            return _Observation(ClusterHealth(True, "ClusterReachable", message), result.latency_s)
-        message = f"readyz answered {result.status} {result.reason}: {result.detail}".rstrip(": ")
-        return _Observation(ClusterHealth(False, "ClusterNotReady", message), result.latency_s)
+            return ClusterHealth(
+                True, "ClusterReachable", f"readyz answered ok in {result.latency_s:.3f} s"
+            )
+        answer = f"readyz answered {result.status} {result.reason}"
+        detail = f": {result.detail}" if result.detail else ""
+        return ClusterHealth(False, "ClusterNotReady", f"{answer}{detail}")
 
-    async def _reconnect(self, journal: _Journal) -> _Observation:
+    async def _reconnect(self, journal: _Journal) -> ClusterHealth:
         """Refresh our connection, then re-probe until ready or out of re-probes."""
         await self._gateway.refresh_connection(journal.cluster)
         journal.refreshes += 1
         journal.did(f"refreshed client connections to cluster {journal.cluster}")
-        seen = await self._probe(journal)
+        health = await self._probe(journal)
         for _ in range(self._reprobes - 1):
-            if seen.health.ready:
+            if health.ready:
                 break
             await asyncio.sleep(self._reprobe_delay_s)
-            seen = await self._probe(journal)
-        return seen
+            health = await self._probe(journal)
+        return health
 
-    async def _record(self, journal: _Journal, seen: _Observation) -> None:
-        await self._gateway.record_health(journal.cluster, seen.health)
-        journal.did(f"recorded {_ready(seen.health)} for cluster {journal.cluster}")
+    async def _record(self, journal: _Journal, health: ClusterHealth) -> None:
+        await self._gateway.record_health(journal.cluster, health)
+        journal.did(f"recorded {_ready(health)} for cluster {journal.cluster}")
 
-    def _healed(self, journal: _Journal, error: TMCError, seen: _Observation) -> RecoveryOutcome:
+    def _healed(self, journal: _Journal, error: TMCError, health: ClusterHealth) -> RecoveryOutcome:
         return RecoveryOutcome(
             success=True,
-            message=f"cluster {journal.cluster} is reachable and ready ({seen.health.message})",
+            message=f"cluster {journal.cluster} is reachable and ready ({health.message})",
             actions=tuple(journal.actions),
             next_steps=(
                 f"retry failed operations on cluster {journal.cluster}",
@@ -156,19 +151,19 @@ class ClusterConnectivityRecovery(RecoveryStrategy):
             metrics=journal.metrics(),
         )
 
-    def _plan(self, journal: _Journal, seen: _Observation) -> RecoveryOutcome:
+    def _plan(self, journal: _Journal, health: ClusterHealth) -> RecoveryOutcome:
         """Dry run: the probe was read-only; say what a real attempt would change."""
         cluster = journal.cluster
-        if seen.health.ready:
-            planned = [f"record {_ready(seen.health)} for cluster {cluster}"]
+        if health.ready:
+            planned = [f"record {_ready(health)} for cluster {cluster}"]
             state = "ready"
         else:
             planned = [
                 f"refresh client connections to cluster {cluster}",
                 f"re-probe cluster {cluster} up to {self._reprobes} times",
-                f"record Ready=True if a re-probe succeeds, else {_ready(seen.health)}",
+                f"record Ready=True if a re-probe succeeds, else {_ready(health)}",
             ]
-            state = f"not ready ({seen.health.message})"
+            state = f"not ready ({health.message})"
         return RecoveryOutcome(
             success=True,
             message=f"dry run: cluster {cluster} is {state}; nothing was changed",
