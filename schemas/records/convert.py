@@ -1,20 +1,22 @@
-"""Generic conversion between frozen dataclass records and the dicts fastavro reads and writes.
+"""Conversion between frozen dataclass records and the dicts fastavro reads and writes.
 
 Why generic: the records mirror their .avsc field for field, so one type-directed converter keeps
-every record in step with its schema instead of hand-writing a to/from pair per class.
+every record in step with its schema instead of hand-writing a to/from pair per class. The
+converters are compiled once per class from its type hints, so a conversion is a few calls.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+Convert = Callable[[Any], Any]
 
 
 def utc_now() -> datetime:
@@ -25,50 +27,87 @@ def utc_now() -> datetime:
 
 def to_avro(record: Any) -> dict[str, Any]:
     """The Avro datum for a record dataclass (enums as their symbols, tuples as lists)."""
-    return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return to_avro(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+    record_type: Any = type(record)  # Any: mypy misses that classes are Hashable for cache()
+    return cast(dict[str, Any], _writer(record_type)(record))
 
 
 def from_avro(cls: type[T], datum: Mapping[str, Any]) -> T:
     """Build ``cls`` from a datum read with ``cls``'s schema (the reader schema)."""
-    hints = _hints(cast(type, cls))
-    return cls(**{name: _typed(hint, datum[name]) for name, hint in hints.items() if name in datum})
+    record_type: Any = cls
+    return cast(T, _reader(record_type)(datum))
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def _optional(inner: Convert | None) -> Convert | None:
+    if inner is None:
+        return None
+    return lambda v: None if v is None else inner(v)
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    init_fields = {f.name for f in dataclasses.fields(cls) if f.init}
-    return {k: v for k, v in get_type_hints(cls).items() if k in init_fields}
+def _reader(cls: Any) -> Convert:
+    fields = [(name, _read_as(hint)) for name, hint in _hints(cls).items()]
+
+    def read(datum: Mapping[str, Any]) -> Any:
+        return cls(**{n: datum[n] if c is None else c(datum[n]) for n, c in fields if n in datum})
+
+    return read
 
 
-def _typed(hint: Any, value: Any) -> Any:
+def _read_as(hint: Any) -> Convert | None:
+    """How to turn a value fastavro read into ``hint``; None when it already is one."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        if value is None:
-            return None
         (inner,) = (a for a in get_args(hint) if a is not type(None))
-        return _typed(inner, value)
+        return _optional(_read_as(inner))
     if origin is tuple:
-        item = get_args(hint)[0]
-        return tuple(_typed(item, v) for v in value)
+        item = _read_as(get_args(hint)[0])
+        return tuple if item is None else lambda v: tuple(map(item, v))
     if origin in (dict, Mapping):
-        item = get_args(hint)[1]
-        return {k: _typed(item, v) for k, v in value.items()}
+        value = _read_as(get_args(hint)[1])
+        return None if value is None else lambda v: {k: value(x) for k, x in v.items()}
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_avro(hint, value)
+        return _reader(hint)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(value)
-    if hint is float and isinstance(value, int):
-        return float(value)
-    return value
+        return hint
+    if hint is float:
+        return float
+    return None
+
+
+@cache
+def _writer(cls: Any) -> Convert:
+    fields = [(name, _write_as(hint)) for name, hint in _hints(cls).items()]
+
+    def write(record: Any) -> dict[str, Any]:
+        values = [(n, c, getattr(record, n)) for n, c in fields]
+        return {n: v if c is None else c(v) for n, c, v in values}
+
+    return write
+
+
+def _write_as(hint: Any) -> Convert | None:
+    """How to turn a record's ``hint``-typed value into what fastavro writes; None: as it is."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        (inner,) = (a for a in get_args(hint) if a is not type(None))
+        return _optional(_write_as(inner))
+    if origin is tuple:
+        item = _write_as(get_args(hint)[0])
+        return list if item is None else lambda v: [item(x) for x in v]
+    if origin in (dict, Mapping):
+        value = _write_as(get_args(hint)[1])
+        return dict if value is None else lambda v: {k: value(x) for k, x in v.items()}
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _writer(hint)
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return _enum_value
+    return None
+
+
+def _enum_value(member: Enum) -> Any:
+    return member.value
