@@ -11,7 +11,6 @@ import dataclasses
 import os
 import socket
 import uuid
-from types import TracebackType
 from typing import Self
 
 from aiokafka import AIOKafkaProducer
@@ -60,12 +59,7 @@ class ErrorEmitter:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def start(self) -> None:
