@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from fastavro import parse_schema
@@ -76,7 +77,7 @@ def schema_fingerprint(schema: dict[str, Any]) -> bytes:
     return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
 
 
-def load_version(family: SchemaName, version: int, text: str) -> SchemaVersion:
+def _load_version(family: SchemaName, version: int, text: str) -> SchemaVersion:
     raw = json.loads(text)
     return SchemaVersion(
         family=family,
@@ -88,8 +89,8 @@ def load_version(family: SchemaName, version: int, text: str) -> SchemaVersion:
     )
 
 
-def _load_family(name: SchemaName) -> SchemaFamily:
-    folder = files("schemas").joinpath("avro", name.value)
+def _load_family(root: Traversable, name: SchemaName) -> SchemaFamily:
+    folder = root.joinpath(name.value)
     found: dict[int, str] = {}
     for entry in folder.iterdir():
         match = _VERSION_FILE.match(entry.name)
@@ -100,7 +101,7 @@ def _load_family(name: SchemaName) -> SchemaFamily:
         raise SchemaCatalogError(
             f"{name}: versions must run 1..N without gaps, got {sorted(found)}"
         )
-    versions = tuple(load_version(name, v, found[v]) for v in sorted(found))
+    versions = tuple(_load_version(name, v, found[v]) for v in sorted(found))
     names = {v.full_name for v in versions}
     if len(names) != 1:
         raise SchemaCatalogError(f"{name}: every version must keep one record name, got {names}")
@@ -110,7 +111,12 @@ def _load_family(name: SchemaName) -> SchemaFamily:
 @cache
 def catalog() -> Catalog:
     """The shipped schemas; loaded on first use and shared by every codec."""
-    families = {name: _load_family(name) for name in SchemaName}
+    return load_catalog(files("schemas").joinpath("avro"))
+
+
+def load_catalog(root: Traversable) -> Catalog:
+    """Every family's versions under ``root``, checked against the rules the codec relies on."""
+    families = {name: _load_family(root, name) for name in SchemaName}
     by_fingerprint: dict[bytes, SchemaVersion] = {}
     for family in families.values():
         for version in family.versions:
