@@ -7,7 +7,7 @@ from io import BytesIO
 from typing import Any
 
 from fastavro import schemaless_writer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from schemas.catalog import SchemaName, catalog
@@ -72,6 +72,7 @@ def _decodes_or_raises_typed(codec: RecordCodec[TMCError]) -> Callable[[bytes], 
             record: TMCError | DecodeError = codec.decode(data)
         except DecodeError as error:
             record = error
+        event(type(record).__name__)  # --hypothesis-show-statistics shows the outcome mix
         if isinstance(record, DecodeError):
             assert record.reason
             assert record.hex_prefix == data[:32].hex()
