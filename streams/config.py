@@ -26,8 +26,15 @@ class _Section(BaseModel):
 
 
 class KafkaSettings(_Section):
+    """The cluster and the consumer group all workers share (scale out = more workers)."""
+
     bootstrap_servers: str = "127.0.0.1:9092"
+    group_id: str = "tmc-recovery"
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    session_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_interval_s: float = Field(default=3.0, gt=0)
+    rebalance_timeout_s: float = Field(default=30.0, gt=0)
+    commit_interval_s: float = Field(default=1.0, gt=0)
 
 
 class TopicSettings(_Section):
@@ -43,6 +50,7 @@ class TopicSettings(_Section):
     dedup_seen: str = "tmc.recovery.dedup.seen"
     dedup_targets: str = "tmc.recovery.dedup.targets"
     requests_prefix: str = "tmc.recovery.requests."
+    triage: str = "tmc.errors.triage"
     partitions: int = Field(default=6, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     retention_ms: int = Field(default=7 * DAY_MS, ge=60_000)
@@ -115,6 +123,8 @@ class ServiceSettings(BaseSettings):
 
     worker_id: str = "tmc-recovery"
     data_dir: Path = Path(".tmc-recovery")
+    fleet_file: Path | None = None
+    dry_run: bool = False
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
     codec: CodecSettings = CodecSettings()

@@ -46,6 +46,7 @@ def topic_plan(topics: TopicSettings, strategies: Iterable[str]) -> list[TopicSp
     plan = [
         TopicSpec(topics.errors, p, stream),
         TopicSpec(topics.dlq, p, dlq),
+        TopicSpec(topics.triage, p, stream),
         TopicSpec(topics.results, p, stream),
         TopicSpec(topics.escalations, p, stream),
         TopicSpec(topics.events, p, stream),

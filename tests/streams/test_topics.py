@@ -28,6 +28,7 @@ def _settings(partitions: int = 3) -> TopicSettings:
         dedup_seen=f"{p}.seen",
         dedup_targets=f"{p}.targets",
         requests_prefix=f"{p}.requests.",
+        triage=f"{p}.triage",
         partitions=partitions,
     )
 

@@ -1,0 +1,1 @@
+"""The Faust agents: ingest and triage, one per strategy's requests, and results."""

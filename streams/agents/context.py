@@ -1,0 +1,66 @@
+"""What every agent shares: the app, its topics and tables, codecs, metrics and clock."""
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import faust
+
+from schemas.codec import RecordCodec
+from schemas.records import RecoveryResult, TMCError
+from strategies.registry import StrategyRegistry
+from streams.channels import Channels
+from streams.config import ServiceSettings
+from streams.metrics import Metrics
+from streams.tables import Tables
+from streams.triage.dedup import Dedup
+
+Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes]
+
+
+def header_pairs(headers: Headers | None) -> list[tuple[str, bytes]]:
+    """Faust gives headers as a list of pairs or a mapping; always pairs here."""
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers)
+
+
+def now_ms(clock: Callable[[], float]) -> datetime:
+    """Wall-clock time at the millisecond precision timestamp-millis keeps."""
+    return datetime.fromtimestamp(round(clock(), 3), UTC)
+
+
+@dataclass
+class Pipeline:
+    app: faust.App
+    settings: ServiceSettings
+    channels: Channels
+    tables: Tables
+    registry: StrategyRegistry
+    errors: RecordCodec[TMCError]
+    results: RecordCodec[RecoveryResult]
+    metrics: Metrics
+    registry_configured: bool
+    clock: Callable[[], float] = field(default=time.time)
+
+    def dedup(self, partition: int) -> Dedup:
+        return Dedup(self.tables.seen, self.tables.targets, self.settings.dedup, partition)
+
+    def row(self, recovery_id: str) -> RecoveryResult | None:
+        raw = self.tables.status.get(recovery_id)
+        return None if raw is None else self.results.decode(raw)
+
+    async def publish(self, record: RecoveryResult) -> None:
+        """From inside an agent: sent when the current event is acked, before its commit."""
+        await self.channels.results.send(key=record.kafka_key(), value=self.results.encode(record))
+
+    async def publish_now(self, record: RecoveryResult) -> None:
+        """From a background task: sent at once (never attached to a stale event, which
+        a task inherits from the agent that spawned it) and awaited until acknowledged."""
+        sent = await self.channels.results.send(
+            key=record.kafka_key(), value=self.results.encode(record), force=True
+        )
+        await sent

@@ -1,0 +1,88 @@
+"""Results -> the status table (the only writer of recovery rows), summaries and escalations.
+
+Runs inside stream iteration of the cluster-keyed results topic, so every table write lands
+on the cluster's changelog partition. Records may repeat or arrive late; the projection is
+idempotent and never moves a row backwards.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+
+from faust.types import StreamT
+
+from schemas.codec import DecodeError, RecordCodec
+from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
+from streams.agents.context import Pipeline, now_ms
+from streams.ingest import Rejected, dead_letter_headers
+from streams.projection import project_cluster, project_row, summary_key, with_merges
+
+log = logging.getLogger(__name__)
+
+
+class ResultsAgent:
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.p = pipeline
+        self.summaries = RecordCodec(ClusterStatus)
+
+    def register(self) -> None:
+        self.p.app.agent(self.p.channels.results, name="tmc-results")(self._project)
+
+    async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            msg = event.message
+            try:
+                incoming = self.p.results.decode(msg.value)
+            except DecodeError as exc:
+                source = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                log.error("undecodable record on the results topic at %s: %s", source, exc)
+                headers = dead_letter_headers([], Rejected(exc.reason, str(exc)), source)
+                await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
+            else:
+                await self.apply(incoming, msg.partition)
+            yield None
+
+    async def apply(self, incoming: RecoveryResult, partition: int) -> None:
+        before = self.p.row(incoming.id)
+        row = project_row(before, incoming)
+        dedup = self.p.dedup(partition)
+        claim = dedup.current_claim(row.strategy, row.target)
+        if claim is not None and claim.recovery_id == row.id:
+            row = with_merges(row, claim.merged_ids, claim.merged_count)
+        if row == before:
+            return
+        self.p.tables.status[row.id] = self.p.results.encode(row)
+        self._summarize(before, row)
+        self._count_attempts(before, row)
+        if row.state.is_terminal and (before is None or not before.state.is_terminal):
+            dedup.release(row.strategy, row.target, row.id, self.p.clock())
+            self._count_ending(row)
+            if row.state is RecoveryState.ESCALATED:
+                await self.p.channels.escalations.send(
+                    key=row.kafka_key(), value=self.p.results.encode(row)
+                )
+
+    def _summarize(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
+        key = summary_key(row)
+        raw = self.p.tables.clusters.get(key)
+        summary = None if raw is None else self.summaries.decode(raw)
+        updated = project_cluster(summary, before, row, now_ms(self.p.clock))
+        self.p.tables.clusters[key] = self.summaries.encode(updated)
+
+    def _count_attempts(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
+        new = row.transitions[0 if before is None else len(before.transitions) :]
+        started = sum(t.state is RecoveryState.IN_PROGRESS for t in new)
+        if started:
+            self.p.metrics.attempts.labels(row.error.type.value, row.strategy).inc(started)
+
+    def _count_ending(self, row: RecoveryResult) -> None:
+        labels = (row.error.type.value, row.strategy)
+        metrics = self.p.metrics
+        if row.state is RecoveryState.COMPLETED:
+            metrics.successes.labels(*labels).inc()
+        else:
+            metrics.failures.labels(*labels).inc()
+        if row.state is RecoveryState.ESCALATED:
+            metrics.escalated.labels(row.strategy).inc()
+        if row.end_time is not None:
+            seconds = (row.end_time - row.start_time).total_seconds()
+            metrics.duration.labels(*labels).observe(max(seconds, 0.0))

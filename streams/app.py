@@ -1,0 +1,42 @@
+"""The Faust application object, configured from ServiceSettings.
+
+Topics are created by streams/topics.py before the app starts, so Faust is told never to
+declare topics itself (and not to use its leader topic, which it would have to create).
+"""
+
+from datetime import timedelta
+
+import faust
+
+from streams.config import ServiceSettings
+
+
+def broker_urls(bootstrap_servers: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",")]
+
+
+def create_app(settings: ServiceSettings) -> faust.App:
+    kafka = settings.kafka
+    return faust.App(
+        kafka.group_id,
+        broker=broker_urls(kafka.bootstrap_servers),
+        store="memory://",
+        datadir=str(settings.data_dir),
+        processing_guarantee=kafka.processing_guarantee,
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_heartbeat_interval=kafka.heartbeat_interval_s,
+        broker_rebalance_timeout=kafka.rebalance_timeout_s,
+        broker_commit_interval=kafka.commit_interval_s,
+        producer_acks=-1,
+        web_enabled=False,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        table_cleanup_interval=timedelta(minutes=5).total_seconds(),
+        key_serializer="raw",
+        value_serializer="raw",
+    )

@@ -1,0 +1,58 @@
+"""Prometheus metrics: the seed's recovery metrics plus the pipeline's own.
+
+One registry per service instance, so several workers (or tests) in one process do not
+collide, served later by the HTTP API at /metrics.
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.attempts = Counter(
+            "tmc_recovery_attempts_total", "Recovery attempts started.",
+            ["error_type", "strategy"], registry=r,
+        )  # fmt: skip
+        self.successes = Counter(
+            "tmc_recovery_successes_total", "Recoveries that completed.",
+            ["error_type", "strategy"], registry=r,
+        )  # fmt: skip
+        self.failures = Counter(
+            "tmc_recovery_failures_total", "Recoveries that escalated or were cancelled.",
+            ["error_type", "strategy"], registry=r,
+        )  # fmt: skip
+        self.duration = Histogram(
+            "tmc_recovery_duration_seconds", "Time from start to a terminal state.",
+            ["error_type", "strategy"], registry=r,
+            buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
+        )  # fmt: skip
+        self.active = Gauge(
+            "tmc_active_recoveries_total", "Recoveries this worker is driving.", registry=r
+        )
+        self.received = Counter(
+            "tmc_pipeline_received_total", "Records read from the errors topic.", registry=r
+        )
+        self.dead_lettered = Counter(
+            "tmc_pipeline_dead_lettered_total", "Records sent to the DLQ.", ["reason"], registry=r
+        )
+        self.deduplicated = Counter(
+            "tmc_pipeline_deduplicated_total", "Errors dropped or merged by dedup.",
+            ["kind"], registry=r,
+        )  # fmt: skip
+        self.started = Counter(
+            "tmc_pipeline_recoveries_started_total", "Recoveries started by triage.",
+            ["strategy"], registry=r,
+        )  # fmt: skip
+        self.escalated = Counter(
+            "tmc_pipeline_escalated_total", "Recoveries escalated.", ["strategy"], registry=r
+        )
+        self.forwarded = Counter(
+            "tmc_pipeline_repartitioned_total",
+            "Errors re-keyed to the partition of their cluster.", registry=r,
+        )  # fmt: skip
+        self.lag = Gauge(
+            "tmc_pipeline_consumer_lag", "Records behind the end of the errors topic.",
+            ["partition"], registry=r,
+        )  # fmt: skip
