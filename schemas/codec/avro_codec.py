@@ -167,7 +167,8 @@ class AvroCodec:
 
     def _fetch(self, schema_id: int, data: bytes) -> _Writer:
         if self._registry is None:
-            raise errors.RegistryUnavailable(data, "Confluent framing but no registry configured")
+            # Not transient: without a registry this id can never be resolved.
+            raise errors.UnknownSchemaId(data, f"schema id {schema_id}: no registry configured")
         try:
             text = self._registry.schema(schema_id)
         except SchemaNotRegistered as exc:

@@ -180,8 +180,9 @@ def test_a_record_of_another_family_is_refused() -> None:
 
 def test_confluent_decode_without_a_registry_is_a_typed_error(registry: RegistryStub) -> None:
     data = _confluent(registry).encode(tmc_error())
-    error = _raises(RecordCodec(TMCError), data, RegistryUnavailable)
+    error = _raises(RecordCodec(TMCError), data, UnknownSchemaId)
     assert "no registry" in str(error)
+    assert not error.transient
 
 
 def test_an_unknown_schema_id_is_a_typed_error(registry: RegistryStub) -> None:
