@@ -161,10 +161,15 @@ async def emit(bootstrap: str, topic: str, errors: list[TMCError]) -> None:
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
-async def read_topic(bootstrap: str, topic: str, partitions: int) -> list[Record]:
-    """Every record currently in ``topic`` (key, value, headers), oldest first per partition."""
+async def read_topic(
+    bootstrap: str, topic: str, partitions: int, isolation_level: str = "read_committed"
+) -> list[Record]:
+    """Every committed record in ``topic`` (key, value, headers), oldest first per partition."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level=isolation_level,
     )
     await consumer.start()
     try:
