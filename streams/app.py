@@ -33,6 +33,7 @@ def create_app(settings: ServiceSettings) -> faust.App:
         broker_rebalance_timeout=kafka.rebalance_timeout_s,
         broker_commit_interval=kafka.commit_interval_s,
         producer_acks=-1,
+        producer_linger=0.005,
         web_enabled=False,
         web_bind="127.0.0.1",
         web_host="127.0.0.1",

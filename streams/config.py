@@ -77,11 +77,14 @@ class IngestSettings(_Section):
 
 class DedupSettings(_Section):
     """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
-    merging new errors for ``cooldown_s`` after its recovery ends."""
+    merging new errors for ``cooldown_s`` after its recovery ends. Merges reach the
+    recovery's row within ``merge_flush_s`` (batched: a storm would otherwise rewrite the
+    row once per error)."""
 
     event_id_ttl_s: float = Field(default=3600.0, gt=0)
     cooldown_s: float = Field(default=300.0, ge=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)
+    merge_flush_s: float = Field(default=1.0, gt=0)
 
 
 class RetrySettings(_Section):

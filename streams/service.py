@@ -8,11 +8,13 @@ Lifecycle, per worker:
   owner resumes them, and strategies are idempotent, so re-running an attempt is safe.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
+import uvloop
 from faust.types import TP
 
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
@@ -114,6 +116,10 @@ class RecoveryService:
 
 
 def run(service: RecoveryService, loglevel: str = "info") -> None:
-    """Run the worker until SIGTERM/SIGINT; exits the process like any Faust worker."""
+    """Run the worker until SIGTERM/SIGINT; exits the process like any Faust worker.
+
+    uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
+    and tasks, where it is several times cheaper than the default loop."""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     worker = faust.Worker(service.app, loglevel=loglevel)
     worker.execute_from_commandline()

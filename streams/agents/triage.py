@@ -2,10 +2,13 @@
 
 Errors whose partition is not their cluster's (a producer with another partitioner) are
 forwarded, re-keyed, to the triage topic, so dedup state for a cluster lives on one
-partition. The triage topic also carries per-partition ticks that expire dedup rows.
+partition. The triage topic also carries per-partition ticks: "flush" writes batched
+merges onto recovery rows, "sweep" also re-checks every claim and expires dedup rows.
+Both run inside stream iteration, so their table writes land on the right partition.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 
 from faust.types import EventT, StreamT
@@ -17,22 +20,26 @@ from streams.partitioning import partition_for
 from streams.projection import with_merges
 from streams.triage import records
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
+from streams.triage.dedup import target_key
 from streams.triage.ids import recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
 
 TICK_HEADER = "tmc.tick"
+FLUSH, SWEEP = b"flush", b"sweep"
 
 
 class TriageAgents:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
+        self._dirty: dict[int, set[str]] = defaultdict(set)  # partition -> claim keys
 
     def register(self) -> None:
-        app, channels = self.p.app, self.p.channels
+        app, channels, dedup = self.p.app, self.p.channels, self.p.settings.dedup
         app.agent(channels.errors, name="tmc-ingest")(self._ingest)
         app.agent(channels.triage, name="tmc-triage")(self._repartitioned)
-        app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_ticks)
+        app.timer(dedup.merge_flush_s)(self._send_flush_ticks)
+        app.timer(dedup.sweep_interval_s)(self._send_sweep_ticks)
 
     async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
@@ -42,20 +49,42 @@ class TriageAgents:
 
     async def _repartitioned(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            if any(key == TICK_HEADER for key, _ in header_pairs(event.message.headers)):
-                swept = self.p.dedup(event.message.partition).sweep(self.p.clock())
-                log.debug("partition %d: expired %d dedup rows", event.message.partition, swept)
-            else:
+            tick = dict(header_pairs(event.message.headers)).get(TICK_HEADER)
+            if tick is None:
                 await self._handle(event, forward=False)
+            else:
+                self._on_tick(event.message.partition, sweep=tick == SWEEP)
             yield None
 
-    async def _send_ticks(self) -> None:
-        """Ask each owned triage partition to expire its dedup rows, inside its stream."""
+    def _on_tick(self, partition: int, sweep: bool) -> None:
+        dedup = self.p.dedup(partition)
+        keys = self._dirty.pop(partition, set())
+        if sweep:  # also catches merges whose dirty mark a crash or rebalance lost
+            keys.update(dedup.unflushed())
+        for key in keys:
+            claim = dedup.mark_flushed(key)
+            row = None if claim is None else self.p.row(claim.recovery_id)
+            if claim is not None and row is not None:
+                merged = with_merges(row, claim.merged_ids, claim.merged_count)
+                self.p.tables.status[row.id] = self.p.results.encode(merged)
+        if sweep:
+            swept = dedup.sweep(self.p.clock())
+            log.debug("partition %d: expired %d dedup rows", partition, swept)
+
+    async def _send_flush_ticks(self) -> None:
+        if self._dirty:
+            await self._send_ticks(FLUSH, set(self._dirty))
+
+    async def _send_sweep_ticks(self) -> None:
+        await self._send_ticks(SWEEP, None)
+
+    async def _send_ticks(self, kind: bytes, partitions: set[int] | None) -> None:
+        """Send a tick to owned triage partitions (all of them when ``partitions`` is None)."""
         topic = self.p.channels.triage.get_topic_name()
         for tp in self.p.app.assignor.assigned_actives():
-            if tp.topic == topic:
+            if tp.topic == topic and (partitions is None or tp.partition in partitions):
                 await self.p.channels.triage.send(
-                    key=b"", value=b"", partition=tp.partition, headers=[(TICK_HEADER, b"1")]
+                    key=b"", value=b"", partition=tp.partition, headers=[(TICK_HEADER, kind)]
                 )
 
     async def _handle(self, event: EventT[bytes], forward: bool) -> None:
@@ -79,7 +108,9 @@ class TriageAgents:
             case Start():
                 await self._start(admitted, decision, source)
             case Merge():
-                self._merge(decision)
+                self.p.metrics.deduplicated.labels("merged").inc()
+                claim_key = target_key(decision.strategy, decision.target)
+                self._dirty[msg.partition].add(claim_key)
             case Escalate():
                 await self._escalate(admitted, decision, source)
             case Duplicate():
@@ -103,15 +134,6 @@ class TriageAgents:
         await self.p.publish(record)
         value = self.p.results.encode(record)
         await self.p.channels.requests[chosen.name].send(key=record.kafka_key(), value=value)
-
-    def _merge(self, decision: Merge) -> None:
-        """Record the merge on the row now if it exists (else the results agent adds it)."""
-        self.p.metrics.deduplicated.labels("merged").inc()
-        claim = self.p.dedup(0).current_claim(decision.strategy, decision.target)
-        row = self.p.row(decision.recovery_id)
-        if row is not None and claim is not None:
-            merged = with_merges(row, claim.merged_ids, claim.merged_count)
-            self.p.tables.status[row.id] = self.p.results.encode(merged)
 
     async def _escalate(self, error: TMCError, decision: Escalate, source: str) -> None:
         record = records.escalated(

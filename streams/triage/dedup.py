@@ -40,6 +40,7 @@ class TargetClaim:
     cooldown_until: float | None = None
     merged_ids: tuple[str, ...] = ()
     merged_count: int = 0
+    flushed_count: int = 0  # merges already written to the recovery's row
     partition: int = 0
 
     @classmethod
@@ -111,6 +112,24 @@ class Dedup:
         merged = claim.with_merge(error_id)
         self.targets[target_key(strategy, target)] = merged.row()
         return merged
+
+    def unflushed(self) -> list[str]:
+        """Keys of this partition's claims with merges not yet on their recovery's row."""
+        return [
+            key
+            for key, row in self.targets.items()
+            if row.get("partition", 0) == self.partition
+            and row.get("merged_count", 0) > row.get("flushed_count", 0)
+        ]
+
+    def mark_flushed(self, key: str) -> TargetClaim | None:
+        """The claim under ``key``, now recorded as flushed (None if it is gone)."""
+        row = self.targets.get(key)
+        if row is None:
+            return None
+        claim = TargetClaim.from_row(row)
+        self.targets[key] = replace(claim, flushed_count=claim.merged_count).row()
+        return claim
 
     def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
         """The recovery ended: keep merging into it for the cooldown, then let go."""

@@ -181,3 +181,20 @@ def test_storm_of_n_errors_over_k_targets_starts_k_recoveries(
     assert all(isinstance(d, Start | Merge | Duplicate) for d in decisions), (
         "every error is started, merged or dropped as a duplicate"
     )
+
+
+def test_unflushed_claims_are_found_and_marked() -> None:
+    dedup = _dedup()
+    other = Dedup(dedup.seen, dedup.targets, DEDUP, partition=1)
+    dedup.claim("S", "t", "r1")
+    other.claim("S", "elsewhere", "r2")
+    dedup.record_merge("S", "t", "e1")
+    other.record_merge("S", "elsewhere", "e2")
+    assert dedup.unflushed() == ["S|t"]
+    claim = dedup.mark_flushed("S|t")
+    assert claim is not None
+    assert claim.merged_ids == ("e1",)
+    assert dedup.unflushed() == []
+    dedup.record_merge("S", "t", "e3")
+    assert dedup.unflushed() == ["S|t"], "a later merge needs another flush"
+    assert dedup.mark_flushed("S|gone") is None
