@@ -10,7 +10,7 @@ tick inside stream iteration, where table writes land on the right changelog par
 """
 
 from collections.abc import MutableMapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from streams.config import DedupSettings
@@ -57,7 +57,16 @@ class TargetClaim:
         return replace(self, merged_ids=ids, merged_count=self.merged_count + 1)
 
     def row(self) -> TargetRow:
-        return {**asdict(self), "merged_ids": list(self.merged_ids)}
+        # Spelled out: dataclasses.asdict deep-copies and was a tenth of triage's time.
+        return {
+            "recovery_id": self.recovery_id,
+            "active": self.active,
+            "cooldown_until": self.cooldown_until,
+            "merged_ids": list(self.merged_ids),
+            "merged_count": self.merged_count,
+            "flushed_count": self.flushed_count,
+            "partition": self.partition,
+        }
 
 
 def target_key(strategy: str, target: str) -> str:
@@ -89,7 +98,11 @@ class Dedup:
     def remember(self, event_id: str | None, now: float, recovery_id: str | None) -> None:
         if event_id is not None:
             expires = now + self.settings.event_id_ttl_s
-            self.seen[event_id] = asdict(SeenEvent(expires, recovery_id, self.partition))
+            self.seen[event_id] = {
+                "expires": expires,
+                "recovery_id": recovery_id,
+                "partition": self.partition,
+            }
 
     def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
         """The recovery new errors for this (strategy, target) merge into, if any."""
