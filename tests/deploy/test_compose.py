@@ -38,3 +38,24 @@ def test_kafka_has_a_healthcheck_that_talks_to_the_broker() -> None:
     check = _services()["kafka"]["healthcheck"]
     assert "kafka-broker-api-versions.sh" in " ".join(check["test"])
     assert check["retries"] >= 1
+
+
+def test_worker_is_built_from_deploy_and_waits_for_a_healthy_kafka() -> None:
+    worker = _services()["worker"]
+    assert worker["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    assert worker["depends_on"] == {"kafka": {"condition": "service_healthy"}}
+    env = worker["environment"]
+    kafka_env = _services()["kafka"]["environment"]
+    assert (
+        f"INTERNAL://{env['TMC_KAFKA__BOOTSTRAP_SERVERS']}"
+        in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
+    )
+    assert "ports" not in worker, "the worker publishes nothing"
+
+
+def test_dockerfile_installs_the_package_and_runs_the_worker() -> None:
+    dockerfile = (COMPOSE.parent / "deploy" / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir ." in dockerfile
+    assert 'ENTRYPOINT ["tmc-recovery"]' in dockerfile
+    assert 'CMD ["worker"]' in dockerfile
+    assert "USER 65534" in dockerfile, "not root"
