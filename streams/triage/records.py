@@ -1,5 +1,6 @@
 """The RecoveryResult records triage creates: a Pending recovery, or an immediate escalation."""
 
+import dataclasses
 from datetime import datetime
 
 from schemas.records import (
@@ -59,14 +60,9 @@ def escalated(
     recovery_id: str, target: str, error: TMCError, reason: str, source: str, now: datetime
 ) -> RecoveryResult:
     """An error nothing may act on, escalated at once with ``reason``."""
-    return RecoveryResult(
-        id=recovery_id,
-        target=target,
-        error=error,
-        strategy=NO_STRATEGY,
-        context=_context(error, 0, source),
+    return dataclasses.replace(
+        pending(recovery_id, NO_STRATEGY, 0, target, error, source, now),
         state=RecoveryState.ESCALATED,
-        start_time=now,
         end_time=now,
         transitions=(StateTransition(RecoveryState.ESCALATED, now, 0, reason),),
     )
