@@ -43,6 +43,11 @@ def is_newer(current: RecoveryResult, incoming: RecoveryResult) -> bool:
     even if a worker that lost the recovery (cancelled elsewhere) still reports another."""
     if current.state.is_terminal:
         return False
+    if incoming.state.is_terminal:
+        # The ending of a recovery resumed from a table row older than the results topic
+        # (the old owner published records it never projected) can have fewer transitions
+        # than the row by the time it arrives: it is still the recovery's ending.
+        return True
     return len(incoming.transitions) >= len(current.transitions)
 
 
@@ -57,8 +62,14 @@ def project_row(current: RecoveryResult | None, incoming: RecoveryResult) -> Rec
     """The recovery's row after ``incoming``; what either knows of merges is kept."""
     if current is None:
         return incoming
-    base = incoming if is_newer(current, incoming) else current
-    other = current if base is incoming else incoming
+    if not is_newer(current, incoming):
+        base, other = current, incoming
+    elif len(incoming.transitions) < len(current.transitions):
+        # a resumed recovery's ending: after the history the row already shows
+        history = (*current.transitions, incoming.transitions[-1])
+        base, other = dataclasses.replace(incoming, transitions=history), current
+    else:
+        base, other = incoming, current
     return with_merges(base, other.merged_error_ids, other.merged_count)
 
 

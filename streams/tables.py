@@ -23,7 +23,10 @@ class Tables:
 
     @classmethod
     def declare(cls, app: faust.App, topics: TopicSettings) -> "Tables":
-        def table(name: str, changelog: str, value_type: type) -> TableT[Any, Any]:
+        def table(name: str, changelog: str, value_type: type | None) -> TableT[Any, Any]:
+            # The table writes str keys as JSON, and values raw (bytes) or as JSON (untyped);
+            # its changelog topic must decode them the same way when a worker recovers it.
+            value_serializer = "raw" if value_type is bytes else "json"
             return app.Table(
                 name,
                 key_type=str,
@@ -33,6 +36,8 @@ class Tables:
                     changelog,
                     key_type=str,
                     value_type=value_type,
+                    key_serializer="json",
+                    value_serializer=value_serializer,
                     partitions=topics.partitions,
                     compacting=True,
                 ),
@@ -41,6 +46,6 @@ class Tables:
         return cls(
             status=table("status", topics.status, bytes),
             clusters=table("clusters", topics.clusters, bytes),
-            seen=table("seen", topics.dedup_seen, dict),
-            targets=table("targets", topics.dedup_targets, dict),
+            seen=table("seen", topics.dedup_seen, None),  # JSON objects: dicts
+            targets=table("targets", topics.dedup_targets, None),
         )

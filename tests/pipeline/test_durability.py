@@ -4,32 +4,22 @@ Real workers (subprocesses) against the real broker and the in-process fleet sim
 simulator holds attempts in flight with the "hang" fault (a probe never answers, so every
 attempt runs for seconds and fails, retryably); clearing the fault lets the next attempt heal.
 
-Two checks without a broker come first: every table's changelog decodes back what the table
-wrote (table recovery depends on it; the worker tests cannot pass without it), and the
-projection keeps the ending of a recovery resumed from a table row older than the results
-topic.
+The pure checks these rely on live beside the code: tests/streams/test_tables.py (every
+changelog decodes what its table wrote) and tests/streams/test_projection.py (the ending of a
+recovery resumed from a stale row is kept).
 """
 
 import asyncio
 import re
 import signal
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from faust.types import Message
 
-from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
+from schemas.records import RecoveryResult, RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from streams.app import create_app
-from streams.config import ServiceSettings
-from streams.execution import lifecycle
 from streams.partitioning import partition_for
-from streams.projection import project_row
-from streams.tables import Tables
-from streams.triage import records
 from tests.pipeline.harness import (
     RESULTS,
     PipelineEnv,
@@ -47,86 +37,6 @@ S = RecoveryState
 PATIENT = {"strategies": {"ClusterConnectivity": {"max_attempts": 50}}}
 
 Rows = dict[str, RecoveryResult]
-
-
-def changelog_round_trip_problems() -> list[str]:
-    """Where a table's changelog topic decodes a record differently from what the table wrote.
-
-    Table recovery reads the changelog through that topic; a difference means a restarted or
-    rebalanced worker recovers wrong keys or values, or stalls in recovery.
-    """
-    settings = ServiceSettings()
-    tables = Tables.declare(create_app(settings), settings.topics)
-    samples: dict[str, tuple[Any, Any]] = {
-        "status": (tables.status, b"\xc3\x01avro"),
-        "clusters": (tables.clusters, b"\xc3\x01avro"),
-        "seen": (tables.seen, {"expires": 1.5, "recovery_id": "r-1", "partition": 2}),
-        "targets": (tables.targets, {"recovery_id": "r-1", "active": True, "merged_ids": ["e"]}),
-    }
-    problems = []
-    for name, (table, value) in samples.items():
-        topic, key = table.changelog_topic, "edge-1"
-        raw_key, _ = topic.prepare_key(key, table.key_serializer)
-        raw_value, _ = topic.prepare_value(value, table.value_serializer)
-        message = Message(topic.get_topic_name(), 0, 0, 0.0, 0, [], raw_key, raw_value, None)
-        try:
-            back = (
-                topic.schema.loads_key(table.app, message),
-                topic.schema.loads_value(table.app, message),
-            )
-        except Exception as exc:
-            problems.append(f"{name}: {raw_value!r} does not decode: {type(exc).__name__}: {exc}")
-            continue
-        if back != (key, value):
-            problems.append(
-                f"{name}: wrote {(key, value)!r} as {(raw_key, raw_value)!r}, reads {back!r}"
-            )
-    return problems
-
-
-def needs_recoverable_tables() -> None:
-    """Workers that restart or take over partitions recover tables from their changelogs."""
-    if changelog_round_trip_problems():
-        pytest.xfail("tables do not survive recovery: see test_table_changelogs_round_trip")
-
-
-def test_table_changelogs_round_trip() -> None:
-    problems = changelog_round_trip_problems()
-    assert not problems, "\n".join(problems)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="projection: a resumed lineage's shorter terminal record is dropped (see docstring)",
-)
-def test_ending_of_a_recovery_resumed_from_a_stale_row_is_kept() -> None:
-    """The new owner resumes from the table, which can lag the results topic: records the old
-    owner published after its last projection (it stops consuming before it releases its
-    recoveries, or it was killed) are projected only after the resume. The resumed attempt's
-    ending then has fewer transitions than the row, and "more transitions is newer" drops it:
-    the row stays RetryScheduled with nobody driving it (and its target's dedup claim stays
-    active, so later errors merge into a dead recovery). The ending must win.
-    """
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-    def at(seconds: float) -> datetime:
-        return t0 + timedelta(seconds=seconds)
-
-    error = unreachable("edge-1")
-    pending = records.pending("CC-1", "ClusterConnectivity", 5, "edge-1", error, "src", at(0))
-    in_progress = lifecycle.start_attempt(pending, 1, at(1))  # the row the new owner resumes
-    failure = lifecycle.AttemptFailure(S.FAILED, "still unreachable")
-    failed = lifecycle.fail_attempt(in_progress, failure, at(3))  # published, not projected
-    scheduled = lifecycle.after_failure(failed, failure, at(3), 1.0)  # published, not projected
-    ok = RecoveryOutcome(success=True, message="cluster edge-1 is ready")
-    resumed = lifecycle.complete(in_progress, ok, at(5))  # the new owner re-ran attempt 1
-
-    row = None
-    for record in (pending, in_progress, failed, scheduled, resumed):  # results topic order
-        row = project_row(row, record)
-    assert row is not None
-    assert row.state is S.COMPLETED
-    assert terminal_transitions(row) == [S.COMPLETED]
 
 
 def by_cluster(rows: Rows) -> dict[str, RecoveryResult]:
@@ -203,7 +113,6 @@ def restarted(worker: WorkerProcess, workers: list[WorkerProcess], name: str) ->
 async def test_crash_mid_recovery_resumes_every_recovery_once(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, workers: list[WorkerProcess]
 ) -> None:
-    needs_recoverable_tables()
     held = ["edge-1", "edge-2", "edge-3", "edge-6"]  # partitions 2, 1, 2, 0 of 3
     assert {partition_for(c.encode(), env.partitions) for c in held} == {0, 1, 2}
     await set_faults(fleet, held, FaultMode.HANG)
@@ -232,7 +141,6 @@ async def test_crash_mid_recovery_resumes_every_recovery_once(
 async def test_graceful_restart_keeps_dedup_state(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, workers: list[WorkerProcess]
 ) -> None:
-    needs_recoverable_tables()
     cooldown = {"dedup": {"cooldown_s": 600}}
     first = await start_worker("w1", **cooldown).ready()
     trigger = unreachable("edge-2")
@@ -274,7 +182,6 @@ async def test_graceful_restart_keeps_dedup_state(
 async def test_scale_out_then_in_moves_in_flight_recoveries(
     env: PipelineEnv, fleet: FleetSimulator, start_worker
 ) -> None:
-    needs_recoverable_tables()
     one, two = start_worker("w1", **PATIENT), start_worker("w2", **PATIENT)
     await asyncio.gather(one.ready(), two.ready())
 

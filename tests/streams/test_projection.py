@@ -6,12 +6,16 @@ from datetime import UTC, datetime, timedelta
 from schemas.records import (
     ErrorType,
     RecoveryContext,
+    RecoveryOutcome,
     RecoveryResult,
     RecoveryState,
     StateTransition,
     TMCError,
 )
+from streams.execution import lifecycle
 from streams.projection import project_cluster, project_row
+from streams.triage import records
+from tests.pipeline.harness import unreachable
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 S = RecoveryState
@@ -102,3 +106,33 @@ def test_cluster_summary_tracks_active_counts_and_last_outcome() -> None:
 
     again = project_cluster(summary, escalated, escalated, T0)
     assert again.counts == summary.counts, "a redelivered record is not counted twice"
+
+
+def test_ending_of_a_recovery_resumed_from_a_stale_row_is_kept() -> None:
+    """The new owner resumes from the table, which can lag the results topic: records the old
+    owner published after its last projection (it stops consuming before it releases its
+    recoveries, or it was killed) are projected only after the resume. The resumed attempt's
+    ending then has fewer transitions than the row, and "more transitions is newer" drops it:
+    the row stays RetryScheduled with nobody driving it (and its target's dedup claim stays
+    active, so later errors merge into a dead recovery). The ending must win.
+    """
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def at(seconds: float) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    error = unreachable("edge-1")
+    pending = records.pending("CC-1", "ClusterConnectivity", 5, "edge-1", error, "src", at(0))
+    in_progress = lifecycle.start_attempt(pending, 1, at(1))  # the row the new owner resumes
+    failure = lifecycle.AttemptFailure(S.FAILED, "still unreachable")
+    failed = lifecycle.fail_attempt(in_progress, failure, at(3))  # published, not projected
+    scheduled = lifecycle.after_failure(failed, failure, at(3), 1.0)  # published, not projected
+    ok = RecoveryOutcome(success=True, message="cluster edge-1 is ready")
+    resumed = lifecycle.complete(in_progress, ok, at(5))  # the new owner re-ran attempt 1
+
+    row = None
+    for record in (pending, in_progress, failed, scheduled, resumed):  # results topic order
+        row = project_row(row, record)
+    assert row is not None
+    assert row.state is S.COMPLETED
+    assert [t.state for t in row.transitions if t.state.is_terminal] == [S.COMPLETED]
