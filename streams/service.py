@@ -122,4 +122,7 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     and tasks, where it is several times cheaper than the default loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     worker = faust.Worker(service.app, loglevel=loglevel)
+    # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
+    # debug line of aiokafka gets built: a measurable cost, and a service has no terminal.
+    worker.spinner = None
     worker.execute_from_commandline()
