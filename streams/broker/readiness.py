@@ -1,10 +1,11 @@
 """Readiness of a Kafka broker, by a real metadata round trip."""
 
 import asyncio
-import logging
 
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
+
+from streams.quiet_logs import muted
 
 
 async def metadata_round_trip(bootstrap: str, timeout_s: float = 5.0) -> int:
@@ -19,12 +20,8 @@ async def metadata_round_trip(bootstrap: str, timeout_s: float = 5.0) -> int:
 
 def is_ready(bootstrap: str, timeout_s: float = 5.0) -> bool:
     """One probe; aiokafka's "Unable connect" errors are expected here, so muted."""
-    client_log = logging.getLogger("aiokafka")
-    level = client_log.level
-    client_log.setLevel(logging.CRITICAL)
     try:
-        return asyncio.run(metadata_round_trip(bootstrap, timeout_s)) > 0
+        with muted("aiokafka"):
+            return asyncio.run(metadata_round_trip(bootstrap, timeout_s)) > 0
     except (KafkaError, OSError, TimeoutError):
         return False
-    finally:
-        client_log.setLevel(level)

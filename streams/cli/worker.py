@@ -13,6 +13,7 @@ from strategies.base import RecoveryStrategy
 from strategies.builtin import ClusterConnectivityRecovery
 from strategies.registry import plugin_strategies
 from streams.config import ServiceSettings, load_service_settings
+from streams.quiet_logs import muted
 from streams.service import RecoveryService, run
 from streams.settings_loader import ConfigError
 from streams.topics import ensure_topics, topic_plan
@@ -56,8 +57,11 @@ def worker(
     settings = load_service_settings(config)
     service = build_service(settings)
     plan = topic_plan(settings.topics, service.registry.names())
-    created = asyncio.run(
-        ensure_topics(settings.kafka.bootstrap_servers, plan, settings.topics.replication_factor)
-    )
+    with muted("aiokafka"):  # an unreachable broker is reported as one TopicError line
+        created = asyncio.run(
+            ensure_topics(
+                settings.kafka.bootstrap_servers, plan, settings.topics.replication_factor
+            )
+        )
     logging.getLogger(__name__).info("topics ready (%d created)", len(created))
     run(service, loglevel)
