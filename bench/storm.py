@@ -24,13 +24,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.broker.launcher import LocalKafka
 from streams.broker.settings import LocalKafkaSettings
 from streams.clients.subscriber import ResultSubscriber
+from streams.config import load_service_settings
+from streams.topics import ensure_topics, topic_plan
 from tests.conftest import create_topics
 from tests.pipeline.harness import ERRORS, PipelineEnv, WorkerProcess, unreachable
 
@@ -63,8 +65,6 @@ async def produce_all(bootstrap: str, topic: str, records: list[tuple[bytes, byt
 
 async def raw_passthrough(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
     """Records/s of consume -> produce of the same bytes, with commits, like a worker."""
-    from aiokafka.admin import NewTopic
-
     source, sink = f"raw.in.{os.getpid()}", f"raw.out.{os.getpid()}"
     await create_topics(bootstrap, [NewTopic(t, PARTITIONS, 1) for t in (source, sink)])
     consumer = AIOKafkaConsumer(
@@ -136,9 +136,6 @@ async def latency(bootstrap: str, rate: float, seconds: float, workdir: Path) ->
     sent: dict[str, float] = {}
     seen: list[float] = []
     try:
-        from streams.config import load_service_settings
-        from streams.topics import ensure_topics, topic_plan
-
         topics = load_service_settings(config).topics
         await ensure_topics(bootstrap, topic_plan(topics, ["NoopFast"]))
         async with ResultSubscriber(

@@ -4,10 +4,20 @@ The pipeline checks each error's partition against this, because producers with 
 partitioner (librdkafka's default, for instance) may put a cluster elsewhere.
 """
 
+from functools import cache
+
 from aiokafka.partitioner import DefaultPartitioner
+
+_PARTITIONER = DefaultPartitioner()
+
+
+@cache
+def _numbers(partitions: int) -> list[int]:
+    return list(range(partitions))
 
 
 def partition_for(key: bytes, partitions: int) -> int:
-    every = list(range(partitions))
-    chosen: int = DefaultPartitioner()(key, every, every)
+    """Called once per error on the hot path, hence the cached partition list."""
+    every = _numbers(partitions)
+    chosen: int = _PARTITIONER(key, every, every)
     return chosen

@@ -60,10 +60,10 @@ class RecoveryService:
             registry=self.registry,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
             results=RecordCodec(RecoveryResult, framing=framing, registry=registry_client),
+            summaries=RecordCodec(ClusterStatus),
             metrics=Metrics(),
             registry_configured=registry_client is not None,
         )
-        self.summaries = RecordCodec(ClusterStatus)
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.registry},
             self.pipeline.publish_now,
@@ -79,21 +79,17 @@ class RecoveryService:
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_before_shutdown.connect(self._on_shutdown)
 
-    def _owned_partitions(self) -> set[int]:
-        topic = self.pipeline.channels.results.get_topic_name()
-        return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == topic}
-
     def _partition_of(self, recovery: RecoveryResult) -> int:
         return partition_for(recovery.kafka_key(), self.settings.topics.partitions)
 
     async def _resume(self) -> None:
         """Hand every active recovery of the owned partitions back to the executor."""
-        owned = self._owned_partitions()
+        owned = self.pipeline.owned_partitions(self.pipeline.channels.results)
         resumed = 0
         for cluster, raw in list(self.pipeline.tables.clusters.items()):
             if partition_for(cluster.encode(), self.settings.topics.partitions) not in owned:
                 continue
-            for active in self.summaries.decode(raw).active_recoveries:
+            for active in self.pipeline.summaries.decode(raw).active_recoveries:
                 row = self.pipeline.row(active.recovery_id)
                 if row is not None and not row.state.is_terminal:
                     await self.executor.submit(row)

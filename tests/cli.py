@@ -8,6 +8,16 @@ from pathlib import Path
 CLI = str(Path(sys.executable).parent / "tmc-recovery")
 
 
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit 2 and a first stderr line ``error: ...`` holding every fragment; no traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in first, first
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

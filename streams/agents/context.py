@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import faust
+from faust.types import TopicT
 
 from schemas.codec import RecordCodec
-from schemas.records import RecoveryResult, TMCError
+from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.registry import StrategyRegistry
 from streams.channels import Channels
 from streams.config import ServiceSettings
@@ -42,6 +43,7 @@ class Pipeline:
     registry: StrategyRegistry
     errors: RecordCodec[TMCError]
     results: RecordCodec[RecoveryResult]
+    summaries: RecordCodec[ClusterStatus]
     metrics: Metrics
     registry_configured: bool
     clock: Callable[[], float] = field(default=time.time)
@@ -52,6 +54,16 @@ class Pipeline:
     def row(self, recovery_id: str) -> RecoveryResult | None:
         raw = self.tables.status.get(recovery_id)
         return None if raw is None else self.results.decode(raw)
+
+    def summary(self, cluster: str) -> ClusterStatus | None:
+        raw = self.tables.clusters.get(cluster)
+        return None if raw is None else self.summaries.decode(raw)
+
+    def owned_partitions(self, topic: TopicT) -> set[int]:
+        """Partitions of ``topic`` this worker owns now (co-partitioned: the same numbers
+        for every cluster-keyed topic)."""
+        name = topic.get_topic_name()
+        return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name}
 
     async def publish(self, record: RecoveryResult) -> None:
         """From inside an agent: sent when the current event is acked, before its commit."""

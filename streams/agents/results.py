@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
-from schemas.codec import DecodeError, RecordCodec
-from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
+from schemas.codec import DecodeError
+from schemas.records import RecoveryResult, RecoveryState
 from streams.agents.context import Pipeline, now_ms
 from streams.ingest import Rejected, dead_letter_headers
 from streams.projection import project_cluster, project_row, summary_key, with_merges
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 class ResultsAgent:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
-        self.summaries = RecordCodec(ClusterStatus)
 
     def register(self) -> None:
         self.p.app.agent(self.p.channels.results, name="tmc-results")(self._project)
@@ -63,10 +62,8 @@ class ResultsAgent:
 
     def _summarize(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
         key = summary_key(row)
-        raw = self.p.tables.clusters.get(key)
-        summary = None if raw is None else self.summaries.decode(raw)
-        updated = project_cluster(summary, before, row, now_ms(self.p.clock))
-        self.p.tables.clusters[key] = self.summaries.encode(updated)
+        updated = project_cluster(self.p.summary(key), before, row, now_ms(self.p.clock))
+        self.p.tables.clusters[key] = self.p.summaries.encode(updated)
 
     def _count_attempts(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
         new = row.transitions[0 if before is None else len(before.transitions) :]

@@ -80,12 +80,11 @@ class TriageAgents:
 
     async def _send_ticks(self, kind: bytes, partitions: set[int] | None) -> None:
         """Send a tick to owned triage partitions (all of them when ``partitions`` is None)."""
-        topic = self.p.channels.triage.get_topic_name()
-        for tp in self.p.app.assignor.assigned_actives():
-            if tp.topic == topic and (partitions is None or tp.partition in partitions):
-                await self.p.channels.triage.send(
-                    key=b"", value=b"", partition=tp.partition, headers=[(TICK_HEADER, kind)]
-                )
+        owned = self.p.owned_partitions(self.p.channels.triage)
+        for partition in owned if partitions is None else owned & partitions:
+            await self.p.channels.triage.send(
+                key=b"", value=b"", partition=partition, headers=[(TICK_HEADER, kind)]
+            )
 
     async def _handle(self, event: EventT[bytes], forward: bool) -> None:
         msg = event.message

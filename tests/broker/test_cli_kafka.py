@@ -4,7 +4,6 @@ import asyncio
 import json
 import socket
 import stat
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ from aiokafka.admin import NewTopic
 
 from streams.broker.prerequisites import POM
 from streams.broker.settings import LocalKafkaSettings
-from tests.cli import run_cli
+from tests.cli import assert_one_line_error, run_cli
 from tests.conftest import create_topics, list_topics
 
 
@@ -74,20 +73,11 @@ def test_up_status_down_restart_leaves_nothing_behind(run_dir: Path) -> None:
     assert not run_dir.exists()
 
 
-def _assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 def test_no_java(run_dir: Path) -> None:
     result = run_cli(
         "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_JAVA": "/nonexistent/java"}
     )
-    _assert_one_line_error(result, "java not found", "/nonexistent/java")
+    assert_one_line_error(result, "java not found", "/nonexistent/java")
 
 
 def test_java_older_than_17(run_dir: Path, tmp_path: Path) -> None:
@@ -97,13 +87,13 @@ def test_java_older_than_17(run_dir: Path, tmp_path: Path) -> None:
     result = run_cli(
         "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_JAVA": str(old_java)}
     )
-    _assert_one_line_error(result, "needs Java 17", "is Java 11")
+    assert_one_line_error(result, "needs Java 17", "is Java 11")
 
 
 def test_no_mvn_and_no_jars(run_dir: Path, tmp_path: Path) -> None:
     env = {"TMC_KAFKA_HOME": str(tmp_path / "empty-home"), "TMC_KAFKA_MVN": "/nonexistent/mvn"}
     result = run_cli("kafka", "up", "--run-dir", str(run_dir), env=env)
-    _assert_one_line_error(result, "mvn was not found", "/nonexistent/mvn")
+    assert_one_line_error(result, "mvn was not found", "/nonexistent/mvn")
 
 
 def test_port_taken(run_dir: Path) -> None:
@@ -112,19 +102,19 @@ def test_port_taken(run_dir: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = run_cli("kafka", "up", "--run-dir", str(run_dir), "--port", str(port))
-    _assert_one_line_error(result, f"127.0.0.1:{port} is already in use")
+    assert_one_line_error(result, f"127.0.0.1:{port} is already in use")
 
 
 def test_corrupt_data_dir(run_dir: Path) -> None:
     (run_dir / "data").mkdir(parents=True)
     (run_dir / "data" / "meta.properties").write_bytes(b"\x00\xffnot properties")
     result = run_cli("kafka", "up", "--run-dir", str(run_dir))
-    _assert_one_line_error(result, "is not a formatted KRaft log dir", "--wipe")
+    assert_one_line_error(result, "is not a formatted KRaft log dir", "--wipe")
 
 
 def test_invalid_setting_names_the_variable(run_dir: Path) -> None:
     result = run_cli("kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_PORT": "70000"})
-    _assert_one_line_error(
+    assert_one_line_error(
         result, "port (env TMC_KAFKA_PORT) = '70000'", "less than or equal to 65535"
     )
 
@@ -133,7 +123,7 @@ def test_broker_not_ready_in_time_prints_its_log(run_dir: Path) -> None:
     result = run_cli(
         "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_READY_TIMEOUT_S": "0.5"}
     )
-    _assert_one_line_error(
+    assert_one_line_error(
         result, "not ready within 0.5s", f"log: {run_dir / 'logs' / 'server.log'}"
     )
     assert run_cli("kafka", "status", "--run-dir", str(run_dir)).returncode == 1

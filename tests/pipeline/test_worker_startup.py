@@ -1,46 +1,34 @@
 """A worker that cannot start says why in one line and exits 2; it never corrupts topics."""
 
-import subprocess
-
 import pytest
 from aiokafka.admin import NewTopic
 
-from tests.cli import run_cli
+from tests.cli import assert_one_line_error, run_cli
 from tests.conftest import create_topics
 from tests.pipeline.harness import PipelineEnv
 
 pytestmark = pytest.mark.kafka
 
 
-def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    first = result.stderr.strip().splitlines()[0]
-    assert first.startswith("error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in first, first
-    return first
-
-
 async def test_wrong_partition_count_refuses_to_start(env: PipelineEnv) -> None:
     await create_topics(env.bootstrap, [NewTopic(env.topics["results"], 1, 1)])
     result = run_cli("worker", "-c", str(env.config("w1")), timeout=120)
-    _one_line_error(result, env.topics["results"], "has 1 partitions", "says 3")
+    assert_one_line_error(result, env.topics["results"], "has 1 partitions", "says 3")
 
 
 def test_unreachable_broker(env: PipelineEnv) -> None:
     config = env.config("w1", kafka={"bootstrap_servers": "127.0.0.1:1"})
     result = run_cli("worker", "-c", str(config), timeout=120)
-    _one_line_error(result, "cannot manage topics on 127.0.0.1:1")
+    assert_one_line_error(result, "cannot manage topics on 127.0.0.1:1")
 
 
 def test_missing_fleet_file(env: PipelineEnv) -> None:
     config = env.config("w1", fleet_file=None)
     result = run_cli("worker", "-c", str(config))
-    _one_line_error(result, "fleet_file (env TMC_FLEET_FILE) is required")
+    assert_one_line_error(result, "fleet_file (env TMC_FLEET_FILE) is required")
 
 
 def test_bad_value_names_the_field(env: PipelineEnv) -> None:
     config = env.config("w1", execution={"max_concurrent": 0})
     result = run_cli("worker", "-c", str(config))
-    _one_line_error(result, "execution.max_concurrent (env TMC_EXECUTION__MAX_CONCURRENT)")
+    assert_one_line_error(result, "execution.max_concurrent (env TMC_EXECUTION__MAX_CONCURRENT)")
