@@ -2,10 +2,13 @@
 
 Lifecycle, per worker:
 - before start, topics are created and verified (streams/topics.py);
-- after each rebalance's table recovery, every non-terminal recovery of the partitions
-  this worker now owns is resumed from the status table;
+- on each assignment, the worker measures how far the results topic reaches on its partitions
+  and acts on nothing until the status table has projected that far (streams/catchup.py):
+  then, and only then, every non-terminal recovery of those partitions is resumed, and
+  requests are admitted; a recovery whose ending is already on the topic never runs again;
 - when partitions are revoked, their running recoveries are released (not ended): the next
-  owner resumes them, and strategies are idempotent, so re-running an attempt is safe.
+  owner resumes them, and strategies are idempotent, so re-running an attempt is safe. A
+  released attempt checks its lease before every action and record, so it never acts late.
 """
 
 import asyncio
@@ -26,11 +29,14 @@ from streams.agents.requests import RequestAgents
 from streams.agents.results import ResultsAgent
 from streams.agents.triage import TriageAgents
 from streams.app import create_app
+from streams.catchup import CatchUp
 from streams.channels import Channels
 from streams.config import ServiceSettings
-from streams.execution.executor import RecoveryExecutor
+from streams.execution.executor import Admission, RecoveryExecutor
 from streams.metrics import Metrics
+from streams.offset_probe import OffsetProbe
 from streams.partitioning import partition_for
+from streams.projection import project_row
 from streams.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,12 @@ class RecoveryService:
         if settings.codec.registry_url:
             registry_client = SchemaRegistryClient(settings.codec.registry_url)
         framing = Framing(settings.codec.framing)
+        exactly_once = settings.kafka.processing_guarantee == "exactly_once"
+        self.catchup = CatchUp(exactly_once)
+        self._offsets = OffsetProbe(
+            settings.kafka.bootstrap_servers, settings.kafka.group_id, exactly_once
+        )
+        self._catching_up: asyncio.Task[None] | None = None
         self.pipeline = Pipeline(
             app=self.app,
             settings=settings,
@@ -63,28 +75,73 @@ class RecoveryService:
             summaries=RecordCodec(ClusterStatus),
             metrics=Metrics(),
             registry_configured=registry_client is not None,
+            catchup=self.catchup,
         )
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.registry},
             self.pipeline.publish_now,
             settings.execution,
             settings.retry,
+            admit=self._admit,
             timeouts={configured.name: configured.timeout for configured in self.registry},
             dry_run=settings.dry_run,
         )
         TriageAgents(self.pipeline).register()
         RequestAgents(self.pipeline, self.executor).register()
         ResultsAgent(self.pipeline).register()
-        self.pipeline.tables.clusters.on_recover(self._resume)
+        self.pipeline.tables.clusters.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
 
     def _partition_of(self, recovery: RecoveryResult) -> int:
         return partition_for(recovery.kafka_key(), self.settings.topics.partitions)
 
-    async def _resume(self) -> None:
+    async def _admit(self, recovery: RecoveryResult) -> Admission | None:
+        """Leave to act once caught up, from the table's row when it is further along; none
+        for a recovery that has ended or whose partition this worker does not own."""
+        generation = self.catchup.generation
+        if not await self.catchup.wait(self._partition_of(recovery)):
+            return None
+        row = self.pipeline.row(recovery.id)
+        latest = recovery if row is None else project_row(row, recovery)
+        if latest.state.is_terminal:
+            return None
+        return Admission(latest, lambda: self.catchup.generation == generation)
+
+    async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        assigned: set[TP] = args[0]
+        topic = self.pipeline.channels.results.get_topic_name()
+        partitions = {tp.partition for tp in assigned if tp.topic == topic}
+        self.catchup.assign(partitions)
+        # Measured off the rebalance path: the callback must not hold up the group.
+        self._catching_up = asyncio.ensure_future(self._catch_up(topic, partitions))
+
+    async def _on_recovered(self) -> None:
+        self.catchup.recovered()
+
+    async def _catch_up(self, topic: str, partitions: set[int]) -> None:
+        """Measure the targets, wait until they are met, then resume: once per assignment."""
+        generation = self.catchup.generation
+        delay_s = 0.5
+        while self.catchup.generation == generation:
+            try:
+                ends, committed = await self._offsets.measure(topic, partitions)
+                break
+            except Exception as exc:  # the broker is briefly unavailable: try again
+                log.warning("measuring the results topic failed (%s); retrying", exc)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 10.0)
+        else:
+            return
+        self.catchup.set_targets(ends, committed)
+        for partition in partitions:
+            await self.catchup.wait(partition)
+        if self.catchup.generation == generation:
+            await self._resume(partitions)
+
+    async def _resume(self, owned: set[int]) -> None:
         """Hand every active recovery of the owned partitions back to the executor."""
-        owned = self.pipeline.owned_partitions(self.pipeline.channels.results)
         resumed = 0
         for cluster, raw in list(self.pipeline.tables.clusters.items()):
             if partition_for(cluster.encode(), self.settings.topics.partitions) not in owned:
@@ -98,15 +155,17 @@ class RecoveryService:
         log.info("resumed %d recoveries on partitions %s", resumed, sorted(owned))
 
     async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        revoked: set[TP] = args[0]
-        topic = self.pipeline.channels.results.get_topic_name()
-        lost = {tp.partition for tp in revoked if tp.topic == topic}
-        released = await self.executor.release(lambda r: self._partition_of(r) in lost)
+        """Every lease lapses (Faust's rebalances are eager: all partitions are revoked), so
+        every recovery is released; those still owned are resumed after the catch-up."""
+        self.catchup.revoke()
+        released = await self.executor.release(lambda _: True)
         if released:
-            log.info("released %d recoveries of partitions %s", len(released), sorted(lost))
+            log.info("released %d recoveries for the rebalance", len(released))
 
     async def _on_shutdown(self, sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
+        self.catchup.revoke()
         await self.executor.close()
+        await self._offsets.close()
         for close in self._on_stop:
             await close()
 

@@ -11,9 +11,11 @@ from faust.types import TopicT
 from schemas.codec import RecordCodec
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.registry import StrategyRegistry
+from streams.catchup import CatchUp
 from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
+from streams.partitioning import partition_for
 from streams.tables import Tables
 from streams.triage.dedup import Dedup
 
@@ -46,10 +48,14 @@ class Pipeline:
     summaries: RecordCodec[ClusterStatus]
     metrics: Metrics
     registry_configured: bool
+    catchup: CatchUp
     clock: Callable[[], float] = field(default=time.time)
 
     def dedup(self, partition: int) -> Dedup:
         return Dedup(self.tables.seen, self.tables.targets, self.settings.dedup, partition)
+
+    def partition_of(self, key: bytes) -> int:
+        return partition_for(key, self.settings.topics.partitions)
 
     def row(self, recovery_id: str) -> RecoveryResult | None:
         raw = self.tables.status.get(recovery_id)

@@ -38,6 +38,7 @@ class ResultsAgent:
                 await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
             else:
                 await self.apply(incoming, msg.partition)
+            self.p.catchup.projected(msg.partition, msg.offset)
             yield None
 
     async def apply(self, incoming: RecoveryResult, partition: int) -> None:

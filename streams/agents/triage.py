@@ -19,9 +19,17 @@ from streams.ingest import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
 from streams.projection import with_merges
 from streams.triage import records
-from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
+from streams.triage.decide import (
+    NO_STRATEGY,
+    Duplicate,
+    Escalate,
+    Merge,
+    Start,
+    decide,
+    target_of,
+)
 from streams.triage.dedup import target_key
-from streams.triage.ids import recovery_id, trigger_of
+from streams.triage.ids import Source, recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +96,7 @@ class TriageAgents:
 
     async def _handle(self, event: EventT[bytes], forward: bool) -> None:
         msg = event.message
-        source = f"{msg.topic}:{msg.partition}:{msg.offset}"
+        source = Source(msg.topic, msg.partition, msg.offset)
         admitted = await admit(
             msg.value, self.p.errors, self.p.settings.ingest, self.p.registry_configured
         )
@@ -112,48 +120,60 @@ class TriageAgents:
                 self._dirty[msg.partition].add(claim_key)
             case Escalate():
                 await self._escalate(admitted, decision, source)
-            case Duplicate():
+            case Duplicate(redelivery=False):  # a resend: counted, nothing else
                 self.p.metrics.deduplicated.labels("duplicate").inc()
+            case Duplicate():
                 await self._reconcile(admitted, decision, source)
 
-    async def _dead_letter(self, event: EventT[bytes], rejected: Rejected, source: str) -> None:
+    async def _dead_letter(self, event: EventT[bytes], rejected: Rejected, source: Source) -> None:
         msg = event.message
         log.warning("dead-lettered %s: %s", source, rejected.detail)
         self.p.metrics.dead_lettered.labels(rejected.reason).inc()
-        headers = dead_letter_headers(header_pairs(msg.headers), rejected, source)
+        headers = dead_letter_headers(header_pairs(msg.headers), rejected, str(source))
         await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
 
-    async def _start(self, error: TMCError, decision: Start, source: str) -> None:
+    async def _start(self, error: TMCError, decision: Start, source: Source) -> None:
         chosen = decision.strategy
         record = records.pending(
             decision.recovery_id, chosen.name, chosen.max_attempts, decision.target,
-            error, source, now_ms(self.p.clock),
+            error, str(source), now_ms(self.p.clock),
         )  # fmt: skip
         self.p.metrics.started.labels(chosen.name).inc()
         await self.p.publish(record)
         value = self.p.results.encode(record)
         await self.p.channels.requests[chosen.name].send(key=record.kafka_key(), value=value)
 
-    async def _escalate(self, error: TMCError, decision: Escalate, source: str) -> None:
+    async def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> None:
         record = records.escalated(
-            decision.recovery_id, decision.target, error, decision.reason, source,
+            decision.recovery_id, decision.target, error, decision.reason, str(source),
             now_ms(self.p.clock),
         )  # fmt: skip
         await self.p.publish(record)
 
-    async def _reconcile(self, error: TMCError, duplicate: Duplicate, source: str) -> None:
-        """A redelivered event whose recovery never reached the table: issue it again.
+    async def _reconcile(self, error: TMCError, duplicate: Duplicate, source: Source) -> None:
+        """A redelivered record (a crash or a rebalance came between its triage and its
+        commit): issue its recovery again if, and only if, its outcome never got out.
 
-        Only the event that started a recovery re-issues it; ids are deterministic, so the
-        request and the Pending record are the same as the first time (idempotent).
+        Only the record that started a recovery re-issues it, and only once the status table
+        holds everything already on the results topic, so "no row" means "never published".
+        Ids are deterministic, so the records are the same as the first time (idempotent).
         """
-        if duplicate.recovery_id is None or self.p.row(duplicate.recovery_id) is not None:
-            return
-        chosen = self.p.registry.select(error)
-        if chosen is None:
-            return
-        target = chosen.strategy.target(error)
-        if recovery_id(chosen.name, target, trigger_of(error, source)) != duplicate.recovery_id:
+        chosen, target = target_of(error, self.p.registry)
+        name = NO_STRATEGY if chosen is None else chosen.name
+        trigger = trigger_of(error, source)
+        if duplicate.recovery_id != recovery_id(name, target, trigger):
+            self.p.metrics.deduplicated.labels("redelivered").inc()
+            return  # it was merged, and the claim's offsets keep that count exact
+        if not await self.p.catchup.wait(source.partition):
+            return  # no longer ours: the next owner sees the record again
+        if self.p.row(duplicate.recovery_id) is not None:
+            self.p.metrics.deduplicated.labels("redelivered").inc()
             return
         log.info("re-issuing recovery %s for redelivered %s", duplicate.recovery_id, source)
-        await self._start(error, Start(duplicate.recovery_id, chosen, target), source)
+        self.p.metrics.deduplicated.labels("reissued").inc()
+        if chosen is None:
+            why = "not retryable" if not error.is_retryable() else "no enabled strategy"
+            reason = f"no strategy: {error.type.value} ({why})"
+            await self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
+        else:
+            await self._start(error, Start(duplicate.recovery_id, chosen, target), source)

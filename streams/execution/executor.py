@@ -4,7 +4,7 @@ import asyncio
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,9 +31,32 @@ _RESUMABLE = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Admission:
+    """Leave to act on a recovery: the record to continue from (the status table's, when it
+    is further along than the submitted one), and whether the leave still holds."""
+
+    latest: RecoveryResult
+    still_ours: Callable[[], bool]
+
+
+Admit = Callable[[RecoveryResult], Awaitable[Admission | None]]
+"""Waits until the recovery may be acted on; None means stand down (ended, or not ours)."""
+
+
+async def admit_always(recovery: RecoveryResult) -> Admission:
+    """For an executor with no partitions to own (tests of scheduling logic)."""
+    return Admission(recovery, lambda: True)
+
+
+class _StandDown(Exception):
+    """The admission lapsed (a rebalance): stop without publishing; the next owner resumes."""
+
+
 @dataclass
 class _Tracked:
     latest: RecoveryResult
+    still_ours: Callable[[], bool] = lambda: False  # until admitted
     task: asyncio.Task[None] | None = None
     running: bool = False  # holds a concurrency slot
     stopping: bool = False  # cancel or release has taken it over
@@ -58,6 +81,7 @@ class RecoveryExecutor:
         settings: ExecutionSettings,
         retry: RetrySettings,
         *,
+        admit: Admit = admit_always,
         timeouts: Mapping[str, timedelta] | None = None,
         dry_run: bool = False,
         clock: Callable[[], datetime] = utc_now,
@@ -66,6 +90,7 @@ class RecoveryExecutor:
         remember_finished: int = 10_000,
     ) -> None:
         self._strategies = dict(strategies)
+        self._admit = admit
         self._timeouts = dict(timeouts or {})
         self._retry = retry
         self._dry_run = dry_run
@@ -116,7 +141,7 @@ class RecoveryExecutor:
     async def cancel(self, recovery_id: str, reason: str) -> bool:
         """Stop the recovery wherever it is and publish Cancelled; False if not ours to cancel."""
         entry = self._tracked.get(recovery_id)
-        if entry is None or entry.stopping or is_terminal(entry.latest):
+        if entry is None or entry.stopping or is_terminal(entry.latest) or not entry.still_ours():
             return False
         await _stop([entry])
         if is_terminal(entry.latest):  # a strategy ignored cancellation and finished anyway
@@ -143,14 +168,26 @@ class RecoveryExecutor:
         await self.release(lambda _: True)
 
     async def _drive(self, entry: _Tracked) -> None:
-        strategy = self._strategies.get(entry.latest.strategy)
-        if strategy is None:
-            reason = f"no strategy named {entry.latest.strategy!r} on this worker"
-            await self._record(entry, lifecycle.escalate(entry.latest, reason, self._clock()))
-        else:
-            async with self._targets.hold(entry.key):
-                while not is_terminal(entry.latest):
-                    await self._step(entry, strategy)
+        """Once admitted (caught up, still owned, not ended), drive to a terminal state."""
+        admission = await self._admit(entry.latest)
+        if admission is None:
+            log.debug("recovery %s: not admitted (ended or not owned here)", entry.latest.id)
+            self._tracked.pop(entry.latest.id, None)
+            return
+        entry.latest, entry.still_ours = admission.latest, admission.still_ours
+        try:
+            strategy = self._strategies.get(entry.latest.strategy)
+            if strategy is None:
+                reason = f"no strategy named {entry.latest.strategy!r} on this worker"
+                await self._record(entry, lifecycle.escalate(entry.latest, reason, self._clock()))
+            else:
+                async with self._targets.hold(entry.key):
+                    while not is_terminal(entry.latest):
+                        await self._step(entry, strategy)
+        except _StandDown:
+            log.info("recovery %s: admission lapsed; left to the next owner", entry.latest.id)
+            self._tracked.pop(entry.latest.id, None)
+            return
         self._finish(entry)
 
     async def _step(self, entry: _Tracked, strategy: RecoveryStrategy) -> None:
@@ -177,6 +214,7 @@ class RecoveryExecutor:
                     started = lifecycle.start_attempt(entry.latest, attempt, self._clock())
                     await self._record(entry, started)
                 timeout = self._timeouts.get(strategy.name, strategy.timeout)
+                self._check_ours(entry)
                 result = await run_attempt(strategy, entry.latest, timeout, self._dry_run)
                 now = self._clock()
                 if isinstance(result, RecoveryOutcome):
@@ -198,8 +236,14 @@ class RecoveryExecutor:
         if due is not None and (remaining := (due - self._clock()).total_seconds()) > 0:
             await asyncio.sleep(remaining)
 
+    def _check_ours(self, entry: _Tracked) -> None:
+        """Before every action and every record: a worker that lost the partition never acts."""
+        if not entry.still_ours():
+            raise _StandDown
+
     async def _record(self, entry: _Tracked, record: RecoveryResult) -> None:
         """Make ``record`` the latest state, then publish it (in order: one task per recovery)."""
+        self._check_ours(entry)
         entry.latest = record
         await self._publisher.publish(record)
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from schemas.records import TMCError
 from strategies.base import default_target
 from strategies.registry import ConfiguredStrategy, StrategyRegistry
-from streams.triage.dedup import Dedup
-from streams.triage.ids import recovery_id, trigger_of
+from streams.triage.dedup import Dedup, SeenEvent
+from streams.triage.ids import Source, recovery_id, trigger_of
 
 #: The strategy name recorded on escalations that no strategy could take.
 NO_STRATEGY = "none"
@@ -14,11 +14,13 @@ NO_STRATEGY = "none"
 
 @dataclass(frozen=True)
 class Duplicate:
-    """A repeated event id: dropped and counted. ``recovery_id`` is where it went the first
-    time, so a redelivery after a crash can re-issue that (idempotent) outcome."""
+    """A repeated event id: dropped and counted. A resend (another record) is nothing more.
+    A ``redelivery`` (the same record again, after a crash or a rebalance) may find that the
+    outcome of the first time never got out; ``recovery_id`` is where it went then."""
 
     event_id: str
     recovery_id: str | None
+    redelivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,36 +55,74 @@ Decision = Duplicate | Merge | Start | Escalate
 
 
 def decide(
-    error: TMCError, registry: StrategyRegistry, dedup: Dedup, now: float, source: str
+    error: TMCError, registry: StrategyRegistry, dedup: Dedup, now: float, source: Source
 ) -> Decision:
-    """Drop, merge, start or escalate ``error``; ``source`` is its topic/partition/offset."""
+    """Drop, merge, start or escalate ``error``, read at ``source``."""
+    trigger = trigger_of(error, source)
     prior = dedup.seen_before(error.event_id, now)
     if prior is not None:
         assert error.event_id is not None
-        return Duplicate(error.event_id, prior.recovery_id)
-    decision = _route(error, registry, dedup, now, trigger_of(error, source))
-    dedup.remember(error.event_id, now, decision.recovery_id)
+        redelivery = prior.redelivered_as(source)
+        if redelivery:
+            _repair(error, registry, dedup, now, source, prior, trigger)
+        return Duplicate(error.event_id, prior.recovery_id, redelivery)
+    decision = _route(error, registry, dedup, now, source, trigger)
+    dedup.remember(error.event_id, now, decision.recovery_id, source)
     return decision
 
 
-def _route(
-    error: TMCError, registry: StrategyRegistry, dedup: Dedup, now: float, trigger: str
-) -> Merge | Start | Escalate:
+def target_of(error: TMCError, registry: StrategyRegistry) -> tuple[ConfiguredStrategy | None, str]:
+    """The strategy for ``error`` (None: nothing may act), and the target it heals."""
     chosen = registry.select(error)
     if chosen is None:
-        target = f"{default_target(error)}/{error.type.value}"
-        name = NO_STRATEGY
-    else:
-        target = chosen.strategy.target(error)
-        name = chosen.name
+        return None, f"{default_target(error)}/{error.type.value}"
+    return chosen, chosen.strategy.target(error)
+
+
+def _route(
+    error: TMCError,
+    registry: StrategyRegistry,
+    dedup: Dedup,
+    now: float,
+    source: Source,
+    trigger: str,
+) -> Merge | Start | Escalate | Duplicate:
+    chosen, target = target_of(error, registry)
+    name = NO_STRATEGY if chosen is None else chosen.name
     claim = dedup.claim_of(name, target, now)
+    if claim is not None and claim.applied(source):
+        # This very record was triaged before, but its seen row was lost in a crash.
+        return Duplicate(error.event_id or trigger, claim.recovery_id, redelivery=True)
     if claim is not None:
-        dedup.record_merge(name, target, error.event_id or trigger)
+        dedup.record_merge(name, target, error.event_id or trigger, source)
         return Merge(claim.recovery_id, name, target)
     new_id = recovery_id(name, target, trigger)
-    dedup.claim(name, target, new_id)
+    dedup.claim(name, target, new_id, source)
     if chosen is None:
         dedup.release(name, target, new_id, now)
         why = "not retryable" if not error.is_retryable() else "no enabled strategy"
         return Escalate(new_id, target, f"no strategy: {error.type.value} ({why})")
     return Start(new_id, chosen, target)
+
+
+def _repair(
+    error: TMCError,
+    registry: StrategyRegistry,
+    dedup: Dedup,
+    now: float,
+    source: Source,
+    prior: SeenEvent,
+    trigger: str,
+) -> None:
+    """A redelivered record whose seen row got out but whose claim write did not: apply the
+    claim write again (once: the claim's offsets say whether it is there)."""
+    chosen, target = target_of(error, registry)
+    name = NO_STRATEGY if chosen is None else chosen.name
+    claim = dedup.current_claim(name, target)
+    if claim is not None and claim.recovery_id == prior.recovery_id:
+        if not claim.applied(source):
+            dedup.record_merge(name, target, error.event_id or trigger, source)
+    elif claim is None and prior.recovery_id == recovery_id(name, target, trigger):
+        dedup.claim(name, target, prior.recovery_id, source)
+        if chosen is None:
+            dedup.release(name, target, prior.recovery_id, now)

@@ -1,19 +1,27 @@
 """Exact-duplicate and same-problem dedup over two changelogged key-value tables.
 
-``seen``: event id -> its expiry (epoch seconds) and the recovery it went to, so a
-redelivered event can be reconciled rather than dropped. ``targets``: "strategy|target"
+``seen``: event id -> its expiry (epoch seconds), the recovery it went to and the record it
+was read from, so a redelivery (same record) can be told from a resend (same event id, new
+record): a resend is only counted, a redelivery is reconciled. ``targets``: "strategy|target"
 -> the recovery that owns it, whether it is still active, until when it keeps merging
-after it ended (the cooldown), and the errors merged into it. Both are plain mappings so
+after it ended (the cooldown), the errors merged into it, and per source topic the offset of
+the last record applied to it.
+
+The two rows of one error are two changelog records, and a crash can keep one and lose the
+other. The claim's offsets make that harmless: its partition's records are triaged in order,
+so a record at or below the claim's offset for its topic is already counted, and a
+redelivery whose claim lacks it is counted once more, exactly once. Both are plain mappings so
 the logic is testable without Kafka; the worker passes Faust tables (never windowed ones:
 NOTES.md, #385). Rows remember their partition, so that expiry can run as a per-partition
 tick inside stream iteration, where table writes land on the right changelog partition.
 """
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from streams.config import DedupSettings
+from streams.triage.ids import Source
 
 TargetRow = dict[str, Any]
 SeenRow = dict[str, Any]
@@ -29,6 +37,11 @@ class SeenEvent:
     expires: float
     recovery_id: str | None
     partition: int = 0
+    source: str = ""
+
+    def redelivered_as(self, source: Source) -> bool:
+        """Whether ``source`` is the very record this event was first triaged from."""
+        return self.source == str(source)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,7 @@ class TargetClaim:
     merged_count: int = 0
     flushed_count: int = 0  # merges already written to the recovery's row
     partition: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)  # topic -> last record applied
 
     @classmethod
     def from_row(cls, row: TargetRow) -> "TargetClaim":
@@ -50,11 +64,16 @@ class TargetClaim:
     def merges_at(self, now: float) -> bool:
         return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
 
-    def with_merge(self, error_id: str) -> "TargetClaim":
+    def applied(self, source: Source) -> bool:
+        """Whether the record at ``source`` has already been counted on this claim."""
+        return source.offset <= self.offsets.get(source.topic, -1)
+
+    def with_merge(self, error_id: str, source: Source) -> "TargetClaim":
         ids = self.merged_ids
         if len(ids) < MAX_MERGED_IDS and error_id not in ids:
             ids = (*ids, error_id)
-        return replace(self, merged_ids=ids, merged_count=self.merged_count + 1)
+        offsets = {**self.offsets, source.topic: source.offset}
+        return replace(self, merged_ids=ids, merged_count=self.merged_count + 1, offsets=offsets)
 
     def row(self) -> TargetRow:
         # Spelled out: dataclasses.asdict deep-copies and was a tenth of triage's time.
@@ -66,6 +85,7 @@ class TargetClaim:
             "merged_count": self.merged_count,
             "flushed_count": self.flushed_count,
             "partition": self.partition,
+            "offsets": self.offsets,
         }
 
 
@@ -95,13 +115,16 @@ class Dedup:
             return None
         return SeenEvent(**row)
 
-    def remember(self, event_id: str | None, now: float, recovery_id: str | None) -> None:
+    def remember(
+        self, event_id: str | None, now: float, recovery_id: str | None, source: Source
+    ) -> None:
         if event_id is not None:
             expires = now + self.settings.event_id_ttl_s
             self.seen[event_id] = {
                 "expires": expires,
                 "recovery_id": recovery_id,
                 "partition": self.partition,
+                "source": str(source),
             }
 
     def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
@@ -114,15 +137,21 @@ class Dedup:
         row = self.targets.get(target_key(strategy, target))
         return None if row is None else TargetClaim.from_row(row)
 
-    def claim(self, strategy: str, target: str, recovery_id: str) -> None:
-        claim = TargetClaim(recovery_id, partition=self.partition)
+    def claim(self, strategy: str, target: str, recovery_id: str, source: Source) -> None:
+        offsets = {source.topic: source.offset}
+        claim = TargetClaim(recovery_id, partition=self.partition, offsets=offsets)
         self.targets[target_key(strategy, target)] = claim.row()
 
-    def record_merge(self, strategy: str, target: str, error_id: str) -> TargetClaim:
-        """Count ``error_id`` on the claim that absorbed it (it must exist)."""
+    def record_merge(
+        self, strategy: str, target: str, error_id: str, source: Source
+    ) -> TargetClaim:
+        """Count ``error_id``, read at ``source``, on the claim that absorbed it (it must
+        exist); a record the claim has already counted is not counted again."""
         claim = self.current_claim(strategy, target)
         assert claim is not None, "merge into a missing claim"
-        merged = claim.with_merge(error_id)
+        if claim.applied(source):
+            return claim
+        merged = claim.with_merge(error_id, source)
         self.targets[target_key(strategy, target)] = merged.row()
         return merged
 

@@ -2,15 +2,28 @@
 the seed's ``Type-unixseconds`` which collides within a second."""
 
 import uuid
+from dataclasses import dataclass
 
 from schemas.records import TMCError
 
 _NAMESPACE = uuid.UUID("6f1d3b0e-6a49-4c1e-9a53-2b1f0c7d9e21")
 
 
-def trigger_of(error: TMCError, source: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record was read: a redelivery has the same source, a resend a new one."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.offset}"
+
+
+def trigger_of(error: TMCError, source: Source | str) -> str:
     """What started the recovery: the event id, else the record's topic/partition/offset."""
-    return error.event_id or source
+    return error.event_id or str(source)
 
 
 def recovery_id(strategy: str, target: str, trigger: str) -> str:
