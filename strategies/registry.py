@@ -1,9 +1,16 @@
 """Which strategy heals an error: registration by error type, configuration, and selection.
 
-Selection is deterministic (priority, then name), unlike the seed's lookup through an
-unordered map: the highest-priority enabled strategy whose ``can_recover`` accepts the
-error wins. Strategies registered with no error types (the Generic fallback) are
-considered last, and only for retryable errors.
+The selection rules (``StrategyRegistry.select``), each pinned by a test:
+
+1. Only strategies registered for the error's type are candidates, and of those only the
+   ones that are enabled and whose ``can_recover`` accepts the error.
+2. The candidate with the highest (configured) priority wins. Equal priorities go to the
+   name that sorts first, so the choice never depends on registration order (plugins load
+   in entry-point order, built-ins in code order) or on an unordered map, as the seed's did.
+3. Only when no typed candidate exists, and only for a retryable error, the strategies
+   registered for no type (the Generic fallback) are tried by the same rules. A
+   non-retryable error that no typed strategy takes is escalated (None), whatever the
+   fallback's own ``can_recover`` says.
 """
 
 from collections import defaultdict
@@ -15,7 +22,7 @@ from importlib.metadata import entry_points
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, TMCError
 from strategies.base import RecoveryStrategy
-from streams.config import StrategySettings
+from strategies.settings import StrategyOverrides, StrategySettings
 
 ENTRY_POINT_GROUP = "tmc_recovery.strategies"
 
@@ -39,7 +46,7 @@ class ConfiguredStrategy:
         return self.strategy.name
 
 
-def configure(strategy: RecoveryStrategy, settings: StrategySettings | None) -> ConfiguredStrategy:
+def configure(strategy: RecoveryStrategy, settings: StrategyOverrides | None) -> ConfiguredStrategy:
     settings = settings or StrategySettings()
     timeout = strategy.timeout
     if settings.timeout_s is not None:
@@ -61,7 +68,7 @@ class StrategyRegistry:
     def __init__(
         self,
         strategies: Iterable[RecoveryStrategy],
-        settings: Mapping[str, StrategySettings] | None = None,
+        settings: Mapping[str, StrategyOverrides] | None = None,
     ) -> None:
         settings = dict(settings or {})
         self._by_name: dict[str, ConfiguredStrategy] = {}
@@ -85,6 +92,7 @@ class StrategyRegistry:
 
     @staticmethod
     def _ranked(items: Iterable[ConfiguredStrategy]) -> list[ConfiguredStrategy]:
+        """Best first: highest priority, then name (the deterministic tie-break)."""
         return sorted(items, key=lambda c: (-c.priority, c.name))
 
     def __getitem__(self, name: str) -> ConfiguredStrategy:
