@@ -51,8 +51,16 @@ class AdminClient:
         return await self._call("POST", "/_sim/controlplane/faults", body)
 
     async def cluster(self, name: str) -> dict[str, Any]:
-        """Fault, request log, health updates and SyncTarget of one cluster."""
+        """Fault, request log, connections, health updates, mutations and SyncTarget."""
         return await self._call("GET", f"/_sim/clusters/{name}")
+
+    async def mutations(self, cluster: str) -> list[dict[str, Any]]:
+        """Every mutating request aimed at ``cluster`` (on its API server or its SyncTarget),
+        oldest first: ``{"time", "method", "path", "status"}``, ``time`` from ``time.time()``
+        when the request arrived, ``status`` None while it is still being served."""
+        answer = await self._call("GET", f"/_sim/clusters/{cluster}/mutations")
+        mutations: list[dict[str, Any]] = answer["mutations"]
+        return mutations
 
     async def control_plane(self) -> dict[str, Any]:
         return await self._call("GET", "/_sim/controlplane")

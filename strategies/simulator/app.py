@@ -7,7 +7,17 @@ Control plane (kcp; SyncTargets of clusters, one per cluster name):
   ``PATCH .../synctargets/{name}/status`` with ``application/merge-patch+json``; a
   ``metadata.resourceVersion`` that is not current is 409; invalid conditions are 422.
 Admin API (``Authorization: Bearer <admin token>``, else 401):
-  ``GET /_sim/clusters/{cluster}``: fault, request log, health updates, SyncTarget.
+  ``GET /_sim/clusters/{cluster}``: fault, request log (with wall-clock arrival times and
+  the client connection of each request), distinct connections served, health updates,
+  mutations, SyncTarget.
+  ``GET /_sim/clusters/{cluster}/mutations``: ``{"cluster", "mutations", "mutations_total"}``,
+  every mutating request (POST, PUT, PATCH, DELETE) aimed at the cluster: on its API
+  server, or on its SyncTarget on the control plane, each ``{"time", "method", "path",
+  "status"}`` with ``time`` the wall-clock arrival (``time.time()``), logged on arrival
+  whatever the answer (a fault's 503 or 409 too; ``status`` is null while a hung request
+  waits). Routes name the cluster they touch as ``{cluster}`` (its API server) or
+  ``{name}`` (its SyncTarget); that is how a mutation is attributed. Any path under
+  ``/k8s/{cluster}/`` counts for that cluster, served or not (404, 405).
   ``POST /_sim/clusters/{cluster}/faults`` ``{"mode", "for_requests", "delay_s"}``.
   ``GET /_sim/controlplane`` and ``POST /_sim/controlplane/faults``, the same for kcp.
 Cluster and control-plane endpoints demand their bearer token (401 otherwise); a fault
@@ -19,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -32,6 +43,7 @@ from strategies.simulator.kube import (
     status_response,
 )
 from strategies.simulator.state import (
+    MUTATING_METHODS,
     ClusterState,
     EndpointState,
     SimulatorState,
@@ -86,6 +98,7 @@ async def _serve(
 ) -> web.Response:
     """Apply the endpoint's fault, then its authentication, then ``handler``; log the result."""
     state = request.app[STATE]
+    arrived = time.time()
     mode = endpoint.fault.take(write=write)
     response = await _fault_response(mode, endpoint.fault, state, readyz=readyz)
     if response is None:
@@ -93,7 +106,7 @@ async def _serve(
             response = await handler()
         else:
             response = status_response(401, "Unauthorized", "Unauthorized")
-    endpoint.record(request, response.status, mode)
+    endpoint.record(request, response.status, mode, arrived)
     return response
 
 
@@ -186,6 +199,11 @@ async def admin_cluster(request: web.Request) -> web.Response:
     return web.json_response(_admin_cluster(request).describe())
 
 
+async def admin_cluster_mutations(request: web.Request) -> web.Response:
+    cluster = _admin_cluster(request)
+    return web.json_response({"cluster": cluster.cluster.name, **cluster.describe_mutations()})
+
+
 async def admin_cluster_fault(request: web.Request) -> web.Response:
     cluster = _admin_cluster(request)
     spec = await _fault_spec(request)
@@ -219,18 +237,50 @@ async def _admin_auth(
     return await handler(request)
 
 
+def _aimed_at(request: web.Request) -> ClusterState | None:
+    """The cluster a (non-admin) request touches, by the route's ``{cluster}`` or ``{name}``."""
+    if request.path.startswith("/_sim/"):
+        return None
+    info = request.match_info
+    name = info.get("cluster", info.get("name"))
+    if name is None and request.path.startswith("/k8s/"):
+        name = request.path.split("/")[2]  # a path this API server does not serve (404, 405)
+    return None if name is None else request.app[STATE].clusters.get(name)
+
+
+@web.middleware
+async def _log_mutations(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    cluster = _aimed_at(request) if request.method in MUTATING_METHODS else None
+    if cluster is None:
+        return await handler(request)
+    mutation = cluster.mutation(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        mutation.status = exc.status
+        raise
+    except Exception:
+        mutation.status = 500
+        raise
+    mutation.status = response.status
+    return response
+
+
 async def _release_waiters(app: web.Application) -> None:
     app[STATE].stopping.set()
 
 
 def build_app(state: SimulatorState) -> web.Application:
-    app = web.Application(middlewares=[_admin_auth])
+    app = web.Application(middlewares=[_admin_auth, _log_mutations])
     app[STATE] = state
     app.router.add_get("/k8s/{cluster}/readyz", readyz)
     app.router.add_get(SYNCTARGET, get_sync_target)
     app.router.add_get(f"{SYNCTARGET}/status", get_sync_target)
     app.router.add_patch(f"{SYNCTARGET}/status", patch_status)
     app.router.add_get("/_sim/clusters/{cluster}", admin_cluster)
+    app.router.add_get("/_sim/clusters/{cluster}/mutations", admin_cluster_mutations)
     app.router.add_post("/_sim/clusters/{cluster}/faults", admin_cluster_fault)
     app.router.add_get("/_sim/controlplane", admin_control_plane)
     app.router.add_post("/_sim/controlplane/faults", admin_control_plane_fault)

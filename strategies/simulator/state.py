@@ -1,10 +1,19 @@
 """What the simulator knows: its clusters, the control plane's SyncTargets, the faults in force,
-and a log of every request and accepted health update, for tests and demos to inspect."""
+and logs for tests and demos to inspect:
+
+- per endpoint, the last ``REQUEST_LOG_SIZE`` requests: method, path, status, the fault
+  applied, the wall-clock arrival ``time`` (``time.time()``) and the client's
+  ``connection`` (its ``host:port``; a new TCP connection has a new one), plus how many
+  distinct connections the endpoint has served;
+- per cluster, every mutating request aimed at it (``mutations``, see ``Mutation``) and
+  the Ready condition after each accepted status write (``health_updates``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +24,9 @@ from strategies.simulator.faults import Fault, FaultMode, healthy
 from strategies.simulator.kube import new_sync_target
 
 REQUEST_LOG_SIZE = 500
+MUTATION_LOG_SIZE = 10_000
+#: The methods that change state on an API server.
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def new_token() -> str:
@@ -38,6 +50,19 @@ def bearer_matches(request: web.Request, token: str | None) -> bool:
     return secrets.compare_digest(presented.encode(), f"Bearer {token}".encode())
 
 
+def connection_of(request: web.Request) -> str:
+    """The client end of the request's TCP connection, ``host:port``.
+
+    A client that drops its pooled connection and reconnects shows up with another port
+    (the old one is in TIME_WAIT on the client's side, so it cannot come back at once).
+    """
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return f"{peer[0]}:{peer[1]}"
+    return "unknown"
+
+
 @dataclass(eq=False)
 class EndpointState:
     """An API server (a cluster's, or the control plane): its token, fault and request log."""
@@ -45,14 +70,48 @@ class EndpointState:
     token: str | None = field(repr=False)
     fault: Fault = field(default_factory=healthy)
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_SIZE))
+    connections: set[str] = field(default_factory=set)
 
-    def record(self, request: web.Request, status: int, mode: FaultMode) -> None:
+    def record(self, request: web.Request, status: int, mode: FaultMode, arrived: float) -> None:
+        connection = connection_of(request)
+        self.connections.add(connection)
         self.requests.append(
-            {"method": request.method, "path": request.path, "status": status, "fault": mode}
+            {
+                "method": request.method,
+                "path": request.path,
+                "status": status,
+                "fault": mode,
+                "time": arrived,
+                "connection": connection,
+            }
         )
 
     def describe(self) -> dict[str, Any]:
-        return {"fault": self.fault.describe(), "requests": list(self.requests)}
+        return {
+            "fault": self.fault.describe(),
+            "requests": list(self.requests),
+            "connections": len(self.connections),
+        }
+
+
+@dataclass
+class Mutation:
+    """One mutating request (POST, PUT, PATCH, DELETE) aimed at a cluster.
+
+    Aimed at a cluster means on its API server (``/k8s/{cluster}/...``) or on its objects
+    on the control plane (its SyncTarget). It is logged when it arrives, whatever comes
+    of it: ``time`` is the wall-clock arrival (``time.time()``, comparable across
+    processes), ``status`` the answer's code, None while it is still being served (a
+    hung request). The admin API's log never counts.
+    """
+
+    time: float
+    method: str
+    path: str
+    status: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"time": self.time, "method": self.method, "path": self.path, "status": self.status}
 
 
 @dataclass(eq=False)
@@ -62,6 +121,10 @@ class ClusterState:
     sync_target: dict[str, Any]
     #: The Ready condition after each accepted status write (None when a write removed it).
     health_updates: list[dict[str, Any] | None] = field(default_factory=list)
+    #: The last MUTATION_LOG_SIZE mutating requests aimed at this cluster, oldest first.
+    mutations: deque[Mutation] = field(default_factory=lambda: deque(maxlen=MUTATION_LOG_SIZE))
+    #: How many mutating requests were aimed at this cluster in all (the log may be shorter).
+    mutations_total: int = 0
 
     @classmethod
     def create(cls, cluster: SimulatedCluster) -> ClusterState:
@@ -71,12 +134,26 @@ class ClusterState:
             sync_target=new_sync_target(cluster.name, cluster.logical_cluster),
         )
 
+    def mutation(self, request: web.Request) -> Mutation:
+        """Log a mutating request as it arrives; the caller sets its status when answered."""
+        entry = Mutation(time=time.time(), method=request.method, path=request.path)
+        self.mutations.append(entry)
+        self.mutations_total += 1
+        return entry
+
+    def describe_mutations(self) -> dict[str, Any]:
+        return {
+            "mutations": [m.describe() for m in self.mutations],
+            "mutations_total": self.mutations_total,
+        }
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.cluster.name,
             "logical_cluster": self.cluster.logical_cluster,
             **self.endpoint.describe(),
             "health_updates": list(self.health_updates),
+            **self.describe_mutations(),
             "sync_target": self.sync_target,
         }
 

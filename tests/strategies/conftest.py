@@ -9,7 +9,11 @@ from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.builtin import ClusterConnectivityRecovery
 from strategies.simulator import FleetSimulator
 
-PROBE_TIMEOUT_S = 0.3
+#: Healthy paths: generous, so a loaded machine (or coverage) never turns "ok" into a timeout.
+PROBE_TIMEOUT_S = 5.0
+REQUEST_TIMEOUT_S = 5.0
+#: Only where a hang is the point: the test waits this long for every hung probe.
+HANG_PROBE_TIMEOUT_S = 0.3
 
 
 @pytest.fixture
@@ -21,7 +25,16 @@ async def sim() -> AsyncIterator[FleetSimulator]:
 @pytest.fixture
 async def gateway(sim: FleetSimulator) -> AsyncIterator[HttpClusterGateway]:
     async with HttpClusterGateway(
-        sim.fleet, probe_timeout_s=PROBE_TIMEOUT_S, request_timeout_s=1.0
+        sim.fleet, probe_timeout_s=PROBE_TIMEOUT_S, request_timeout_s=REQUEST_TIMEOUT_S
+    ) as adapter:
+        yield adapter
+
+
+@pytest.fixture
+async def impatient_gateway(sim: FleetSimulator) -> AsyncIterator[HttpClusterGateway]:
+    """For hung clusters only: probes give up after HANG_PROBE_TIMEOUT_S."""
+    async with HttpClusterGateway(
+        sim.fleet, probe_timeout_s=HANG_PROBE_TIMEOUT_S, request_timeout_s=REQUEST_TIMEOUT_S
     ) as adapter:
         yield adapter
 
@@ -29,6 +42,11 @@ async def gateway(sim: FleetSimulator) -> AsyncIterator[HttpClusterGateway]:
 @pytest.fixture
 def strategy(gateway: HttpClusterGateway) -> ClusterConnectivityRecovery:
     return ClusterConnectivityRecovery(gateway, reprobes=2, reprobe_delay_s=0.05)
+
+
+@pytest.fixture
+def impatient_strategy(impatient_gateway: HttpClusterGateway) -> ClusterConnectivityRecovery:
+    return ClusterConnectivityRecovery(impatient_gateway, reprobes=2, reprobe_delay_s=0.05)
 
 
 def unreachable(cluster: str, error_type: ErrorType = ErrorType.CLUSTER_UNREACHABLE) -> TMCError:

@@ -10,7 +10,12 @@ from schemas.records import ErrorType, TMCError
 from strategies.base import ExecutionContext, RecoveryFailed
 from strategies.builtin import ClusterConnectivityRecovery
 from strategies.simulator import FaultMode, FleetSimulator
-from tests.strategies.conftest import PROBE_TIMEOUT_S, attempt, unreachable
+from tests.strategies.conftest import (
+    HANG_PROBE_TIMEOUT_S,
+    PROBE_TIMEOUT_S,
+    attempt,
+    unreachable,
+)
 
 RUN = ExecutionContext(recovery_id="ClusterConnectivity-east-test")
 DRY_RUN = ExecutionContext(recovery_id="ClusterConnectivity-east-dry", dry_run=True)
@@ -18,6 +23,11 @@ DRY_RUN = ExecutionContext(recovery_id="ClusterConnectivity-east-dry", dry_run=T
 
 def readiness(state: dict[str, Any]) -> list[str]:
     return [update["status"] for update in state["health_updates"]]
+
+
+def connections(state: dict[str, Any]) -> list[str]:
+    """The client end (host:port) of the TCP connection each request to a cluster came on."""
+    return [request["connection"] for request in state["requests"]]
 
 
 def test_declares_the_seed_defaults(strategy: ClusterConnectivityRecovery) -> None:
@@ -73,6 +83,9 @@ async def test_down_cluster_fails_retryably_and_records_ready_false(
     state = await sim.admin.cluster("east")
     assert readiness(state) == ["False"]
     assert [r["status"] for r in state["requests"]] == [503, 503, 503]
+    first, *reprobes = connections(state)
+    assert reprobes == [reprobes[0]] * 2, "the re-probes share the fresh connection"
+    assert first != reprobes[0], "the re-probes came on a new connection (a refresh)"
 
 
 async def test_failing_readyz_checks_are_reported(
@@ -99,7 +112,42 @@ async def test_cluster_recovering_within_the_attempt_succeeds(
     assert outcome.success
     assert outcome.metrics["probes"] == 3
     assert outcome.metrics["connection_refreshes"] == 1
-    assert readiness(await sim.admin.cluster("east")) == ["True"]
+    state = await sim.admin.cluster("east")
+    assert readiness(state) == ["True"]
+    assert state["connections"] == 2
+
+
+async def test_a_healthy_cluster_keeps_its_pooled_connection(
+    sim: FleetSimulator, strategy: ClusterConnectivityRecovery
+) -> None:
+    """The control for the refresh tests: without a refresh, requests share one connection."""
+    for number in (1, 2, 3):
+        outcome = await strategy.execute(RUN, unreachable("east"), attempt("east", number))
+        assert outcome.metrics["connection_refreshes"] == 0
+
+    state = await sim.admin.cluster("east")
+    assert len(connections(state)) == 3
+    assert state["connections"] == 1
+
+
+async def test_an_unready_cluster_is_reprobed_on_a_new_connection(
+    sim: FleetSimulator, strategy: ClusterConnectivityRecovery
+) -> None:
+    """The refresh really happens, through the adapter, before the re-probe: the simulator
+    sees the re-probe arrive on another TCP connection than the probes before it."""
+    await strategy.execute(RUN, unreachable("east"), attempt("east", 1))  # pools a connection
+    await sim.admin.set_fault("east", FaultMode.DOWN, for_requests=1)
+
+    outcome = await strategy.execute(RUN, unreachable("east"), attempt("east", 2))
+
+    assert outcome.success
+    state = await sim.admin.cluster("east")
+    assert [r["status"] for r in state["requests"]] == [200, 503, 200]
+    pooled, stale, fresh = connections(state)
+    assert stale == pooled, "the unready probe reused the pooled connection"
+    assert fresh != stale, "the re-probe came after a refresh, on a new connection"
+    assert state["connections"] == 2
+    assert (await sim.admin.cluster("west"))["connections"] == 0
 
 
 async def test_cluster_recovering_later_succeeds_on_retry(
@@ -131,18 +179,19 @@ async def test_flapping_cluster_is_caught_on_a_good_probe(
 
 
 async def test_hanging_cluster_fails_within_the_probe_timeouts(
-    sim: FleetSimulator, strategy: ClusterConnectivityRecovery
+    sim: FleetSimulator, impatient_strategy: ClusterConnectivityRecovery
 ) -> None:
     await sim.admin.set_fault("east", FaultMode.HANG)
 
     started = time.monotonic()
     with pytest.raises(RecoveryFailed) as failed:
-        await strategy.execute(RUN, unreachable("east"), attempt("east"))
+        await impatient_strategy.execute(RUN, unreachable("east"), attempt("east"))
     elapsed = time.monotonic() - started
 
-    assert elapsed < 3 * PROBE_TIMEOUT_S + 1.0
+    # Three hung probes, each cut at the timeout: bounded, although the hang never ends.
+    assert 3 * HANG_PROBE_TIMEOUT_S <= elapsed < 3 * HANG_PROBE_TIMEOUT_S + 3.0
     assert failed.value.retryable
-    assert f"within {PROBE_TIMEOUT_S} s" in str(failed.value)
+    assert f"within {HANG_PROBE_TIMEOUT_S} s" in str(failed.value)
     update = (await sim.admin.cluster("east"))["health_updates"][-1]
     assert (update["status"], update["reason"]) == ("False", "ClusterUnreachable")
 
@@ -200,6 +249,7 @@ async def test_healthy_cluster_but_control_plane_down_fails_retryably(
 async def test_tokens_never_reach_logs_outcomes_or_errors(
     sim: FleetSimulator,
     strategy: ClusterConnectivityRecovery,
+    impatient_strategy: ClusterConnectivityRecovery,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -214,7 +264,7 @@ async def test_tokens_never_reach_logs_outcomes_or_errors(
     for mode in (FaultMode.HANG, FaultMode.DOWN):
         await sim.admin.set_fault("west", mode)
         with pytest.raises(RecoveryFailed) as failed:
-            await strategy.execute(RUN, unreachable("west"), attempt("west"))
+            await impatient_strategy.execute(RUN, unreachable("west"), attempt("west"))
         texts += [str(failed.value), repr(failed.value.actions), repr(failed.value.__cause__)]
     await sim.admin.set_control_plane_fault(FaultMode.ERROR500)
     with pytest.raises(RecoveryFailed) as failed:

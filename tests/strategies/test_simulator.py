@@ -1,6 +1,7 @@
 """The fleet simulator itself: loopback only, token-guarded, Kubernetes-strict, and stops clean."""
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -12,6 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from strategies.adapters.http_gateway import HttpClusterGateway
+from strategies.gateway import ClusterHealth
 from strategies.simulator import (
     FaultMode,
     FleetSimulator,
@@ -22,6 +25,7 @@ from strategies.simulator import (
 from strategies.simulator.admin import AdminClient
 
 SYNCTARGET = "/clusters/root:tmc/apis/workload.kcp.io/v1alpha1/synctargets/east"
+READY = ClusterHealth(True, "ClusterReachable", "readyz answered ok")
 
 
 def port_is_closed(port: int) -> bool:
@@ -177,3 +181,89 @@ def test_the_module_entry_serves_until_sigterm(tmp_path: Path) -> None:
             if process.poll() is None:
                 process.kill()
     assert port_is_closed(port)
+
+
+async def test_mutations_are_logged_per_cluster_with_wall_clock_times(
+    sim: FleetSimulator, gateway: HttpClusterGateway
+) -> None:
+    await sim.admin.set_fault("east", FaultMode.HEALTHY)  # admin requests never count
+    await gateway.probe("east")  # reads never count
+    before = time.time()
+    await gateway.record_health("east", READY)  # GET, then PATCH .../status
+    after = time.time()
+
+    mutations = await sim.admin.mutations("east")
+    [patch] = mutations
+    assert patch == {
+        "time": patch["time"],
+        "method": "PATCH",
+        "path": f"{SYNCTARGET}/status",
+        "status": 200,
+    }
+    assert before <= patch["time"] <= after
+    state = await sim.admin.cluster("east")
+    assert (state["mutations"], state["mutations_total"]) == (mutations, 1)
+    assert await sim.admin.mutations("west") == []
+    for request in [*state["requests"], *(await sim.admin.control_plane())["requests"]]:
+        assert before - 5 <= request["time"] <= after, "request log times are wall-clock too"
+
+
+async def test_rejected_and_unserved_mutations_are_logged_too(sim: FleetSimulator) -> None:
+    status_url = f"{sim.url}{SYNCTARGET}/status"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    body = json.dumps({"status": {}})
+    async with aiohttp.ClientSession(headers=bearer(sim)) as session:
+        await sim.admin.set_control_plane_fault(FaultMode.DOWN, for_requests=1)
+        for method, url, headers in [
+            ("PATCH", status_url, merge),  # the fault: 503
+            ("PATCH", status_url, {**merge, "Authorization": "Bearer wrong"}),  # 401
+            ("PATCH", status_url, {"Content-Type": "application/json"}),  # 415
+            ("POST", f"{sim.server_url('east')}/api/v1/namespaces", merge),  # not served: 404
+            ("DELETE", f"{sim.server_url('east')}/readyz", {}),  # 405
+            ("PUT", f"{sim.server_url('west')}/api/v1/nodes/n1", merge),  # west's
+        ]:
+            async with session.request(method, url, data=body, headers=headers):
+                pass
+        await sim.admin.set_control_plane_fault(FaultMode.CONFLICT, for_requests=1)
+        async with session.patch(status_url, data=body, headers=merge):
+            pass
+
+    east = await sim.admin.mutations("east")
+    assert [(m["method"], m["status"]) for m in east] == [
+        ("PATCH", 503),
+        ("PATCH", 401),
+        ("PATCH", 415),
+        ("POST", 404),
+        ("DELETE", 405),
+        ("PATCH", 409),
+    ]
+    assert [m["time"] for m in east] == sorted(m["time"] for m in east)
+    west = await sim.admin.mutations("west")
+    assert [(m["method"], m["path"], m["status"]) for m in west] == [
+        ("PUT", "/k8s/west/api/v1/nodes/n1", 404)
+    ]
+
+
+async def test_a_hung_mutation_is_logged_when_it_arrives(sim: FleetSimulator) -> None:
+    await sim.admin.set_control_plane_fault(FaultMode.HANG)
+    merge = {"Content-Type": "application/merge-patch+json"}
+    async with aiohttp.ClientSession(headers=bearer(sim)) as session:
+        sent = time.time()
+        hung = asyncio.create_task(
+            session.patch(f"{sim.url}{SYNCTARGET}/status", data="{}", headers=merge)
+        )
+        deadline = time.monotonic() + 5
+        while not (mutations := await sim.admin.mutations("east")):
+            assert time.monotonic() < deadline, "the hung PATCH was never logged"
+            await asyncio.sleep(0.02)
+        hung.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await hung
+
+    assert [(m["method"], m["status"]) for m in mutations] == [("PATCH", None)]
+    assert sent <= mutations[0]["time"] <= time.time()
+
+
+async def test_unknown_clusters_mutations_are_a_404(sim: FleetSimulator) -> None:
+    with pytest.raises(SimulatorAdminError, match="404"):
+        await sim.admin.mutations("atlantis")
