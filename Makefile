@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS=tests/strategies`.
+PYTEST_ARGS ?=
 
-.PHONY: test lint kafka-jars clean
+.PHONY: test lint kafka-jars coverage-report bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +24,59 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The suite under coverage (configured in pyproject.toml: branches, and the worker
+# subprocesses too); the report is printed whether the suite passed or not, and the
+# suite's exit status is kept.
 test: lint kafka-jars
-	$(BIN)/pytest
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { status=$$?; \
+		$(MAKE) --no-print-directory coverage-report; exit $$status; }
+	@$(MAKE) --no-print-directory coverage-report
+
+# Lines and branches per file, then the totals for the code and for each package.
+define COVERAGE_SUMMARY
+import json, sys, tempfile
+import coverage
+
+cov = coverage.Coverage()
+cov.load()
+with tempfile.TemporaryDirectory() as tmp:
+    cov.json_report(outfile=tmp + "/coverage.json")
+    with open(tmp + "/coverage.json") as report:
+        files = json.load(report)["files"]
+
+def line(label, prefix):
+    sums = [0, 0, 0, 0]
+    for name, data in files.items():
+        if name.startswith(prefix):
+            s = data["summary"]
+            sums[0] += s["covered_lines"]
+            sums[1] += s["num_statements"]
+            sums[2] += s["covered_branches"]
+            sums[3] += s["num_branches"]
+    lines, statements, branches, all_branches = sums
+    pct = lambda a, b: 100.0 * a / b if b else 100.0
+    print(
+        f"{label:<12} lines {pct(lines, statements):5.1f}% ({lines}/{statements})"
+        f"   branches {pct(branches, all_branches):5.1f}% ({branches}/{all_branches})"
+        f"   total {pct(lines + branches, statements + all_branches):5.1f}%"
+    )
+
+print("coverage (the worker subprocesses included):")
+line("total", "")
+for package in ("streams/", "strategies/", "schemas/"):
+    line(package, package)
+endef
+export COVERAGE_SUMMARY
+
+# Merges the per-process data files into .coverage (again if run again after more tests).
+coverage-report: $(INSTALLED)
+	@if ls .coverage.* >/dev/null 2>&1; then $(BIN)/coverage combine --quiet --append; fi
+	$(BIN)/coverage report
+	@$(BIN)/python -c "$$COVERAGE_SUMMARY"
+
+bench: $(INSTALLED) kafka-jars
+	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* htmlcov
