@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
@@ -168,10 +168,10 @@ async def emit(bootstrap: str, topic: str, errors: list[TMCError]) -> None:
 Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
-async def read_topic(
+async def read_records(
     bootstrap: str, topic: str, partitions: int, isolation_level: str = "read_committed"
-) -> list[Record]:
-    """Every committed record in ``topic`` (key, value, headers), oldest first per partition."""
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every committed record in ``topic``, oldest first per partition."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -184,14 +184,22 @@ async def read_topic(
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)
-        out = []
+        out: list[ConsumerRecord[bytes, bytes]] = []
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
-                out += [(r.key, r.value, list(r.headers)) for r in records]
+                out += records
         return out
     finally:
         await consumer.stop()
+
+
+async def read_topic(
+    bootstrap: str, topic: str, partitions: int, isolation_level: str = "read_committed"
+) -> list[Record]:
+    """Every committed record in ``topic`` (key, value, headers), oldest first per partition."""
+    records = await read_records(bootstrap, topic, partitions, isolation_level)
+    return [(r.key, r.value, list(r.headers)) for r in records]
 
 
 async def status_table(env: PipelineEnv) -> dict[str, RecoveryResult]:

@@ -1,0 +1,112 @@
+"""SIGKILL the worker at random moments of a storm, several times, and check the promises:
+
+- every recovery has exactly one terminal record on the results topic, and nothing after it;
+- no recovery acted on its cluster after its terminal record existed (the fleet simulator
+  keeps a wall-clock log of every write a strategy makes);
+- every unique error either started its target's one recovery or merged into it, exactly.
+
+The kill lands wherever it lands: between a result and its projection, between a dedup write
+and its offset commit, mid-attempt. The seed is printed, so a failure can be replayed.
+"""
+
+import asyncio
+import os
+import random
+import signal
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from schemas.records import RecoveryResult, RecoveryState
+from strategies.simulator import FleetSimulator
+from strategies.simulator.faults import FaultMode
+from tests.pipeline.harness import (
+    RESULTS,
+    PipelineEnv,
+    WorkerProcess,
+    emit,
+    read_records,
+    unreachable,
+    wait_for_table,
+)
+
+pytestmark = pytest.mark.kafka
+
+TARGETS = 40
+WAVES = 4  # a kill after each wave but the last
+PER_WAVE = 1_500
+RESENDS = 0.1  # exact resends (same event id) within the storm
+
+
+async def published_by_id(env: PipelineEnv) -> dict[str, list[tuple[float, RecoveryResult]]]:
+    """Every record on the results topic per recovery id, in topic order, with its time."""
+    out: dict[str, list[tuple[float, RecoveryResult]]] = {}
+    for record in await read_records(env.bootstrap, env.topics["results"], env.partitions):
+        if record.value:
+            result = RESULTS.decode(record.value)
+            out.setdefault(result.id, []).append((record.timestamp / 1000, result))
+    return out
+
+
+async def test_random_sigkills_during_a_storm_keep_every_promise(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    seed = int(os.environ.get("TMC_CRASH_SEED", time.time_ns() % 1_000_000))
+    print(f"crash storm seed {seed} (TMC_CRASH_SEED={seed} replays the same storm)")
+    rng = random.Random(seed)
+    names = [f"crash-{i}" for i in range(TARGETS)]
+    waves = []
+    for _ in range(WAVES):
+        wave = [unreachable(rng.choice(names)) for _ in range(PER_WAVE)]
+        wave += [replace(e) for e in rng.sample(wave, int(PER_WAVE * RESENDS))]
+        rng.shuffle(wave)
+        waves.append(wave)
+    unique = {e.event_id: e.cluster_name for wave in waves for e in wave}
+    targets_hit = set(unique.values())
+
+    async with FleetSimulator(names) as fleet:
+        for name in names:  # attempts take a while, so kills land mid-attempt too
+            await fleet.admin.set_fault(name, FaultMode.SLOW, delay_s=0.2 + rng.random() * 0.6)
+        env = PipelineEnv(kafka_bootstrap, fleet.fleet_path, tmp_path, partitions=6)
+        config = env.config("crash", dedup={"cooldown_s": 600})
+        logs: list[WorkerProcess] = []
+        try:
+            for number, wave in enumerate(waves):
+                worker = WorkerProcess(config, tmp_path / f"crash-{number}.log").start()
+                logs.append(worker)
+                await worker.ready()
+                await emit(env.bootstrap, env.topics["errors"], wave)
+                if number < WAVES - 1:
+                    await asyncio.sleep(rng.uniform(0.2, 4.0))
+                    assert await asyncio.to_thread(worker.stop, signal.SIGKILL) == -9
+
+            def settled(rows: dict[str, RecoveryResult]) -> bool:
+                return (
+                    len(rows) >= len(targets_hit)
+                    and all(r.state.is_terminal for r in rows.values())
+                    and sum(r.merged_count for r in rows.values()) + len(rows) >= len(unique)
+                )
+
+            rows = await wait_for_table(env, settled, within_s=180, workers=(logs[-1],))
+            await asyncio.sleep(2)  # anything a zombie attempt would still do shows up now
+            writes: dict[str, list[float]] = {name: [] for name in names}  # TODO
+        finally:
+            for worker in logs:
+                worker.stop(signal.SIGKILL)
+    published = await published_by_id(env)
+
+    assert {r.target for r in rows.values()} == targets_hit
+    assert len(rows) == len(targets_hit), "one recovery per target, crashes or not"
+    for rid, records in published.items():
+        states = [r.state for _, r in records]
+        endings = [i for i, s in enumerate(states) if s.is_terminal]
+        assert len(endings) == 1, f"{rid}: {len(endings)} terminal records: {states}"
+        assert endings[0] == len(states) - 1, f"{rid}: records after its ending: {states}"
+    for row in rows.values():
+        ended_at = min(t for t, r in published[row.id] if r.state.is_terminal)
+        late = [w for w in writes[row.target] if w > ended_at]
+        assert not late, f"{row.id} wrote to {row.target} {len(late)}x after its ending"
+    merged = sum(r.merged_count for r in rows.values())
+    assert merged + len(rows) == len(unique), "each unique error started or merged, once"
