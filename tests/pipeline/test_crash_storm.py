@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.records import RecoveryResult, RecoveryState
+from schemas.records import RecoveryResult
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from tests.pipeline.harness import (
