@@ -2,11 +2,13 @@
 
 from streams.clients.emitter import DEFAULT_ERRORS_TOPIC, ErrorEmitter
 from streams.clients.errors import EmitError, SubscribeError
+from streams.clients.partitioning import LIBRDKAFKA_PARTITIONER
 from streams.clients.subscriber import DEFAULT_RESULTS_TOPIC, ResultFilter, ResultSubscriber
 
 __all__ = [
     "DEFAULT_ERRORS_TOPIC",
     "DEFAULT_RESULTS_TOPIC",
+    "LIBRDKAFKA_PARTITIONER",
     "EmitError",
     "ErrorEmitter",
     "ResultFilter",

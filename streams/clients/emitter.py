@@ -2,6 +2,12 @@
 
 Idempotent producer, keyed by cluster (or component), short linger to batch bursts. Every wait
 is bounded by the delivery timeout, so a component never hangs on an unreachable broker.
+
+aiokafka partitions keys with murmur2 as the Java client does, so each error lands on its
+cluster's partition. A producer in another client must be configured to match, or every
+misplaced error costs the worker a detour through the triage topic: librdkafka (confluent-kafka
+in any language) needs ``partitioner=murmur2_random``. :mod:`streams.clients.partitioning` has
+the setting for each client.
 """
 
 from __future__ import annotations
@@ -29,7 +35,12 @@ def default_identity(name: str) -> EmitterIdentity:
 
 
 class ErrorEmitter:
-    """``async with ErrorEmitter(bootstrap, name="syncer") as e: await e.emit(error)``."""
+    """``async with ErrorEmitter(bootstrap, name="syncer") as e: await e.emit(error)``.
+
+    Records are keyed by :meth:`TMCError.kafka_key` and partitioned with murmur2 (Java's
+    default), the partition the worker expects for the key. ``emit`` fails with
+    :class:`EmitError` while the topic does not exist: the worker creates it at start.
+    """
 
     def __init__(
         self,
