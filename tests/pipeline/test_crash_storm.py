@@ -91,7 +91,9 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
 
             rows = await wait_for_table(env, settled, within_s=180, workers=(logs[-1],))
             await asyncio.sleep(2)  # anything a zombie attempt would still do shows up now
-            writes: dict[str, list[float]] = {name: [] for name in names}  # TODO
+            writes = {
+                name: [w["time"] for w in await fleet.admin.mutations(name)] for name in names
+            }
         finally:
             for worker in logs:
                 worker.stop(signal.SIGKILL)
@@ -99,14 +101,15 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
 
     assert {r.target for r in rows.values()} == targets_hit
     assert len(rows) == len(targets_hit), "one recovery per target, crashes or not"
+    for row in rows.values():
+        ended_at = min(t for t, r in published[row.id] if r.state.is_terminal)
+        assert writes[row.target], f"{row.target}: the simulator saw no write at all"
+        late = [w for w in writes[row.target] if w > ended_at + 0.001]  # timestamps: ms
+        assert not late, f"{row.id} wrote to {row.target} {len(late)}x after its ending"
     for rid, records in published.items():
         states = [r.state for _, r in records]
         endings = [i for i, s in enumerate(states) if s.is_terminal]
         assert len(endings) == 1, f"{rid}: {len(endings)} terminal records: {states}"
         assert endings[0] == len(states) - 1, f"{rid}: records after its ending: {states}"
-    for row in rows.values():
-        ended_at = min(t for t, r in published[row.id] if r.state.is_terminal)
-        late = [w for w in writes[row.target] if w > ended_at]
-        assert not late, f"{row.id} wrote to {row.target} {len(late)}x after its ending"
     merged = sum(r.merged_count for r in rows.values())
     assert merged + len(rows) == len(unique), "each unique error started or merged, once"
