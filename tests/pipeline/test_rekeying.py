@@ -20,7 +20,6 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from schemas.records import RecoveryResult, RecoveryState, TMCError
 from strategies.simulator import FleetSimulator
-from streams.agents.triage import TICK_HEADER
 from streams.clients import LIBRDKAFKA_PARTITIONER
 from streams.partitioning import partition_for
 from tests.pipeline.harness import (
@@ -75,7 +74,8 @@ def produce_librdkafka(
 
 
 async def forwarded_records(env: PipelineEnv) -> list[tuple[int, bytes | None, bytes | None]]:
-    """(partition, key, value) of every error on the triage topic; the ticks left out."""
+    """(partition, key, value) of every error on the triage topic; the worker's ticks, which
+    carry no value, left out."""
     consumer = AIOKafkaConsumer(bootstrap_servers=env.bootstrap, group_id=None)
     await consumer.start()
     try:
@@ -86,11 +86,7 @@ async def forwarded_records(env: PipelineEnv) -> list[tuple[int, bytes | None, b
         out = []
         while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
-                out += [
-                    (tp.partition, r.key, r.value)
-                    for r in batch
-                    if not any(name == TICK_HEADER for name, _ in r.headers)
-                ]
+                out += [(tp.partition, r.key, r.value) for r in batch if r.value]
         return out
     finally:
         await consumer.stop()
