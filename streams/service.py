@@ -24,20 +24,21 @@ from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
-from streams.agents.context import Pipeline
-from streams.agents.requests import RequestAgents
-from streams.agents.results import ResultsAgent
-from streams.agents.triage import TriageAgents
 from streams.app import create_app
-from streams.catchup import CatchUp
 from streams.channels import Channels
 from streams.config import ServiceSettings
+from streams.context import Pipeline
+from streams.execution.agent import RequestAgents
 from streams.execution.executor import Admission, RecoveryExecutor
+from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
-from streams.offset_probe import OffsetProbe
 from streams.partitioning import partition_for
-from streams.projection import project_row
+from streams.status.agent import ResultsAgent
+from streams.status.catchup import CatchUp
+from streams.status.offset_probe import OffsetProbe
+from streams.status.projection import project_row
 from streams.tables import Tables
+from streams.triage.agent import Triage
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,9 @@ class RecoveryService:
             timeouts={configured.name: configured.timeout for configured in self.registry},
             dry_run=settings.dry_run,
         )
-        TriageAgents(self.pipeline).register()
+        triage = Triage(self.pipeline)
+        triage.register()
+        IngestAgents(self.pipeline, triage).register()
         RequestAgents(self.pipeline, self.executor).register()
         ResultsAgent(self.pipeline).register()
         self.pipeline.tables.clusters.on_recover(self._on_recovered)

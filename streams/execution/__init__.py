@@ -1,5 +1,10 @@
 """Durable execution of recoveries: bounded concurrency, one per target, timeout, retry, cancel.
 
+Reading map: ``agent.py`` (the request agents: submit and cancel), ``executor.py`` (drives each
+recovery to a terminal state, once admitted), ``attempt.py`` (one bounded attempt),
+``lifecycle.py`` (the records of each transition), ``backoff.py``, ``publisher.py`` (retried
+publishing) and ``serializer.py`` (one recovery per target at a time).
+
 The Kafka agent that receives a recovery request only calls :meth:`RecoveryExecutor.submit`,
 which returns at once; the slow work runs in background tasks here, because faust agents that
 ack work must stay at concurrency 1 and must not block their partition (NOTES.md, faust #606).

@@ -5,7 +5,7 @@ import pytest
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from streams.agents.requests import cancel_headers
+from streams.execution.agent import cancel_headers
 from tests.pipeline.harness import PipelineEnv, emit, produce, unreachable, wait_for_table
 
 pytestmark = pytest.mark.kafka

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ErrorType, TMCError
 from streams.config import IngestSettings
-from streams.ingest import DLQ_REASON, DLQ_SOURCE, Rejected, admit, dead_letter_headers
+from streams.ingest.admission import DLQ_REASON, DLQ_SOURCE, Rejected, admit, dead_letter_headers
 
 CODEC = RecordCodec(TMCError)
 INGEST = IngestSettings(max_message_bytes=4096, registry_retries=2, registry_retry_delay_s=0)

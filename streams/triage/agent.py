@@ -1,23 +1,19 @@
-"""Ingest and triage: tmc.errors -> DLQ, or one decision per error.
+"""Triage: one decision per admitted error, and the timers that keep dedup state tidy.
 
-Errors whose partition is not their cluster's (a producer with another partitioner) are
-forwarded, re-keyed, to the triage topic, so dedup state for a cluster lives on one
-partition. The triage topic also carries per-partition ticks: "flush" writes batched
-merges onto recovery rows, "sweep" also re-checks every claim and expires dedup rows.
-Both run inside stream iteration, so their table writes land on the right partition.
+An error is dropped (an exact duplicate), merged into the recovery already healing its
+(strategy, target), started as a new recovery on its strategy's request topic, or escalated
+when nothing may act on it (streams/triage/decide.py). Ticks arrive per partition on the
+re-key topic: "flush" writes batched merges onto recovery rows, "sweep" also re-checks every
+claim and expires dedup rows. Both run inside stream iteration, so their table writes land on
+the right partition.
 """
 
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
-
-from faust.types import EventT, StreamT
 
 from schemas.records import TMCError
-from streams.agents.context import Pipeline, header_pairs, now_ms
-from streams.ingest import Rejected, admit, dead_letter_headers
-from streams.partitioning import partition_for
-from streams.projection import with_merges
+from streams.context import Pipeline, now_ms
+from streams.status.projection import with_merges
 from streams.triage import records
 from streams.triage.decide import (
     NO_STRATEGY,
@@ -37,34 +33,19 @@ TICK_HEADER = "tmc.tick"
 FLUSH, SWEEP = b"flush", b"sweep"
 
 
-class TriageAgents:
+class Triage:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
         self._dirty: dict[int, set[str]] = defaultdict(set)  # partition -> claim keys
 
     def register(self) -> None:
-        app, channels, dedup = self.p.app, self.p.channels, self.p.settings.dedup
-        app.agent(channels.errors, name="tmc-ingest")(self._ingest)
-        app.agent(channels.triage, name="tmc-triage")(self._repartitioned)
+        """The tick timers; the records themselves come from the ingest agents."""
+        app, dedup = self.p.app, self.p.settings.dedup
         app.timer(dedup.merge_flush_s)(self._send_flush_ticks)
         app.timer(dedup.sweep_interval_s)(self._send_sweep_ticks)
 
-    async def _ingest(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            self.p.metrics.received.inc()
-            await self._handle(event, forward=True)
-            yield None
-
-    async def _repartitioned(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            tick = dict(header_pairs(event.message.headers)).get(TICK_HEADER)
-            if tick is None:
-                await self._handle(event, forward=False)
-            else:
-                self._on_tick(event.message.partition, sweep=tick == SWEEP)
-            yield None
-
-    def _on_tick(self, partition: int, sweep: bool) -> None:
+    def on_tick(self, partition: int, kind: bytes) -> None:
+        sweep = kind == SWEEP
         dedup = self.p.dedup(partition)
         keys = self._dirty.pop(partition, set())
         if sweep:  # also catches merges whose dirty mark a crash or rebalance lost
@@ -94,43 +75,25 @@ class TriageAgents:
                 key=b"", value=b"", partition=partition, headers=[(TICK_HEADER, kind)]
             )
 
-    async def _handle(self, event: EventT[bytes], forward: bool) -> None:
-        msg = event.message
-        source = Source(msg.topic, msg.partition, msg.offset)
-        admitted = await admit(
-            msg.value, self.p.errors, self.p.settings.ingest, self.p.registry_configured
-        )
-        if isinstance(admitted, Rejected):
-            await self._dead_letter(event, admitted, source)
-            return
-        key = admitted.kafka_key()
-        if forward and partition_for(key, self.p.settings.topics.partitions) != msg.partition:
-            self.p.metrics.forwarded.inc()
-            await self.p.channels.triage.send(key=key, value=msg.value, headers=msg.headers)
-            return
+    async def handle(self, error: TMCError, source: Source) -> None:
+        """Decide what ``error``, read at ``source``, becomes; runs inside stream iteration
+        of the cluster's partition, so every table write lands on it."""
         decision = decide(
-            admitted, self.p.registry, self.p.dedup(msg.partition), self.p.clock(), source
+            error, self.p.registry, self.p.dedup(source.partition), self.p.clock(), source
         )
         match decision:
             case Start():
-                await self._start(admitted, decision, source)
+                await self._start(error, decision, source)
             case Merge():
                 self.p.metrics.deduplicated.labels("merged").inc()
                 claim_key = target_key(decision.strategy, decision.target)
-                self._dirty[msg.partition].add(claim_key)
+                self._dirty[source.partition].add(claim_key)
             case Escalate():
-                await self._escalate(admitted, decision, source)
+                await self._escalate(error, decision, source)
             case Duplicate(redelivery=False):  # a resend: counted, nothing else
                 self.p.metrics.deduplicated.labels("duplicate").inc()
             case Duplicate():
-                await self._reconcile(admitted, decision, source)
-
-    async def _dead_letter(self, event: EventT[bytes], rejected: Rejected, source: Source) -> None:
-        msg = event.message
-        log.warning("dead-lettered %s: %s", source, rejected.detail)
-        self.p.metrics.dead_lettered.labels(rejected.reason).inc()
-        headers = dead_letter_headers(header_pairs(msg.headers), rejected, str(source))
-        await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
+                await self._reconcile(error, decision, source)
 
     async def _start(self, error: TMCError, decision: Start, source: Source) -> None:
         chosen = decision.strategy

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
-from streams.agents.context import Pipeline, header_pairs, now_ms
+from streams.context import Pipeline, header_pairs, now_ms
 from streams.execution import lifecycle
 from streams.execution.executor import RecoveryExecutor
 

@@ -12,9 +12,9 @@ from faust.types import StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
-from streams.agents.context import Pipeline, now_ms
-from streams.ingest import Rejected, dead_letter_headers
-from streams.projection import project_cluster, project_row, summary_key, with_merges
+from streams.context import Pipeline, now_ms
+from streams.ingest.admission import Rejected, dead_letter_headers
+from streams.status.projection import project_cluster, project_row, summary_key, with_merges
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from faust.types import TopicT
 from schemas.codec import RecordCodec
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.registry import StrategyRegistry
-from streams.catchup import CatchUp
 from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
+from streams.status.catchup import CatchUp
 from streams.tables import Tables
 from streams.triage.dedup import Dedup
 

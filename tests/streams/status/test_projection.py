@@ -13,7 +13,7 @@ from schemas.records import (
     TMCError,
 )
 from streams.execution import lifecycle
-from streams.projection import project_cluster, project_row
+from streams.status.projection import project_cluster, project_row
 from streams.triage import records
 from tests.pipeline.harness import unreachable
 

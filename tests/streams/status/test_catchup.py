@@ -2,7 +2,7 @@
 
 import asyncio
 
-from streams.catchup import CatchUp
+from streams.status.catchup import CatchUp
 
 
 async def _opened(catchup: CatchUp, partition: int) -> bool | None:

@@ -1,0 +1,10 @@
+"""Status: the results topic projected into the status and cluster tables, and catch-up.
+
+Reading map:
+- ``projection.py``: how one result changes a recovery's row and its cluster's summary;
+  idempotent, never backwards, a terminal row is final.
+- ``agent.py``: the results agent that applies the projection, counts the metrics and sends
+  escalations on.
+- ``catchup.py``: per results partition, how far the projection must get after a rebalance
+  before anything acts on the table (``offset_probe.py`` measures it on the broker).
+"""
