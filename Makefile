@@ -23,6 +23,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The suite under coverage (configured in pyproject.toml: branches, and the worker
 # subprocesses too); the report is printed whether the suite passed or not, and the
