@@ -44,9 +44,8 @@ from streams.clients import LIBRDKAFKA_PARTITIONER
 from streams.clients.subscriber import ResultSubscriber
 from streams.config import load_service_settings
 from streams.partitioning import partition_for
+from streams.testing.harness import ERRORS, PipelineEnv, WorkerProcess, create_topics, unreachable
 from streams.topics import ensure_topics, topic_plan
-from tests.conftest import create_topics
-from tests.pipeline.harness import ERRORS, PipelineEnv, WorkerProcess, unreachable
 
 PARTITIONS = 6
 

@@ -2,10 +2,8 @@
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
-CLI = str(Path(sys.executable).parent / "tmc-recovery")
+from streams.testing.harness import CLI
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.testing.harness import create_topics
 from tests.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
 
 _session_broker: list[ProvidedBroker] = []
@@ -31,15 +32,6 @@ def kafka_broker() -> Iterator[ProvidedBroker]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(kafka_broker: ProvidedBroker) -> str:
     return kafka_broker.bootstrap
-
-
-async def create_topics(bootstrap: str, topics: list[NewTopic]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(topics)
-    finally:
-        await admin.close()
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from aiokafka.admin import NewTopic
 
 from streams.broker.prerequisites import POM
 from streams.broker.settings import LocalKafkaSettings
+from streams.testing.harness import create_topics
 from tests.cli import assert_one_line_error, run_cli
-from tests.conftest import create_topics, list_topics
+from tests.conftest import list_topics
 
 
 def _port_open(bootstrap: str) -> bool:

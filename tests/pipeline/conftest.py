@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from strategies.simulator import FleetSimulator
-from tests.pipeline.harness import PipelineEnv, WorkerProcess
+from streams.testing.harness import PipelineEnv, WorkerProcess
 
 CLUSTERS = [f"edge-{i}" for i in range(1, 7)]
 

@@ -7,7 +7,7 @@ import pytest
 from schemas.codec import RecordCodec
 from schemas.records import HealthReport, RecoveryState
 from streams.ingest.admission import DLQ_REASON, DLQ_SOURCE
-from tests.pipeline.harness import (
+from streams.testing.harness import (
     ERRORS,
     PipelineEnv,
     produce,

@@ -6,7 +6,7 @@ from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.execution.agent import cancel_headers
-from tests.pipeline.harness import PipelineEnv, emit, produce, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, emit, produce, unreachable, wait_for_table
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState

@@ -22,7 +22,7 @@ import pytest
 from schemas.records import RecoveryResult
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from tests.pipeline.harness import (
+from streams.testing.harness import (
     RESULTS,
     PipelineEnv,
     WorkerProcess,

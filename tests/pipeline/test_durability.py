@@ -20,7 +20,7 @@ from schemas.records import RecoveryResult, RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.partitioning import partition_for
-from tests.pipeline.harness import (
+from streams.testing.harness import (
     RESULTS,
     PipelineEnv,
     WorkerProcess,

@@ -5,7 +5,7 @@ import pytest
 from schemas.records import ErrorType, RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.clients.subscriber import ResultSubscriber
-from tests.pipeline.harness import (
+from streams.testing.harness import (
     RESULTS,
     PipelineEnv,
     emit,

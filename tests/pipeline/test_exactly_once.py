@@ -3,7 +3,7 @@
 import pytest
 
 from schemas.records import RecoveryResult, RecoveryState
-from tests.pipeline.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState

@@ -5,7 +5,7 @@ import pytest
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from tests.pipeline.harness import PipelineEnv, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState

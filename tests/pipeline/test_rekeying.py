@@ -22,7 +22,7 @@ from schemas.records import RecoveryResult, RecoveryState, TMCError
 from strategies.simulator import FleetSimulator
 from streams.clients import LIBRDKAFKA_PARTITIONER
 from streams.partitioning import partition_for
-from tests.pipeline.harness import (
+from streams.testing.harness import (
     ERRORS,
     RESULTS,
     PipelineEnv,

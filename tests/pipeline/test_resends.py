@@ -10,7 +10,7 @@ import pytest
 
 from schemas.records import RecoveryResult, RecoveryState, TMCError
 from strategies.simulator import FleetSimulator
-from tests.pipeline.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
 from tests.pipeline.test_crash_storm import published_by_id
 
 pytestmark = pytest.mark.kafka

@@ -9,7 +9,7 @@ import pytest
 
 from schemas.records import RecoveryResult, RecoveryState
 from strategies.simulator import FleetSimulator
-from tests.pipeline.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, WorkerProcess, emit, unreachable, wait_for_table
 
 pytestmark = pytest.mark.kafka
 

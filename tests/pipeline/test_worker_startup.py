@@ -3,9 +3,8 @@
 import pytest
 from aiokafka.admin import NewTopic
 
+from streams.testing.harness import PipelineEnv, create_topics
 from tests.cli import assert_one_line_error, run_cli
-from tests.conftest import create_topics
-from tests.pipeline.harness import PipelineEnv
 
 pytestmark = pytest.mark.kafka
 

@@ -7,8 +7,8 @@ import pytest
 from aiokafka.admin import NewTopic
 
 from streams.config import TopicSettings
+from streams.testing.harness import create_topics
 from streams.topics import TopicError, ensure_topics, topic_plan
-from tests.conftest import create_topics
 
 pytestmark = pytest.mark.kafka
 

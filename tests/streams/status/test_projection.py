@@ -14,8 +14,8 @@ from schemas.records import (
 )
 from streams.execution import lifecycle
 from streams.status.projection import project_cluster, project_row
+from streams.testing.harness import unreachable
 from streams.triage import records
-from tests.pipeline.harness import unreachable
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 S = RecoveryState

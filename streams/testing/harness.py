@@ -1,6 +1,7 @@
-"""Real workers (subprocesses of `tmc-recovery worker`) against the session's real broker.
+"""Real workers (subprocesses of `tmc-recovery worker`) against a real broker, and the topic
+I/O to drive and read them: shared by tests/ and bench/, which never import each other.
 
-Each test gets its own topic names and consumer group, so tests never share state; the
+Each environment gets its own topic names and consumer group, so runs never share state; the
 status table is read back from its compacted changelog topic, as any client could.
 """
 
@@ -8,6 +9,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -17,11 +19,13 @@ from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
-from tests.cli import CLI
 
+#: The installed command, beside the interpreter running this.
+CLI = str(Path(sys.executable).parent / "tmc-recovery")
 RESULTS = RecordCodec(RecoveryResult)
 ERRORS = RecordCodec(TMCError)
 
@@ -142,6 +146,15 @@ class WorkerProcess:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+
+async def create_topics(bootstrap: str, topics: list[NewTopic]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(topics)
+    finally:
+        await admin.close()
 
 
 async def produce(
