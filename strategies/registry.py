@@ -27,7 +27,7 @@ from strategies.settings import StrategyOverrides, StrategySettings
 ENTRY_POINT_GROUP = "tmc_recovery.strategies"
 
 
-class RegistryError(TmcRecoveryError):
+class StrategyRegistryError(TmcRecoveryError):
     """A strategy could not be registered, configured or loaded."""
 
 
@@ -74,10 +74,10 @@ class StrategyRegistry:
         self._by_name: dict[str, ConfiguredStrategy] = {}
         for strategy in strategies:
             if strategy.name in self._by_name:
-                raise RegistryError(f"two strategies are named {strategy.name!r}")
+                raise StrategyRegistryError(f"two strategies are named {strategy.name!r}")
             self._by_name[strategy.name] = configure(strategy, settings.pop(strategy.name, None))
         if settings:
-            raise RegistryError(
+            raise StrategyRegistryError(
                 f"bad configuration: strategies.{sorted(settings)[0]} names no registered "
                 f"strategy (known: {', '.join(sorted(self._by_name))})"
             )
@@ -123,7 +123,7 @@ def plugin_strategies(
     """Custom strategies from installed packages' entry points.
 
     Each entry point names a strategy class or factory; ``build`` turns it into an
-    instance (giving it the cluster gateway). A broken plugin is a RegistryError
+    instance (giving it the cluster gateway). A broken plugin is a StrategyRegistryError
     naming it, not a crash in the middle of triage.
     """
     found = []
@@ -131,12 +131,12 @@ def plugin_strategies(
         try:
             strategy = build(point.load())
         except Exception as exc:
-            raise RegistryError(
+            raise StrategyRegistryError(
                 f"strategy plugin {point.name!r} ({point.value}) failed to load: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(strategy, RecoveryStrategy):
-            raise RegistryError(
+            raise StrategyRegistryError(
                 f"strategy plugin {point.name!r} ({point.value}) is not a RecoveryStrategy"
             )
         found.append(strategy)

@@ -42,12 +42,12 @@ class Pipeline:
     settings: ServiceSettings
     channels: Channels
     tables: Tables
-    registry: StrategyRegistry
+    strategies: StrategyRegistry
     errors: RecordCodec[TMCError]
     results: RecordCodec[RecoveryResult]
     summaries: RecordCodec[ClusterStatus]
     metrics: Metrics
-    registry_configured: bool
+    schema_registry_configured: bool
     catchup: CatchUp
     clock: Callable[[], float] = field(default=time.time)
 

@@ -70,12 +70,12 @@ class RecoveryService:
             settings=settings,
             channels=Channels.declare(self.app, settings.topics, self.registry.names()),
             tables=Tables.declare(self.app, settings.topics),
-            registry=self.registry,
+            strategies=self.registry,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
             results=RecordCodec(RecoveryResult, framing=framing, registry=registry_client),
             summaries=RecordCodec(ClusterStatus),
             metrics=Metrics(),
-            registry_configured=registry_client is not None,
+            schema_registry_configured=registry_client is not None,
             catchup=self.catchup,
         )
         self.executor = RecoveryExecutor(

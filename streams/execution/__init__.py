@@ -3,7 +3,7 @@
 Reading map: ``agent.py`` (the request agents: submit and cancel), ``executor.py`` (drives each
 recovery to a terminal state, once admitted), ``attempt.py`` (one bounded attempt),
 ``lifecycle.py`` (the records of each transition), ``backoff.py``, ``publisher.py`` (retried
-publishing) and ``serializer.py`` (one recovery per target at a time).
+publishing) and ``keyed_fifo.py`` (one recovery per target at a time).
 
 The Kafka agent that receives a recovery request only calls :meth:`RecoveryExecutor.submit`,
 which returns at once; the slow work runs in background tasks here, because faust agents that

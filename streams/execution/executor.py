@@ -16,7 +16,7 @@ from streams.execution.attempt import run_attempt
 from streams.execution.backoff import retry_delay
 from streams.execution.lifecycle import AttemptFailure, is_terminal
 from streams.execution.publisher import Publish, RetryingPublisher
-from streams.execution.serializer import KeyedFifo
+from streams.execution.keyed_fifo import KeyedFifo
 
 log = logging.getLogger(__name__)
 

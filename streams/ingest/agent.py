@@ -50,7 +50,7 @@ class IngestAgents:
         msg = event.message
         source = Source(msg.topic, msg.partition, msg.offset)
         admitted = await admit(
-            msg.value, self.p.errors, self.p.settings.ingest, self.p.registry_configured
+            msg.value, self.p.errors, self.p.settings.ingest, self.p.schema_registry_configured
         )
         if isinstance(admitted, Rejected):
             await self._dead_letter(event, admitted, source)

@@ -79,7 +79,7 @@ class Triage:
         """Decide what ``error``, read at ``source``, becomes; runs inside stream iteration
         of the cluster's partition, so every table write lands on it."""
         decision = decide(
-            error, self.p.registry, self.p.dedup(source.partition), self.p.clock(), source
+            error, self.p.strategies, self.p.dedup(source.partition), self.p.clock(), source
         )
         match decision:
             case Start():
@@ -121,7 +121,7 @@ class Triage:
         holds everything already on the results topic, so "no row" means "never published".
         Ids are deterministic, so the records are the same as the first time (idempotent).
         """
-        chosen, target = target_of(error, self.p.registry)
+        chosen, target = target_of(error, self.p.strategies)
         name = NO_STRATEGY if chosen is None else chosen.name
         trigger = trigger_of(error, source)
         if duplicate.recovery_id != recovery_id(name, target, trigger):

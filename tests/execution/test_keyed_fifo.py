@@ -1,6 +1,6 @@
 import asyncio
 
-from streams.execution.serializer import KeyedFifo
+from streams.execution.keyed_fifo import KeyedFifo
 
 
 async def test_holders_of_one_key_take_turns_in_arrival_order() -> None:
