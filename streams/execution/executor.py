@@ -14,9 +14,9 @@ from streams.config import ExecutionSettings, RetrySettings
 from streams.execution import lifecycle
 from streams.execution.attempt import run_attempt
 from streams.execution.backoff import retry_delay
+from streams.execution.keyed_fifo import KeyedFifo
 from streams.execution.lifecycle import AttemptFailure, is_terminal
 from streams.execution.publisher import Publish, RetryingPublisher
-from streams.execution.keyed_fifo import KeyedFifo
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from schemas.records import ErrorType, TMCError
 from strategies.base import RecoveryStrategy
-from strategies.registry import StrategyRegistryError, StrategyRegistry, plugin_strategies
+from strategies.registry import StrategyRegistry, StrategyRegistryError, plugin_strategies
 from strategies.settings import StrategySettings
 from tests.strategies.planned import Generic, planned
 
@@ -269,7 +269,9 @@ def test_configuration_overrides_timeout_and_attempts() -> None:
 
 
 def test_configuring_an_unknown_strategy_is_an_error() -> None:
-    with pytest.raises(StrategyRegistryError, match=r"strategies\.Syncc names no registered strategy"):
+    with pytest.raises(
+        StrategyRegistryError, match=r"strategies\.Syncc names no registered strategy"
+    ):
         _registry(Syncc=StrategySettings(enabled=False))
 
 
@@ -308,7 +310,9 @@ def test_a_plugin_that_is_not_a_strategy_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _install_plugin(tmp_path, monkeypatch, "tmc_plugin_example:broken")
-    with pytest.raises(StrategyRegistryError, match=r"plugin 'database'.*is not a RecoveryStrategy"):
+    with pytest.raises(
+        StrategyRegistryError, match=r"plugin 'database'.*is not a RecoveryStrategy"
+    ):
         plugin_strategies(_instantiate)
 
 
