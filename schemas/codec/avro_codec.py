@@ -3,22 +3,27 @@
 Decoding picks the writer schema from the header (a shipped version by fingerprint, or a
 registry schema by id), resolves it to the family's latest version, and insists that the body
 is consumed exactly: any failure is a typed :class:`DecodeError`, never a partial record.
+
+Bodies are read strictly: whatever the Avro spec calls invalid (a negative union index, a boolean
+byte of 2, a block size that lies, ...) is refused with its own reason. The fast path is fastavro
+on a transformed writer schema (:mod:`.strict`); when it fails or cannot vouch for a body, the
+exact check (:mod:`.conformance`) names the first violation, and a body that passes it is read
+with fastavro's plain reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from io import BytesIO
 from typing import Any, cast
 
-from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from fastavro.read import SchemaResolutionError
+from fastavro import parse_schema, schemaless_writer
 
 from schemas.catalog import Catalog, SchemaName, SchemaVersion, catalog, schema_fingerprint
 from schemas.codec import errors
+from schemas.codec.body import BodyReader
 from schemas.codec.framing import (
     CONFLUENT_HEADER_LEN,
     CONFLUENT_MAGIC,
@@ -37,14 +42,7 @@ from schemas.codec.registry import (
 from schemas.codec.safety import zero_width_arrays
 
 _SINGLE_OBJECT_FIRST = SINGLE_OBJECT_MAGIC[0]
-
-
-@dataclass(frozen=True, slots=True)
-class _Writer:
-    """How to read a body: its writer schema, and the reader schema (None when they are equal)."""
-
-    schema: Any
-    reader: Any
+_Read = Callable[[bytes, int], dict[str, Any]]
 
 
 class AvroCodec:
@@ -75,7 +73,13 @@ class AvroCodec:
             for fp, version in self._catalog.by_fingerprint.items()
             if version.full_name == self._latest.full_name
         }
-        self._by_id: dict[int, _Writer] = {}
+        self._by_id: dict[int, BodyReader] = {}
+        # Header bytes -> a writer that needs no resolution, with its strict reader: the hot path.
+        self._fast: dict[bytes, tuple[_Read, int, BodyReader]] = {
+            single_object_header(fp): (writer.fast, SINGLE_OBJECT_HEADER_LEN, writer)
+            for fp, writer in self._by_fingerprint.items()
+            if writer.reader is None
+        }
 
     @property
     def schema(self) -> SchemaVersion:
@@ -104,21 +108,16 @@ class AvroCodec:
 
     def decode(self, data: bytes) -> dict[str, Any]:
         """The record in ``data``, as the latest schema sees it; may block on a registry miss."""
+        fast = self._fast
+        known = fast.get(data[:SINGLE_OBJECT_HEADER_LEN]) or fast.get(data[:CONFLUENT_HEADER_LEN])
+        if known is not None:
+            read, offset, writer = known
+            try:
+                return read(data, offset)
+            except Exception:  # garbage makes fastavro raise anything from IndexError on
+                return cast(dict[str, Any], writer.read_checked(data, offset))
         writer, offset = self._locate(data)
-        buf = BytesIO(data)
-        buf.seek(offset)
-        try:
-            record = schemaless_reader(buf, writer.schema, writer.reader)
-        except EOFError as exc:
-            raise errors.TruncatedMessage(data, f"body ends early {exc}".rstrip()) from exc
-        except SchemaResolutionError as exc:
-            raise errors.UnusableWriterSchema(data, str(exc)) from exc
-        except Exception as exc:  # garbage makes fastavro raise anything from IndexError on
-            raise errors.InvalidBody(data, f"{type(exc).__name__}: {exc}") from exc
-        left = len(data) - buf.tell()
-        if left:
-            raise errors.TrailingBytes(data, f"{left} bytes after the record")
-        return cast(dict[str, Any], record)
+        return cast(dict[str, Any], writer.read(data, offset))
 
     async def decode_async(self, data: bytes) -> dict[str, Any]:
         """Like :meth:`decode`, but a registry fetch runs in a thread, off the event loop."""
@@ -127,7 +126,7 @@ class AvroCodec:
             await asyncio.to_thread(self._fetch, schema_id, data)
         return self.decode(data)
 
-    def _locate(self, data: bytes) -> tuple[_Writer, int]:
+    def _locate(self, data: bytes) -> tuple[BodyReader, int]:
         if not data:
             raise errors.TruncatedMessage(data, "empty message")
         magic = data[0]
@@ -165,7 +164,7 @@ class AvroCodec:
         schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_LEN], "big")
         return None if schema_id in self._by_id else schema_id
 
-    def _fetch(self, schema_id: int, data: bytes) -> _Writer:
+    def _fetch(self, schema_id: int, data: bytes) -> BodyReader:
         if self._registry is None:
             # Not transient: without a registry this id can never be resolved.
             raise errors.UnknownSchemaId(data, f"schema id {schema_id}: no registry configured")
@@ -179,9 +178,12 @@ class AvroCodec:
             raise errors.UnknownSchemaId(data, f"schema id {schema_id}: {exc}") from exc
         writer = self._parse_registered(text, data)
         self._by_id[schema_id] = writer
+        if writer.reader is None:
+            header = confluent_header(schema_id)
+            self._fast[header] = (writer.fast, CONFLUENT_HEADER_LEN, writer)
         return writer
 
-    def _parse_registered(self, text: str, data: bytes) -> _Writer:
+    def _parse_registered(self, text: str, data: bytes) -> BodyReader:
         try:
             raw = json.loads(text)
             shipped = self._by_fingerprint.get(schema_fingerprint(raw))
@@ -192,14 +194,14 @@ class AvroCodec:
             raise errors.UnusableWriterSchema(data, f"registry schema: {exc!r}") from exc
         return self._writer_of(parsed, data)
 
-    def _writer_of(self, writer: SchemaVersion | Any, data: bytes) -> _Writer:
+    def _writer_of(self, writer: SchemaVersion | Any, data: bytes) -> BodyReader:
         parsed = writer.parsed if isinstance(writer, SchemaVersion) else writer
         if parsed is self._latest.parsed:
-            return _Writer(parsed, None)
+            return BodyReader(parsed)
         name = parsed.get("name") if isinstance(parsed, Mapping) else None
         if name != self._latest.full_name:
             raise errors.UnusableWriterSchema(data, f"writes {name}, not {self._latest.full_name}")
         unsafe = zero_width_arrays(parsed)
         if unsafe:
             raise errors.UnusableWriterSchema(data, f"arrays of zero-width items in {unsafe}")
-        return _Writer(parsed, self._latest.parsed)
+        return BodyReader(parsed, self._latest.parsed)

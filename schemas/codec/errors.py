@@ -73,6 +73,65 @@ class TrailingBytes(DecodeError):
     reason = "trailing-bytes"
 
 
+# What the Avro specification calls invalid, one reason each. Readers that accept these disagree
+# with each other (fastavro wraps a negative union index to a real branch, Java refuses it), so
+# they are refused rather than read "somehow".
+
+
+class BadUnionIndex(DecodeError):
+    """A union branch index outside the union, negative included."""
+
+    reason = "bad-union-index"
+
+
+class BadEnumIndex(DecodeError):
+    """An enum symbol index outside the enum, negative included."""
+
+    reason = "bad-enum-index"
+
+
+class BadBoolean(DecodeError):
+    """A boolean byte other than 0 or 1."""
+
+    reason = "bad-boolean"
+
+
+class NegativeLength(DecodeError):
+    """A string or bytes length, or an array or map block's byte size, below zero."""
+
+    reason = "negative-length"
+
+
+class BadBlockSize(DecodeError):
+    """An array or map block with a negative count whose byte size is not the size of its items."""
+
+    reason = "bad-block-size"
+
+
+class InvalidUtf8(DecodeError):
+    """A string or map key that is not valid UTF-8."""
+
+    reason = "invalid-utf8"
+
+
+class BadVarint(DecodeError):
+    """A variable-length integer longer than 10 bytes, or whose value does not fit 64 bits."""
+
+    reason = "bad-varint"
+
+
+class IntOutOfRange(DecodeError):
+    """An ``int`` whose value does not fit 32 bits."""
+
+    reason = "int-out-of-range"
+
+
+class DuplicateMapKey(DecodeError):
+    """A map that repeats a key. The spec is silent, but readers disagree on which value wins."""
+
+    reason = "duplicate-map-key"
+
+
 class EncodeError(TmcRecoveryError):
     """A record that does not fit its schema (a programming error on the producing side)."""
 

@@ -1,4 +1,7 @@
+import faulthandler
+import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -9,3 +12,33 @@ from tests.schemas.registry_stub import RegistryStub
 def registry() -> Iterator[RegistryStub]:
     with RegistryStub.running() as stub:
         yield stub
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "spin_guard(seconds): end the run, with every thread's traceback, if the test outlives "
+        "`seconds` (works inside compiled code that holds the GIL; see tests/schemas/isolation.py)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _spin_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    marker = request.node.get_closest_marker("spin_guard")
+    if marker is None:
+        yield
+        return
+    # Write where pytest's own faulthandler writes: a copy of the real stderr, since the test's
+    # output is captured into a file that is lost when the watchdog ends the process.
+    out: Any = sys.stderr
+    try:
+        from _pytest.faulthandler import fault_handler_stderr_fd_key
+
+        out = request.config.stash.get(fault_handler_stderr_fd_key, out)
+    except ImportError:  # pragma: no cover - another pytest
+        pass
+    faulthandler.dump_traceback_later(marker.args[0], exit=True, file=out)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()

@@ -13,12 +13,14 @@ from fastavro import parse_schema, schemaless_writer
 from schemas.catalog import SchemaName, catalog
 from schemas.codec import (
     AvroCodec,
+    BadEnumIndex,
     BadMagic,
+    BadUnionIndex,
     CodecConfigError,
     DecodeError,
     EncodeError,
     Framing,
-    InvalidBody,
+    InvalidUtf8,
     RecordCodec,
     RegistryUnavailable,
     SchemaRegistryClient,
@@ -31,6 +33,7 @@ from schemas.codec import (
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, RecoveryResult, TMCError, to_avro
 from tests.schemas.examples import T0, all_records, recovery_result, tmc_error
+from tests.schemas.isolation import run_isolated
 from tests.schemas.registry_stub import RegistryStub
 
 ERRORS = catalog().families[SchemaName.TMC_ERROR]
@@ -141,6 +144,7 @@ def _raises(codec: AvroCodec | RecordCodec[Any], data: bytes, kind: type[DecodeE
 VALID = RecordCodec(TMCError).encode(tmc_error())
 
 
+@pytest.mark.spin_guard(60)  # hostile bytes: fail, don't hang, if a regression spins in C
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
@@ -155,8 +159,8 @@ VALID = RecordCodec(TMCError).encode(tmc_error())
         (b"\xc3\x02" + VALID[2:], BadMagic),
         (b"\xc3\x01" + b"\x00" * 8 + VALID[10:], UnknownFingerprint),
         (VALID + b"\x00", TrailingBytes),
-        (VALID[:10] + b"\x00\x7e" + VALID[12:], InvalidBody),  # ErrorType index 63 of 29
-        (VALID[:10] + b"\x06" + VALID[11:], InvalidBody),  # union branch 3 of 2
+        (VALID[:10] + b"\x00\x7e" + VALID[12:], BadEnumIndex),  # ErrorType index 63 of 29
+        (VALID[:10] + b"\x06" + VALID[11:], BadUnionIndex),  # union branch 3 of 2
     ],
     ids=lambda v: v.__name__ if isinstance(v, type) else None,
 )
@@ -164,12 +168,13 @@ def test_bad_bytes_raise_a_typed_error(data: bytes, kind: type[DecodeError]) -> 
     _raises(RecordCodec(TMCError), data, kind)
 
 
-def test_invalid_utf8_is_an_invalid_body() -> None:
+def test_invalid_utf8_has_its_own_reason() -> None:
     datum = to_avro(tmc_error())
     datum["component"] = "syncer"
     data = RecordCodec(TMCError).avro.encode(datum)
     at = data.index(b"syncer")
-    _raises(RecordCodec(TMCError), data[:at] + b"\xff\xfe" + data[at + 2 :], InvalidBody)
+    error = _raises(RecordCodec(TMCError), data[:at] + b"\xff\xfe" + data[at + 2 :], InvalidUtf8)
+    assert f"component at byte {at}" in str(error)
 
 
 def test_a_record_of_another_family_is_refused() -> None:
@@ -226,11 +231,34 @@ def test_a_writer_schema_with_zero_width_array_items_is_refused_not_run(
     hostile = copy.deepcopy(json.loads(ERRORS.latest.text))
     hostile["fields"].insert(0, {"name": "pad", "type": {"type": "array", "items": "null"}})
     schema_id = registry.add(json.dumps(hostile))
-    # 2**62 nulls claimed by nine bytes: fastavro would loop (and grow a list) "forever".
+    # 2**62 nulls claimed by nine bytes: fastavro would loop (and grow a list) until memory runs
+    # out, inside compiled code where pytest-timeout's signal cannot stop it. So the decode runs
+    # in a child process, with a timeout and a memory cap.
     data = b"\x00" + schema_id.to_bytes(4, "big") + _zigzag(2**62) + VALID[10:]
-    started = time.monotonic()
-    _raises(_confluent(registry), data, UnusableWriterSchema)
-    assert time.monotonic() - started < 1.0
+    printed = run_isolated(
+        f"""
+        import time
+        from schemas.codec import DecodeError, Framing, RecordCodec, SchemaRegistryClient
+        from schemas.records import TMCError
+
+        registry = SchemaRegistryClient({registry.url!r})
+        codec = RecordCodec(TMCError, framing=Framing.CONFLUENT, registry=registry)
+        started = time.monotonic()
+        try:
+            codec.decode(bytes.fromhex({data.hex()!r}))
+        except DecodeError as error:
+            print(type(error).__name__, time.monotonic() - started)
+        """,
+        timeout=30,
+    )
+    kind, seconds = printed.split()
+    assert kind == UnusableWriterSchema.__name__
+    assert float(seconds) < 1.0
+
+
+def test_an_isolated_run_that_spins_fails_the_test_instead_of_hanging_it() -> None:
+    with pytest.raises(pytest.fail.Exception, match="still running after 2s"):
+        run_isolated("while True: pass", timeout=2)
 
 
 def _prefix_before(field: str) -> bytes:
@@ -252,6 +280,7 @@ def _prefix_before(field: str) -> bytes:
     ],
     ids=["string-2^62", "string-2^31", "array-2^62", "array-negative-block", "map-2^62"],
 )
+@pytest.mark.spin_guard(60)  # hostile bytes: fail, don't hang, if a regression spins in C
 def test_a_malicious_length_neither_allocates_nor_hangs(field: str, claim: bytes) -> None:
     data = _prefix_before(field) + claim + b"\x02ab" * 4
     tracemalloc.start()
