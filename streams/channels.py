@@ -19,6 +19,7 @@ class Channels:
     triage: TopicT
     dlq: TopicT
     results: TopicT
+    merges: TopicT
     escalations: TopicT
     events: TopicT
     requests: dict[str, TopicT]
@@ -33,6 +34,7 @@ class Channels:
             triage=topic(topics.triage),
             dlq=topic(topics.dlq),
             results=topic(topics.results),
+            merges=topic(topics.merges),
             escalations=topic(topics.escalations),
             events=topic(topics.events),
             requests={name: topic(topics.requests(name)) for name in strategies},

@@ -5,10 +5,11 @@ Nested fields use ``__`` in env names, e.g. ``TMC_TOPICS__PARTITIONS=12`` or
 a bad value is a ConfigError naming the field.
 """
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +20,15 @@ from pydantic_settings import (
 from streams.settings_loader import ConfigError, load_settings
 
 DAY_MS = 24 * 3600 * 1000
+DEFAULT_WORKER_ID = "tmc-recovery"
+
+# Kafka's rule for group.instance.id: the legal characters and length of a topic name.
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9._-]{1,249}")
+# Ids that every worker would share: a static member with one of them fences its peers.
+_DEFAULT_LOOKING = frozenset(
+    {"default", "none", "null", "nil", "undefined", "unset", "changeme", "change-me",
+     "instance", "instance-id", "instance_id", "worker", "consumer", "member", DEFAULT_WORKER_ID}
+)  # fmt: skip
 
 
 class _Section(BaseModel):
@@ -26,15 +36,42 @@ class _Section(BaseModel):
 
 
 class KafkaSettings(_Section):
-    """The cluster and the consumer group all workers share (scale out = more workers)."""
+    """The cluster and the consumer group all workers share (scale out = more workers).
+
+    ``instance_id`` (opt-in) makes this worker a *static* member of the group (Kafka's
+    ``group.instance.id``): a worker restarted under the same id within
+    ``session_timeout_s`` gets its partitions back without a rebalance, where a dynamic
+    member waits out the session timeout. It must be unique per worker and stable across
+    its restarts, e.g. a StatefulSet pod name (``tmc-recovery-0``). The costs: a static
+    member sends no LeaveGroup, so a worker scaled in (or renamed) strands its partitions
+    until ``session_timeout_s`` expires; and two workers with one id fence each other,
+    which is why the worker refuses a blank or default-looking id, and an id a live member
+    of the group already holds.
+
+    ``commit_interval_s``: how often processed offsets are committed. Committed offsets
+    trail processing by up to this long, so that is the lag a monitor sees on an idle
+    partition, and the most a crashed worker's successor re-reads (processing is
+    idempotent: a replayed error is deduplicated by its event id). A commit is one
+    request per worker to the group coordinator, so 1 s costs the broker little; Faust's
+    own default is 2.8 s. Under ``exactly_once`` it is also how long each transaction
+    stays open, so it bounds how late read_committed consumers see results.
+    """
 
     bootstrap_servers: str = "127.0.0.1:9092"
     group_id: str = "tmc-recovery"
+    instance_id: str | None = None
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     session_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
     rebalance_timeout_s: float = Field(default=30.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("instance_id")
+    @classmethod
+    def _instance_id_is_unique_looking(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            check_instance_id(value, str(info.data.get("group_id", "")))
+        return value
 
 
 class TopicSettings(_Section):
@@ -51,6 +88,7 @@ class TopicSettings(_Section):
     dedup_targets: str = "tmc.recovery.dedup.targets"
     requests_prefix: str = "tmc.recovery.requests."
     triage: str = "tmc.errors.triage"
+    merges: str = "tmc.recovery.status.merges"  # status-internal: merged errors, per recovery
     partitions: int = Field(default=6, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     retention_ms: int = Field(default=7 * DAY_MS, ge=60_000)
@@ -124,9 +162,12 @@ class ServiceSettings(BaseSettings):
         env_prefix="TMC_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    worker_id: str = "tmc-recovery"
+    worker_id: str = DEFAULT_WORKER_ID
     data_dir: Path = Path(".tmc-recovery")
     fleet_file: Path | None = None
+    ready_file: Path | None = None
+    """Written (atomically) once the worker serves its partitions, removed when it stops
+    serving them: for a readiness probe such as ``test -f <file>``."""
     dry_run: bool = False
     kafka: KafkaSettings = KafkaSettings()
     topics: TopicSettings = TopicSettings()
@@ -155,9 +196,25 @@ class ServiceSettings(BaseSettings):
         return tuple(sources)
 
 
-def load_service_settings(config_file: Path | None = None) -> ServiceSettings:
-    """Validated settings from ``config_file`` (optional) and TMC_* variables."""
+def check_instance_id(instance_id: str, group_id: str) -> None:
+    """ValueError unless ``instance_id`` could be one worker's own static-membership id."""
+    if not instance_id.strip():
+        raise ValueError("must not be blank (unset it for dynamic membership)")
+    if not _INSTANCE_ID.fullmatch(instance_id):
+        hint = " (an unexpanded variable?)" if re.search(r"[$%{}()]", instance_id) else ""
+        raise ValueError(f"must be 1-249 of the characters A-Z a-z 0-9 . _ -{hint}")
+    if instance_id.lower() in _DEFAULT_LOOKING or instance_id == group_id:
+        raise ValueError(
+            "looks like a default every worker would share; give each worker its own id "
+            "(e.g. the StatefulSet pod name)"
+        )
+
+
+def load_service_settings(config_file: Path | None = None, **overrides: Any) -> ServiceSettings:
+    """Validated settings from ``overrides`` (command-line flags, nested as dicts), then
+    TMC_* variables, then ``config_file`` (optional)."""
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"bad configuration: config file {config_file} does not exist")
-    overrides = {} if config_file is None else {"_config_file": config_file}
+    if config_file is not None:
+        overrides["_config_file"] = config_file
     return load_settings(ServiceSettings, **overrides)

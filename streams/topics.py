@@ -48,6 +48,7 @@ def topic_plan(topics: TopicSettings, strategies: Iterable[str]) -> list[TopicSp
         TopicSpec(topics.dlq, p, dlq),
         TopicSpec(topics.triage, p, stream),
         TopicSpec(topics.results, p, stream),
+        TopicSpec(topics.merges, p, stream),
         TopicSpec(topics.escalations, p, stream),
         TopicSpec(topics.events, p, stream),
         TopicSpec(topics.status, p, table),
@@ -59,13 +60,20 @@ def topic_plan(topics: TopicSettings, strategies: Iterable[str]) -> list[TopicSp
     return plan
 
 
-async def ensure_topics(bootstrap: str, plan: list[TopicSpec], replication: int = 1) -> list[str]:
-    """Create missing topics and verify existing ones; the names created."""
+async def ensure_topics(
+    bootstrap: str, plan: list[TopicSpec], replication: int = 1, *, create: bool = True
+) -> list[str]:
+    """Create missing topics and verify existing ones; the names created.
+
+    With ``create=False`` only verify: a missing topic is a TopicError too."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
         missing = [spec for spec in plan if spec.name not in existing]
+        if missing and not create:
+            names = ", ".join(spec.name for spec in missing)
+            raise TopicError(f"{len(missing)} of {len(plan)} topics do not exist: {names}")
         if missing:
             await _create(admin, missing, replication)
         await _verify(admin, plan)

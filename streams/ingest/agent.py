@@ -43,7 +43,7 @@ class IngestAgents:
             if tick is None:
                 await self._admit(event, forward=False)
             else:
-                self.triage.on_tick(event.message.partition, tick)
+                await self.triage.on_tick(event.message.partition, tick)
             yield None
 
     async def _admit(self, event: EventT[bytes], forward: bool) -> None:

@@ -2,7 +2,9 @@
 
 Runs inside stream iteration of the cluster-keyed results topic, so every table write lands
 on the cluster's changelog partition. Records may repeat or arrive late; the projection is
-idempotent and never moves a row backwards.
+idempotent and never moves a row backwards. Merged errors arrive on the status-internal
+merges topic (co-partitioned), and a row being projected also picks up what its triage claim
+has merged so far, so neither order of arrival loses a merge.
 """
 
 import logging
@@ -14,6 +16,7 @@ from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
 from streams.context import Pipeline, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
+from streams.status.merges import MergeNote
 from streams.status.projection import project_cluster, project_row, summary_key, with_merges
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,17 @@ class ResultsAgent:
 
     def register(self) -> None:
         self.p.app.agent(self.p.channels.results, name="tmc-results")(self._project)
+        self.p.app.agent(self.p.channels.merges, name="tmc-merges")(self._merge)
+
+    async def _merge(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            note = MergeNote.decode(event.message.value)
+            row = None if note is None else self.p.row(note.recovery_id)
+            if note is not None and row is not None:
+                merged = with_merges(row, note.merged_ids, note.merged_count)
+                if merged != row:
+                    self.p.tables.status[row.id] = self.p.results.encode(merged)
+            yield None
 
     async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
@@ -44,8 +58,7 @@ class ResultsAgent:
     async def apply(self, incoming: RecoveryResult, partition: int) -> None:
         before = self.p.row(incoming.id)
         row = project_row(before, incoming)
-        dedup = self.p.dedup(partition)
-        claim = dedup.current_claim(row.strategy, row.target)
+        claim = self.p.dedup(partition).current_claim(row.strategy, row.target)
         if claim is not None and claim.recovery_id == row.id:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
         if row == before:
@@ -54,7 +67,6 @@ class ResultsAgent:
         self._summarize(before, row)
         self._count_attempts(before, row)
         if row.state.is_terminal and (before is None or not before.state.is_terminal):
-            dedup.release(row.strategy, row.target, row.id, self.p.clock())
             self._count_ending(row)
             if row.state is RecoveryState.ESCALATED:
                 await self.p.channels.escalations.send(

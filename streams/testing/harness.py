@@ -57,6 +57,7 @@ class PipelineEnv:
         return {
             "errors": f"{p}.errors",
             "triage": f"{p}.triage",
+            "merges": f"{p}.merges",
             "dlq": f"{p}.dlq",
             "results": f"{p}.results",
             "escalations": f"{p}.escalations",

@@ -10,10 +10,14 @@ the right partition.
 
 import logging
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
+from faust.types import StreamT
+
+from schemas.codec import DecodeError
 from schemas.records import TMCError
 from streams.context import Pipeline, now_ms
-from streams.status.projection import with_merges
+from streams.status.merges import MergeNote
 from streams.triage import records
 from streams.triage.decide import (
     NO_STRATEGY,
@@ -39,12 +43,30 @@ class Triage:
         self._dirty: dict[int, set[str]] = defaultdict(set)  # partition -> claim keys
 
     def register(self) -> None:
-        """The tick timers; the records themselves come from the ingest agents."""
+        """The tick timers, and the agent that lets a claim go when its recovery ends; the
+        errors themselves come from the ingest agents."""
         app, dedup = self.p.app, self.p.settings.dedup
         app.timer(dedup.merge_flush_s)(self._send_flush_ticks)
         app.timer(dedup.sweep_interval_s)(self._send_sweep_ticks)
+        app.agent(self.p.channels.results, name="tmc-triage-endings")(self._endings)
 
-    def on_tick(self, partition: int, kind: bytes) -> None:
+    async def _endings(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        """A recovery that ended keeps its claim for the cooldown, then lets go: read from
+        the results topic (its cluster's partition, so the claim write lands there too)."""
+        async for event in stream.events():
+            try:
+                result = self.p.results.decode(event.message.value)
+            except DecodeError:
+                pass  # the status agent dead-letters it
+            else:
+                if result.state.is_terminal:
+                    dedup = self.p.dedup(event.message.partition)
+                    dedup.release(result.strategy, result.target, result.id, self.p.clock())
+            yield None
+
+    async def on_tick(self, partition: int, kind: bytes) -> None:
+        """Inside stream iteration of ``partition``: send the merges of its claims to status
+        (a note per recovery, on the same partition), and on a sweep expire dedup rows."""
         sweep = kind == SWEEP
         dedup = self.p.dedup(partition)
         keys = self._dirty.pop(partition, set())
@@ -52,10 +74,11 @@ class Triage:
             keys.update(dedup.unflushed())
         for key in keys:
             claim = dedup.mark_flushed(key)
-            row = None if claim is None else self.p.row(claim.recovery_id)
-            if claim is not None and row is not None:
-                merged = with_merges(row, claim.merged_ids, claim.merged_count)
-                self.p.tables.status[row.id] = self.p.results.encode(merged)
+            if claim is not None:
+                note = MergeNote(claim.recovery_id, claim.merged_ids, claim.merged_count)
+                await self.p.channels.merges.send(
+                    key=claim.recovery_id.encode(), value=note.encode(), partition=partition
+                )
         if sweep:
             swept = dedup.sweep(self.p.clock())
             log.debug("partition %d: expired %d dedup rows", partition, swept)

@@ -1,0 +1,35 @@
+"""The status-internal record that carries merged errors from triage to a recovery's row.
+
+Triage owns the dedup claims and counts the errors merged into each recovery; status owns the
+rows. So triage sends what a claim has merged, per partition tick, on the status-internal
+merges topic (never the public results topic, whose last record for a recovery is final), and
+status folds it into the row. A note carries the claim's totals, not a delta, so a note sent
+twice, late or out of order changes nothing it should not.
+"""
+
+import json
+from dataclasses import dataclass
+
+#: Bumped when the value format changes; a reader skips versions it does not know.
+FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MergeNote:
+    recovery_id: str
+    merged_ids: tuple[str, ...]
+    merged_count: int
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {"v": FORMAT, "id": self.recovery_id, "ids": self.merged_ids, "n": self.merged_count},
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, value: bytes) -> "MergeNote | None":
+        """The note, or None for a format this version does not read."""
+        raw = json.loads(value)
+        if raw.get("v") != FORMAT:
+            return None
+        return cls(raw["id"], tuple(raw["ids"]), int(raw["n"]))
