@@ -206,6 +206,13 @@ _COMPLEX = {
 }
 
 
+def check_value(node: Any, named: Mapping[str, Any], data: bytes, offset: int) -> int:
+    """Check the one value of schema ``node`` at ``data[offset:]``; returns where it ends."""
+    checker = _Checker(named, data, offset)
+    checker.walk(node)
+    return checker.pos
+
+
 def check_body(schema: Any, data: bytes, offset: int) -> None:
     """Raise the typed error for the first thing in ``data[offset:]`` that the Avro spec calls
     invalid under the (fastavro-parsed) writer ``schema``, or for bytes left over after it."""

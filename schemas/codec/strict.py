@@ -16,8 +16,8 @@ writer schema that reads the same bytes but cannot be fooled:
 - an array or map needs the position where it starts: the field before it gets a logical type
   that records the read position (an "anchor"), and once the array is read, the varint at that
   position must be the item count (one block, positive count: no block size to get wrong).
-  Otherwise the body is not on the fast path's beaten track (several blocks, a negative count
-  with a byte size) and the exact check decides. Arrays that are top-level fields are checked
+  Otherwise (several blocks, or a negative count with a byte size, as hamba/avro writes every
+  array) the exact check looks at that array alone. Arrays that are top-level fields are checked
   after the read; nested ones by a logical type on the array.
 
 Anything the transformed read raises, or cannot vouch for, sends the body to the exact check,
@@ -40,6 +40,9 @@ from io import BytesIO
 from typing import Any
 
 from fastavro.read import LOGICAL_READERS
+
+from schemas.codec.conformance import check_value
+from schemas.codec.errors import DecodeError
 
 try:  # the compiled reader's entry point, called directly: schemaless_reader re-walks the
     # schema's named types and builds its options on every call (5% of a TMCError decode)
@@ -71,6 +74,18 @@ _anchors: list[int] = []
 _push = _anchors.append
 _tell: Callable[[], int] = BytesIO().tell
 _raw = b""
+
+
+_Source = tuple[Any, Mapping[str, Any]]  # an array's writer schema node and the named types
+
+
+def _checks_out(source: _Source, start: int) -> bool:
+    """Whether the array at ``start`` is valid to the letter, its block sizes included."""
+    try:
+        check_value(source[0], source[1], _raw, start)
+    except DecodeError:
+        return False
+    return True
 
 
 def _one_block(start: int, count: int) -> bool:
@@ -120,7 +135,8 @@ def _hook(features: frozenset[str], original: Callable[..., Any] | None) -> Call
     if features == {"end"}:
 
         def end(value: Any, writer: Any, reader: Any) -> Any:
-            if _one_block(_anchors.pop(), len(value)):
+            start = _anchors.pop()
+            if _one_block(start, len(value)) or _checks_out(writer[_SOURCE], start):
                 return value
             raise NotVouched
 
@@ -131,8 +147,10 @@ def _hook(features: frozenset[str], original: Callable[..., Any] | None) -> Call
             value = _BOOLEANS[value]
         if "int" in features and not _INT_MIN <= value <= _INT_MAX:
             raise NotVouched
-        if "end" in features and not _one_block(_anchors.pop(), len(value)):
-            raise NotVouched
+        if "end" in features:
+            start = _anchors.pop()
+            if not (_one_block(start, len(value)) or _checks_out(writer[_SOURCE], start)):
+                raise NotVouched
         if "anchor" in features:
             _push(_tell())
         return value if original is None else original(value, writer, reader)
@@ -171,6 +189,7 @@ def _with(node: Any, feature: str) -> Any | None:
 
 
 _PLAIN = frozenset({"null", "long", "float", "double", "bytes", "string"})
+_SOURCE = "tmc-source"  # on an array's twin: its writer schema node, for the exact check
 _BOOLEAN = {"type": "fixed", "name": "tmc.strict.boolean", "size": 1}
 _HERE = {"type": "fixed", "name": "tmc.strict.here", "size": 0}  # reads nothing: an anchor spot
 
@@ -205,7 +224,7 @@ class _Transform:
             return self.define(node)
         if kind in ("array", "map"):
             key = "items" if kind == "array" else "values"
-            return {"type": kind, key: self.anchored(node[key])}
+            return {"type": kind, key: self.anchored(node[key]), _SOURCE: (node, self.source)}
         if kind == "int":
             original = node.get("logicalType")
             return {**node, "logicalType": _logical_name("int", _INT_FEATURES, original)}
@@ -291,13 +310,16 @@ class StrictReader:
         else:
             twin = transform.anchored(parsed)
         self.schema = twin
-        self.read = _reader(twin, {"writer": transform.named, "reader": {}}, tuple(after))
+        sources = {f["name"]: (f["type"], named) for f in parsed.get("fields", ())} if after else {}
+        self.read = _reader(
+            twin, {"writer": transform.named, "reader": {}}, tuple((n, sources[n]) for n in after)
+        )
         """``read(data, offset)``: the datum in ``data[offset:]`` as the writer wrote it. Raises
         :class:`NotVouched`, or whatever fastavro raised, when the exact check must decide."""
 
 
 def _reader(
-    schema: Any, named: dict[str, Any], after: tuple[str, ...]
+    schema: Any, named: dict[str, Any], after: tuple[tuple[str, _Source], ...]
 ) -> Callable[[bytes, int], Any]:
     read_data = _read_data
     if read_data is None:  # pragma: no cover
@@ -309,10 +331,12 @@ def _reader(
     options = _OPTIONS
     acquire, release = _LOCK.acquire, _LOCK.release
     anchors = _anchors
-    one_block = _one_block
     expected = len(after)
     pair = expected == 2  # the common case (every shipped schema), unrolled: it is 1.5% faster
-    first, second = after if pair else ("", "")
+    (first, source1), (second, source2) = after if pair else (("", (None, {})),) * 2
+
+    def sound(source: _Source, start: int, count: int) -> bool:
+        return _one_block(start, count) or _checks_out(source, start)
 
     def read(data: bytes, offset: int) -> Any:
         global _tell, _raw
@@ -330,14 +354,14 @@ def _reader(
                 at1, at2 = anchors
                 n1, n2 = len(datum[first]), len(datum[second])
                 if (data[at1] != n1 << 1 or data[at2] != n2 << 1 or n1 > 63 or n2 > 63) and not (
-                    one_block(at1, n1) and one_block(at2, n2)
+                    sound(source1, at1, n1) and sound(source2, at2, n2)
                 ):
                     raise NotVouched
             elif expected:
                 if len(anchors) != expected:
                     raise NotVouched
-                for name, at in zip(after, anchors, strict=True):
-                    if not one_block(at, len(datum[name])):
+                for (name, source), at in zip(after, anchors, strict=True):
+                    if not sound(source, at, len(datum[name])):
                         raise NotVouched
         finally:
             release()

@@ -4,7 +4,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import Any, get_type_hints
+from typing import Any, cast, get_type_hints
 
 import pytest
 
@@ -55,7 +55,9 @@ def _record_fields(version: SchemaVersion) -> Iterator[tuple[str, dict[str, Any]
 
 def test_every_family_has_a_folder_and_every_version_loads() -> None:
     assert set(catalog().families) == set(SchemaName)
-    assert len(catalog().by_fingerprint) == len(ALL_VERSIONS)
+    versions: list[SchemaVersion] = [cast(SchemaVersion, p.values[0]) for p in ALL_VERSIONS]
+    assert all(catalog().by_fingerprint[v.fingerprint] is v for v in versions)
+    assert set(map(id, catalog().by_fingerprint.values())) == set(map(id, versions))
 
 
 @pytest.mark.parametrize("version", ALL_VERSIONS)
