@@ -75,17 +75,21 @@ class KafkaSettings(_Section):
 
 
 class TopicSettings(_Section):
-    """Names, partitions and retention. All co-partitioned topics share ``partitions``."""
+    """Names, partitions and retention. All co-partitioned topics share ``partitions``.
+
+    The compacted table topics carry a format version in their names (``.v2``: plain UTF-8
+    keys that start with their cluster): a new key or value format gets new names, so a worker
+    never reads an older format as if it were the new one."""
 
     errors: str = "tmc.errors"
     dlq: str = "tmc.errors.dlq"
     results: str = "tmc.recovery.results"
     escalations: str = "tmc.recovery.escalations"
     events: str = "tmc.recovery.events"
-    status: str = "tmc.recovery.status"
-    clusters: str = "tmc.recovery.clusters"
-    dedup_seen: str = "tmc.recovery.dedup.seen"
-    dedup_targets: str = "tmc.recovery.dedup.targets"
+    status: str = "tmc.recovery.status.v2"
+    clusters: str = "tmc.recovery.clusters.v2"
+    dedup_seen: str = "tmc.recovery.dedup.seen.v2"
+    dedup_targets: str = "tmc.recovery.dedup.targets.v2"
     requests_prefix: str = "tmc.recovery.requests."
     triage: str = "tmc.errors.triage"
     merges: str = "tmc.recovery.status.merges"  # status-internal: merged errors, per recovery

@@ -14,7 +14,7 @@ from strategies.registry import StrategyRegistry
 from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
-from streams.partitioning import partition_for
+from streams.partitioning import partition_for, row_key
 from streams.status.catchup import CatchUp
 from streams.tables import Tables
 from streams.triage.dedup import Dedup
@@ -51,15 +51,21 @@ class Pipeline:
     catchup: CatchUp
     clock: Callable[[], float] = field(default=time.time)
 
-    def dedup(self, partition: int) -> Dedup:
-        return Dedup(self.tables.seen, self.tables.targets, self.settings.dedup, partition)
+    def dedup(self, partition: int, cluster: str = "") -> Dedup:
+        """The dedup state of ``cluster``'s rows on ``partition`` (for a sweep: no cluster)."""
+        tables, settings = self.tables, self.settings.dedup
+        return Dedup(tables.seen, tables.targets, settings, partition, cluster)
 
     def partition_of(self, key: bytes) -> int:
         return partition_for(key, self.settings.topics.partitions)
 
-    def row(self, recovery_id: str) -> RecoveryResult | None:
-        raw = self.tables.status.get(recovery_id)
+    def row(self, cluster: str, recovery_id: str) -> RecoveryResult | None:
+        raw = self.tables.status.get(row_key(cluster, recovery_id))
         return None if raw is None else self.results.decode(raw)
+
+    def row_of(self, recovery: RecoveryResult) -> RecoveryResult | None:
+        """The table's row of ``recovery`` (None: not projected yet)."""
+        return self.row(recovery.kafka_key().decode(), recovery.id)
 
     def summary(self, cluster: str) -> ClusterStatus | None:
         raw = self.tables.clusters.get(cluster)

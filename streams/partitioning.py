@@ -1,14 +1,30 @@
-"""Which partition a key lives on: the producer's murmur2 partitioner (Java-compatible).
+"""Which partition a key lives on, and the keys of table rows that carry their cluster.
 
-The pipeline checks each error's partition against this, because producers with another
-partitioner (librdkafka's default, for instance) may put a cluster elsewhere.
+Topic keys are the cluster name in UTF-8 (the component when there is none), placed by the Java
+producer's murmur2 partitioner; producers with another partitioner get re-keyed at ingest.
+Table rows are keyed ``<cluster>~<id>`` (a recovery id, an event id, a claim), plain UTF-8, and
+one partitioner hashes only the part before the first ``~``, so a row lives on its cluster's
+partition and any worker can compute where to look a row up (the design's State contract).
 """
 
+from collections.abc import Sequence
 from functools import cache
 
 from aiokafka.partitioner import DefaultPartitioner
 
-_PARTITIONER = DefaultPartitioner()
+SEPARATOR = "~"
+_SEPARATOR = SEPARATOR.encode()
+_MURMUR2 = DefaultPartitioner()
+
+
+def row_key(cluster: str, ident: str) -> str:
+    """The key of a table row that belongs to ``cluster``."""
+    return f"{cluster}{SEPARATOR}{ident}"
+
+
+def cluster_part(key: bytes) -> bytes:
+    """The cluster a key belongs to: a topic key whole, a row key up to its first ``~``."""
+    return key.split(_SEPARATOR, 1)[0]
 
 
 @cache
@@ -19,5 +35,14 @@ def _numbers(partitions: int) -> list[int]:
 def partition_for(key: bytes, partitions: int) -> int:
     """Called once per error on the hot path, hence the cached partition list."""
     every = _numbers(partitions)
-    chosen: int = _PARTITIONER(key, every, every)
+    chosen: int = _MURMUR2(cluster_part(key), every, every)
+    return chosen
+
+
+def cluster_partitioner(
+    key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]
+) -> int:
+    """The app-wide producer partitioner: murmur2 of the cluster part, as Java places the
+    cluster's own key, so rows and topic records of a cluster share a partition number."""
+    chosen: int = _MURMUR2(None if key is None else cluster_part(key), all_partitions, available)
     return chosen

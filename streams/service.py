@@ -106,7 +106,7 @@ class RecoveryService:
         generation = self.catchup.generation
         if not await self.catchup.wait(self._partition_of(recovery)):
             return None
-        row = self.pipeline.row(recovery.id)
+        row = self.pipeline.row_of(recovery)
         latest = recovery if row is None else project_row(row, recovery)
         if latest.state.is_terminal:
             return None
@@ -150,7 +150,7 @@ class RecoveryService:
             if partition_for(cluster.encode(), self.settings.topics.partitions) not in owned:
                 continue
             for active in self.pipeline.summaries.decode(raw).active_recoveries:
-                row = self.pipeline.row(active.recovery_id)
+                row = self.pipeline.row(cluster, active.recovery_id)
                 if row is not None and not row.state.is_terminal:
                     await self.executor.submit(row)
                     resumed += 1

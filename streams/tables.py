@@ -2,11 +2,14 @@
 
 Every table is written only inside stream iteration of a cluster-keyed topic, so its
 changelog partition is that cluster's partition (NOTES.md: writes from background tasks
-go astray). Dedup rows carry their partition so a per-partition tick can expire them.
+go astray). Keys are plain UTF-8 on the changelog (``<cluster>~<id>``, or the cluster for
+the summaries), so any Kafka client can look a row up or write a tombstone, and the app's
+partitioner places a key where its row lives. Dedup rows carry their partition so a
+per-partition tick can expire them.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.types import TableT
@@ -16,18 +19,18 @@ from streams.config import TopicSettings
 
 @dataclass(frozen=True)
 class Tables:
-    status: TableT[str, bytes]  # recovery id -> RecoveryResult (Avro)
+    status: TableT[str, bytes]  # cluster~recovery id -> RecoveryResult (Avro)
     clusters: TableT[str, bytes]  # cluster -> ClusterStatus (Avro)
-    seen: TableT[str, dict[str, Any]]  # event id -> SeenEvent row (JSON)
-    targets: TableT[str, dict[str, Any]]  # "strategy|target" -> TargetClaim row (JSON)
+    seen: TableT[str, dict[str, Any]]  # cluster~event id -> SeenEvent row (JSON)
+    targets: TableT[str, dict[str, Any]]  # cluster~strategy|target -> TargetClaim (JSON)
 
     @classmethod
     def declare(cls, app: faust.App, topics: TopicSettings) -> "Tables":
         def table(name: str, changelog: str, value_type: type | None) -> TableT[Any, Any]:
-            # The table writes str keys as JSON, and values raw (bytes) or as JSON (untyped);
-            # its changelog topic must decode them the same way when a worker recovers it.
+            # Keys raw UTF-8; values raw (bytes) or JSON (untyped): the changelog topic must
+            # decode them the same way when a worker recovers the table.
             value_serializer = "raw" if value_type is bytes else "json"
-            return app.Table(
+            created = app.Table(
                 name,
                 key_type=str,
                 value_type=value_type,
@@ -36,12 +39,16 @@ class Tables:
                     changelog,
                     key_type=str,
                     value_type=value_type,
-                    key_serializer="json",
+                    key_serializer="raw",
                     value_serializer=value_serializer,
                     partitions=topics.partitions,
                     compacting=True,
                 ),
             )
+            # Faust derives a str key's serializer (JSON) from its type and takes no argument
+            # for it; the changelog must carry the UTF-8 key itself, as plain clients read it.
+            cast(faust.Table[Any, Any], created).key_serializer = "raw"
+            return created
 
         return cls(
             status=table("status", topics.status, bytes),

@@ -39,24 +39,25 @@ class RequestAgents:
             headers = dict(header_pairs(event.message.headers))
             if headers.get(COMMAND) == b"cancel":
                 recovery_id, reason = headers[RECOVERY_ID].decode(), headers[REASON].decode()
-                await self._cancel(event.message.partition, recovery_id, reason)
+                cluster = (event.message.key or b"").decode()
+                await self._cancel(event.message.partition, cluster, recovery_id, reason)
             elif event.message.value:
                 await self._submit(event.message.value)
             yield None
 
     async def _submit(self, value: bytes) -> None:
         recovery = self.p.results.decode(value)
-        row = self.p.row(recovery.id)
+        row = self.p.row_of(recovery)
         if row is not None and row.state.is_terminal:
             return  # a redelivered request for a recovery that already ended
         await self.executor.submit(row or recovery)
 
-    async def _cancel(self, partition: int, recovery_id: str, reason: str) -> None:
+    async def _cancel(self, partition: int, cluster: str, recovery_id: str, reason: str) -> None:
         if await self.executor.cancel(recovery_id, reason):
             return
         if not await self.p.catchup.wait(partition):  # the row must be current, or absent
             return
-        row = self.p.row(recovery_id)
+        row = self.p.row(cluster, recovery_id)
         if row is not None and not row.state.is_terminal:  # not running here (yet)
             await self.executor.release(lambda r: r.id == recovery_id)  # waiting to be admitted
             await self.p.publish(lifecycle.cancel(row, reason, now_ms(self.p.clock)))

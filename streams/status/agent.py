@@ -16,6 +16,7 @@ from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
 from streams.context import Pipeline, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
+from streams.partitioning import row_key
 from streams.status.merges import MergeNote
 from streams.status.projection import project_cluster, project_row, summary_key, with_merges
 
@@ -33,11 +34,12 @@ class ResultsAgent:
     async def _merge(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             note = MergeNote.decode(event.message.value)
-            row = None if note is None else self.p.row(note.recovery_id)
+            row = None if note is None else self.p.row(note.cluster, note.recovery_id)
             if note is not None and row is not None:
                 merged = with_merges(row, note.merged_ids, note.merged_count)
                 if merged != row:
-                    self.p.tables.status[row.id] = self.p.results.encode(merged)
+                    key = row_key(note.cluster, row.id)
+                    self.p.tables.status[key] = self.p.results.encode(merged)
             yield None
 
     async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
@@ -56,14 +58,15 @@ class ResultsAgent:
             yield None
 
     async def apply(self, incoming: RecoveryResult, partition: int) -> None:
-        before = self.p.row(incoming.id)
+        before = self.p.row_of(incoming)
         row = project_row(before, incoming)
-        claim = self.p.dedup(partition).current_claim(row.strategy, row.target)
+        cluster = row.kafka_key().decode()
+        claim = self.p.dedup(partition, cluster).current_claim(row.strategy, row.target)
         if claim is not None and claim.recovery_id == row.id:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
         if row == before:
             return
-        self.p.tables.status[row.id] = self.p.results.encode(row)
+        self.p.tables.status[row_key(cluster, row.id)] = self.p.results.encode(row)
         self._summarize(before, row)
         self._count_attempts(before, row)
         if row.state.is_terminal and (before is None or not before.state.is_terminal):

@@ -16,15 +16,15 @@ FORMAT = 1
 
 @dataclass(frozen=True, slots=True)
 class MergeNote:
+    cluster: str
     recovery_id: str
     merged_ids: tuple[str, ...]
     merged_count: int
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {"v": FORMAT, "id": self.recovery_id, "ids": self.merged_ids, "n": self.merged_count},
-            separators=(",", ":"),
-        ).encode()
+        raw = {"v": FORMAT, "cluster": self.cluster, "id": self.recovery_id}
+        raw |= {"ids": self.merged_ids, "n": self.merged_count}
+        return json.dumps(raw, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, value: bytes) -> "MergeNote | None":
@@ -32,4 +32,4 @@ class MergeNote:
         raw = json.loads(value)
         if raw.get("v") != FORMAT:
             return None
-        return cls(raw["id"], tuple(raw["ids"]), int(raw["n"]))
+        return cls(raw["cluster"], raw["id"], tuple(raw["ids"]), int(raw["n"]))

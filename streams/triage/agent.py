@@ -17,6 +17,7 @@ from faust.types import StreamT
 from schemas.codec import DecodeError
 from schemas.records import TMCError
 from streams.context import Pipeline, now_ms
+from streams.partitioning import SEPARATOR
 from streams.status.merges import MergeNote
 from streams.triage import records
 from streams.triage.decide import (
@@ -28,7 +29,6 @@ from streams.triage.decide import (
     decide,
     target_of,
 )
-from streams.triage.dedup import target_key
 from streams.triage.ids import Source, recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class Triage:
                 pass  # the status agent dead-letters it
             else:
                 if result.state.is_terminal:
-                    dedup = self.p.dedup(event.message.partition)
+                    cluster = result.kafka_key().decode()
+                    dedup = self.p.dedup(event.message.partition, cluster)
                     dedup.release(result.strategy, result.target, result.id, self.p.clock())
             yield None
 
@@ -75,7 +76,8 @@ class Triage:
         for key in keys:
             claim = dedup.mark_flushed(key)
             if claim is not None:
-                note = MergeNote(claim.recovery_id, claim.merged_ids, claim.merged_count)
+                cluster = key.split(SEPARATOR, 1)[0]
+                note = MergeNote(cluster, claim.recovery_id, claim.merged_ids, claim.merged_count)
                 await self.p.channels.merges.send(
                     key=claim.recovery_id.encode(), value=note.encode(), partition=partition
                 )
@@ -101,15 +103,14 @@ class Triage:
     async def handle(self, error: TMCError, source: Source) -> None:
         """Decide what ``error``, read at ``source``, becomes; runs inside stream iteration
         of the cluster's partition, so every table write lands on it."""
-        decision = decide(
-            error, self.p.strategies, self.p.dedup(source.partition), self.p.clock(), source
-        )
+        dedup = self.p.dedup(source.partition, error.kafka_key().decode())
+        decision = decide(error, self.p.strategies, dedup, self.p.clock(), source)
         match decision:
             case Start():
                 await self._start(error, decision, source)
             case Merge():
                 self.p.metrics.deduplicated.labels("merged").inc()
-                claim_key = target_key(decision.strategy, decision.target)
+                claim_key = dedup.claim_key(decision.strategy, decision.target)
                 self._dirty[source.partition].add(claim_key)
             case Escalate():
                 await self._escalate(error, decision, source)
@@ -152,7 +153,7 @@ class Triage:
             return  # it was merged, and the claim's offsets keep that count exact
         if not await self.p.catchup.wait(source.partition):
             return  # no longer ours: the next owner sees the record again
-        if self.p.row(duplicate.recovery_id) is not None:
+        if self.p.row(error.kafka_key().decode(), duplicate.recovery_id) is not None:
             self.p.metrics.deduplicated.labels("redelivered").inc()
             return
         log.info("re-issuing recovery %s for redelivered %s", duplicate.recovery_id, source)

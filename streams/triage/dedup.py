@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from streams.config import DedupSettings
+from streams.partitioning import row_key
 from streams.triage.ids import Source
 
 TargetRow = dict[str, Any]
@@ -94,7 +95,8 @@ def target_key(strategy: str, target: str) -> str:
 
 
 class Dedup:
-    """Dedup state of one partition: reads see every row, writes are tagged ``partition``."""
+    """The dedup rows one error touches (its cluster's), tagged with the partition they are
+    written to; ``unflushed`` and ``sweep`` cover every row of that partition."""
 
     def __init__(
         self,
@@ -102,15 +104,21 @@ class Dedup:
         targets: MutableMapping[str, TargetRow],
         settings: DedupSettings,
         partition: int = 0,
+        cluster: str = "",
     ) -> None:
+        """Rows are keyed ``<cluster>~<event id>`` and ``<cluster>~<strategy>|<target>``."""
         self.seen = seen
         self.targets = targets
         self.settings = settings
         self.partition = partition
+        self.cluster = cluster
+
+    def claim_key(self, strategy: str, target: str) -> str:
+        return row_key(self.cluster, target_key(strategy, target))
 
     def seen_before(self, event_id: str | None, now: float) -> SeenEvent | None:
         """The earlier triage of this event id, within its TTL."""
-        row = None if event_id is None else self.seen.get(event_id)
+        row = None if event_id is None else self.seen.get(row_key(self.cluster, event_id))
         if row is None or now >= row["expires"]:
             return None
         return SeenEvent(**row)
@@ -120,7 +128,7 @@ class Dedup:
     ) -> None:
         if event_id is not None:
             expires = now + self.settings.event_id_ttl_s
-            self.seen[event_id] = {
+            self.seen[row_key(self.cluster, event_id)] = {
                 "expires": expires,
                 "recovery_id": recovery_id,
                 "partition": self.partition,
@@ -134,13 +142,13 @@ class Dedup:
 
     def current_claim(self, strategy: str, target: str) -> TargetClaim | None:
         """The claim row as stored, expired or not."""
-        row = self.targets.get(target_key(strategy, target))
+        row = self.targets.get(self.claim_key(strategy, target))
         return None if row is None else TargetClaim.from_row(row)
 
     def claim(self, strategy: str, target: str, recovery_id: str, source: Source) -> None:
         offsets = {source.topic: source.offset}
         claim = TargetClaim(recovery_id, partition=self.partition, offsets=offsets)
-        self.targets[target_key(strategy, target)] = claim.row()
+        self.targets[self.claim_key(strategy, target)] = claim.row()
 
     def record_merge(
         self, strategy: str, target: str, error_id: str, source: Source
@@ -152,7 +160,7 @@ class Dedup:
         if claim.applied(source):
             return claim
         merged = claim.with_merge(error_id, source)
-        self.targets[target_key(strategy, target)] = merged.row()
+        self.targets[self.claim_key(strategy, target)] = merged.row()
         return merged
 
     def unflushed(self) -> list[str]:
@@ -179,7 +187,7 @@ class Dedup:
         if claim is not None and claim.recovery_id == recovery_id and claim.active:
             until = now + self.settings.cooldown_s
             ended = replace(claim, active=False, cooldown_until=until)
-            self.targets[target_key(strategy, target)] = ended.row()
+            self.targets[self.claim_key(strategy, target)] = ended.row()
 
     def sweep(self, now: float) -> int:
         """Forget this partition's expired event ids and cooled-down claims; how many."""

@@ -5,10 +5,12 @@ import pytest
 from schemas.records import ErrorType, RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.clients.subscriber import ResultSubscriber
+from streams.partitioning import partition_for
 from streams.testing.harness import (
     RESULTS,
     PipelineEnv,
     emit,
+    read_records,
     read_topic,
     unreachable,
     wait_for_table,
@@ -43,6 +45,11 @@ async def test_error_to_completed_recovery(
 
     cluster = await fleet.admin.cluster("edge-1")
     assert cluster["health_updates"], "the strategy recorded Ready on the control plane"
+
+    # A plain Kafka client finds the row by its UTF-8 key, on its cluster's partition.
+    changelog = await read_records(env.bootstrap, env.topics["status"], env.partitions)
+    keys = {(r.key, r.partition) for r in changelog}
+    assert keys == {(f"edge-1~{row.id}".encode(), partition_for(b"edge-1", env.partitions))}
 
 
 async def test_an_error_nothing_may_act_on_escalates_at_admission_and_merges_after(

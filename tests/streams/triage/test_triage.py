@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from schemas.records import ErrorType, GroupVersionKind, TMCError
 from strategies.registry import StrategyRegistry
 from streams.config import DedupSettings
+from streams.partitioning import row_key
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
 from streams.triage.dedup import MAX_MERGED_IDS, Dedup, SeenRow, TargetRow
 from streams.triage.ids import Source, recovery_id
@@ -153,8 +154,8 @@ def test_sweep_forgets_expired_ids_and_cooled_claims_of_its_partition_only() -> 
     dedup.release("S", "t", "r1", now=0)
     dedup.claim("S", "busy", "r2", src())
     assert dedup.sweep(now=DEDUP.event_id_ttl_s + 1) == 2
-    assert list(dedup.seen) == ["old-elsewhere"]
-    assert list(dedup.targets) == ["S|busy"]
+    assert list(dedup.seen) == [row_key("", "old-elsewhere")]
+    assert list(dedup.targets) == [row_key("", "S|busy")]
 
 
 def test_merged_ids_are_capped_but_counted() -> None:
@@ -201,14 +202,14 @@ def test_unflushed_claims_are_found_and_marked() -> None:
     other.claim("S", "elsewhere", "r2", src())
     dedup.record_merge("S", "t", "e1", src())
     other.record_merge("S", "elsewhere", "e2", src())
-    assert dedup.unflushed() == ["S|t"]
-    claim = dedup.mark_flushed("S|t")
+    assert dedup.unflushed() == [row_key("", "S|t")]
+    claim = dedup.mark_flushed(row_key("", "S|t"))
     assert claim is not None
     assert claim.merged_ids == ("e1",)
     assert dedup.unflushed() == []
     dedup.record_merge("S", "t", "e3", src())
-    assert dedup.unflushed() == ["S|t"], "a later merge needs another flush"
-    assert dedup.mark_flushed("S|gone") is None
+    assert dedup.unflushed() == [row_key("", "S|t")], "a later merge needs another flush"
+    assert dedup.mark_flushed(row_key("", "S|gone")) is None
 
 
 def test_a_resend_is_a_plain_duplicate_and_a_redelivery_is_marked() -> None:
@@ -227,7 +228,7 @@ def test_a_merge_redelivered_after_its_seen_row_was_lost_is_not_counted_twice() 
     decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src(1))
     merged = _with_id(_unreachable("edge-1"), "b")
     assert isinstance(decide(merged, registry, dedup, 0, src(2)), Merge)
-    del dedup.seen["b"]  # the crash kept the claim's write, not the seen row's
+    del dedup.seen[row_key("", "b")]  # the crash kept the claim's write, not the seen row's
 
     again = decide(merged, registry, dedup, 1, src(2))
     assert isinstance(again, Duplicate)
@@ -235,16 +236,18 @@ def test_a_merge_redelivered_after_its_seen_row_was_lost_is_not_counted_twice() 
     claim = dedup.current_claim("ClusterConnectivity", "edge-1")
     assert claim is not None
     assert claim.merged_count == 1
-    assert "b" in dedup.seen, "the seen row is written again"
+    assert row_key("", "b") in dedup.seen, "the seen row is written again"
 
 
 def test_a_merge_whose_claim_write_was_lost_is_counted_once_on_redelivery() -> None:
     dedup, registry = _dedup(), _registry()
     decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src(1))
-    before = dict(dedup.targets["ClusterConnectivity|edge-1"])
+    before = dict(dedup.targets[dedup.claim_key("ClusterConnectivity", "edge-1")])
     merged = _with_id(_unreachable("edge-1"), "b")
     decide(merged, registry, dedup, 0, src(2))
-    dedup.targets["ClusterConnectivity|edge-1"] = before  # the crash kept only the seen row
+    dedup.targets[dedup.claim_key("ClusterConnectivity", "edge-1")] = (
+        before  # the crash kept only the seen row
+    )
 
     for _ in range(2):  # redelivered twice: counted once
         assert isinstance(decide(merged, registry, dedup, 1, src(2)), Duplicate)
