@@ -374,3 +374,46 @@ def test_logical_types_keep_their_readers_on_the_fast_path(monkeypatch: pytest.M
     data = _encode(schema, datum)
     monkeypatch.setattr(body_module, "check_body", lambda *args: pytest.fail("not vouched"))
     assert _read(schema, data) == datum
+
+
+# --- resolving an old writer version ------------------------------------------------------------
+
+
+def _v1_bodies() -> list[bytes]:
+    v1 = ERRORS.versions[0]
+    out = []
+    for error in all_records()[:2]:
+        datum = {k: v for k, v in to_avro(error).items() if k != "trace_id"}
+        out.append(_encode(v1.raw, datum))
+    return out
+
+
+def test_an_old_version_that_only_lacks_fields_resolves_like_fastavro() -> None:
+    v1, v2 = ERRORS.versions[0], ERRORS.latest
+    reader = BodyReader(v1.parsed, v2.parsed)
+    assert reader.added == {"trace_id": None}  # the shortcut applies
+    for body in _v1_bodies():
+        assert reader.read(body, 0) == schemaless_reader(BytesIO(body), v1.parsed, v2.parsed)
+
+
+@pytest.mark.parametrize(
+    ("writer_type", "reader_type"),
+    [
+        (["null", "string"], ["null", "string", "long"]),  # a different union
+        (
+            {"type": "enum", "name": "E", "symbols": ["A"]},
+            {"type": "enum", "name": "E", "symbols": ["A", "B"]},
+        ),
+        (["float", "int"], ["float", "int"]),  # identical, but int is read as float
+        ("int", "long"),  # a promotion
+    ],
+)
+def test_anything_more_than_added_fields_is_left_to_fastavro(
+    writer_type: Any, reader_type: Any
+) -> None:
+    writer = parse_schema(
+        {"type": "record", "name": "R", "fields": [{"name": "f", "type": writer_type}]}
+    )
+    fields = [{"name": "f", "type": reader_type}, {"name": "g", "type": "int", "default": 0}]
+    reader = parse_schema({"type": "record", "name": "R", "fields": fields})
+    assert BodyReader(writer, reader).added is None
