@@ -2,13 +2,38 @@
 
 Topics are created by streams/topics.py before the app starts, so Faust is told never to
 declare topics itself (and not to use its leader topic, which it would have to create).
+
+Every worker's Kafka client id names its host and process (``tmc-recovery/<host>/<pid>``),
+so the group's member list says which worker is which, and a restarted static member can
+tell its own previous incarnation from another worker holding its instance id
+(streams/cli/membership.py).
 """
 
+import os
+import socket
 from datetime import timedelta
 
 import faust
 
 from streams.config import ServiceSettings
+from streams.quiet_logs import rate_limited_logging
+
+CLIENT_ID_PREFIX = "tmc-recovery"
+
+
+def client_id(host: str | None = None, pid: int | None = None) -> str:
+    """``tmc-recovery/<host>/<pid>`` for this process (or the given host and pid)."""
+    host = socket.gethostname() if host is None else host
+    return f"{CLIENT_ID_PREFIX}/{host}/{os.getpid() if pid is None else pid}"
+
+
+def parse_client_id(value: str) -> tuple[str, int] | None:
+    """(host, pid) of a worker's client id; None for any other client."""
+    prefix, _, rest = value.partition("/")
+    host, _, pid = rest.rpartition("/")
+    if prefix != CLIENT_ID_PREFIX or not host or not pid.isdigit():
+        return None
+    return host, int(pid)
 
 
 def broker_urls(bootstrap_servers: str) -> list[str]:
@@ -20,6 +45,8 @@ def create_app(settings: ServiceSettings) -> faust.App:
     return faust.App(
         kafka.group_id,
         broker=broker_urls(kafka.bootstrap_servers),
+        broker_client_id=client_id(),
+        consumer_group_instance_id=kafka.instance_id,
         store="memory://",
         datadir=str(settings.data_dir),
         processing_guarantee=kafka.processing_guarantee,
@@ -40,4 +67,5 @@ def create_app(settings: ServiceSettings) -> faust.App:
         table_cleanup_interval=timedelta(minutes=5).total_seconds(),
         key_serializer="raw",
         value_serializer="raw",
+        logging_config=rate_limited_logging(),
     )

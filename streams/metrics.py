@@ -4,7 +4,31 @@ One registry per service instance, so several workers (or tests) in one process 
 collide, served later by the HTTP API at /metrics.
 """
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from streams.quiet_logs import SUPPRESSED, SuppressedCounts
+
+
+class SuppressedLogsCollector(Collector):
+    """``tmc_log_warnings_suppressed_total{logger,level}``: repeated log records dropped by
+    streams.quiet_logs.RateLimitFilter. Logging is process-wide, so the count is too."""
+
+    def __init__(self, counts: SuppressedCounts = SUPPRESSED) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "tmc_log_warnings_suppressed",
+            "Repeated log records (warnings, and a flood's INFO lines) dropped by the rate limit.",
+            labels=["logger", "level"],
+        )
+        for (logger, level), count in sorted(self.counts.snapshot().items()):
+            family.add_metric([logger, level], count)
+        yield family
 
 
 class Metrics:
@@ -56,3 +80,5 @@ class Metrics:
             "tmc_pipeline_consumer_lag", "Records behind the end of the errors topic.",
             ["partition"], registry=r,
         )  # fmt: skip
+        self.suppressed_logs = SuppressedLogsCollector()
+        r.register(self.suppressed_logs)

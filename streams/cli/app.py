@@ -8,7 +8,7 @@ from rich.console import Console
 
 from schemas.errors import TmcRecoveryError
 from streams.broker.errors import BrokerStartFailed
-from streams.cli import kafka, worker
+from streams.cli import kafka, topics, worker
 
 app = typer.Typer(
     name="tmc-recovery",
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kafka.app, name="kafka")
+app.add_typer(topics.app, name="topics")
 app.command()(worker.worker)
 
 EXIT_ERROR = 2

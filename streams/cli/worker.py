@@ -3,20 +3,19 @@
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from strategies.adapters.fleet import load_fleet
 from strategies.adapters.http_gateway import HttpClusterGateway
-from strategies.base import RecoveryStrategy
-from strategies.builtin import ClusterConnectivityRecovery
-from strategies.registry import plugin_strategies
+from streams.cli.membership import check_instance_id_free
+from streams.cli.strategies import worker_strategies
 from streams.config import ServiceSettings, load_service_settings
 from streams.quiet_logs import muted
 from streams.service import RecoveryService, run
 from streams.settings_loader import ConfigError
-from streams.topics import ensure_topics, topic_plan
+from streams.topics import TopicSpec, ensure_topics, topic_plan
 
 ConfigFile = Annotated[
     Path | None,
@@ -35,33 +34,47 @@ def build_service(settings: ServiceSettings) -> RecoveryService:
             "strategies act on the clusters it lists"
         )
     gateway = HttpClusterGateway(load_fleet(settings.fleet_file))
+    return RecoveryService(settings, worker_strategies(gateway), on_stop=[gateway.aclose])
 
-    def with_gateway(factory: object) -> RecoveryStrategy:
-        if not callable(factory):
-            raise TypeError("a strategy plugin must be a class or factory taking the gateway")
-        strategy: RecoveryStrategy = factory(gateway)
-        return strategy
 
-    strategies: list[RecoveryStrategy] = [
-        ClusterConnectivityRecovery(gateway),
-        *plugin_strategies(with_gateway),
-    ]
-    return RecoveryService(settings, strategies, on_stop=[gateway.aclose])
+async def prepare(settings: ServiceSettings, plan: list[TopicSpec]) -> list[str]:
+    """Before joining the group: topics created or verified, the instance id (if any) free."""
+    created = await ensure_topics(
+        settings.kafka.bootstrap_servers, plan, settings.topics.replication_factor
+    )
+    await check_instance_id_free(settings.kafka)
+    return created
 
 
 def worker(
     config: ConfigFile = None,
+    instance_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Static group membership under this id, unique per worker and stable across "
+            "its restarts (e.g. the StatefulSet pod name): a restart gets its partitions "
+            "back at once (env TMC_KAFKA__INSTANCE_ID).",
+        ),
+    ] = None,
+    ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Written once the worker serves its partitions, removed when it stops, "
+            "for a readiness probe (env TMC_READY_FILE).",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Create or verify the topics, then consume until SIGTERM."""
-    settings = load_service_settings(config)
+    overrides: dict[str, Any] = {}
+    if instance_id is not None:
+        overrides["kafka"] = {"instance_id": instance_id}
+    if ready_file is not None:
+        overrides["ready_file"] = ready_file
+    settings = load_service_settings(config, **overrides)
     service = build_service(settings)
     plan = topic_plan(settings.topics, service.registry.names())
-    with muted("aiokafka"):  # an unreachable broker is reported as one TopicError line
-        created = asyncio.run(
-            ensure_topics(
-                settings.kafka.bootstrap_servers, plan, settings.topics.replication_factor
-            )
-        )
+    with muted("aiokafka"):  # an unreachable broker is reported as one line
+        created = asyncio.run(prepare(settings, plan))
     logging.getLogger(__name__).info("topics ready (%d created)", len(created))
     run(service, loglevel)

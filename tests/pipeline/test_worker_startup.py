@@ -1,9 +1,20 @@
 """A worker that cannot start says why in one line and exits 2; it never corrupts topics."""
 
+import signal
+from collections.abc import Callable
+
 import pytest
 from aiokafka.admin import NewTopic
 
-from streams.testing.harness import PipelineEnv, create_topics
+from schemas.records import RecoveryState
+from streams.testing.harness import (
+    PipelineEnv,
+    WorkerProcess,
+    create_topics,
+    emit,
+    unreachable,
+    wait_for_table,
+)
 from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.kafka
@@ -31,3 +42,53 @@ def test_bad_value_names_the_field(env: PipelineEnv) -> None:
     config = env.config("w1", execution={"max_concurrent": 0})
     result = run_cli("worker", "-c", str(config))
     assert_one_line_error(result, "execution.max_concurrent (env TMC_EXECUTION__MAX_CONCURRENT)")
+
+
+def test_blank_instance_id_is_refused(env: PipelineEnv) -> None:
+    result = run_cli("worker", "-c", str(env.config("w1")), "--instance-id", " ")
+    assert_one_line_error(
+        result, "kafka.instance_id (env TMC_KAFKA__INSTANCE_ID)", "must not be blank"
+    )
+
+
+def test_default_looking_instance_id_is_refused(env: PipelineEnv) -> None:
+    config = env.config("w1", kafka={"instance_id": "tmc-recovery"})
+    result = run_cli("worker", "-c", str(config))
+    assert_one_line_error(result, "kafka.instance_id", "looks like a default")
+
+
+async def test_an_instance_id_held_by_a_running_worker_is_refused(
+    env: PipelineEnv, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    first = await start_worker("w1", kafka={"instance_id": "worker-1"}).ready()
+    result = run_cli("worker", "-c", str(env.config("w2")), "--instance-id", "worker-1")
+    assert_one_line_error(result, "'worker-1' is already held by a live member", "group")
+    assert first.proc is not None
+    assert first.proc.poll() is None, "the holder keeps running"
+
+
+async def test_a_static_member_restarted_after_sigkill_rejoins_without_a_rebalance(
+    env: PipelineEnv, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    """Same instance id, same host, dead predecessor: allowed, and the broker hands the
+    partitions straight back (generation 1, no rebalance) instead of waiting out the
+    session timeout; the restarted worker serves errors."""
+    worker = await start_worker("w1", kafka={"instance_id": "worker-1"}).ready()
+    assert "(generation 1)" in worker.text()
+    worker.stop(signal.SIGKILL)
+    mark = len(worker.text())
+    restarted = start_worker("w1", kafka={"instance_id": "worker-1"})
+    await restarted.wait_for_log("[^Worker]: Ready", after=mark)
+    joined = [line for line in restarted.text()[mark:].splitlines() if "Joined group" in line]
+    assert len(joined) == 1, joined
+    assert "(generation 1)" in joined[0], joined
+    error = unreachable("edge-1")
+    await emit(env.bootstrap, env.topics["errors"], [error])
+    await wait_for_table(
+        env,
+        lambda rows: any(
+            r.error.event_id == error.event_id and r.state is RecoveryState.COMPLETED
+            for r in rows.values()
+        ),
+        workers=(restarted,),
+    )

@@ -62,3 +62,64 @@ def test_unknown_key_in_file_is_rejected(tmp_path: Path) -> None:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_service_settings(tmp_path / "nope.yaml")
+
+
+def test_static_membership_is_opt_in_and_commits_every_second() -> None:
+    settings = load_service_settings()
+    assert settings.kafka.instance_id is None
+    assert settings.kafka.commit_interval_s == 1.0
+    assert settings.ready_file is None
+
+
+@pytest.mark.parametrize("instance_id", ["tmc-recovery-0", "worker-3", "edge.east_1"])
+def test_an_instance_id_per_worker_is_accepted(
+    instance_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMC_KAFKA__INSTANCE_ID", instance_id)
+    assert load_service_settings().kafka.instance_id == instance_id
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "why"),
+    [
+        ("", "must not be blank"),
+        ("  ", "must not be blank"),
+        ("default", "looks like a default"),
+        ("tmc-recovery", "looks like a default"),
+        ("Worker", "looks like a default"),
+        ("$(POD_NAME)", "an unexpanded variable"),
+        ("${HOSTNAME}", "an unexpanded variable"),
+        ("w/1", "must be 1-249 of the characters"),
+        ("x" * 250, "must be 1-249 of the characters"),
+    ],
+)
+def test_a_shared_or_malformed_instance_id_is_refused(
+    instance_id: str, why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMC_KAFKA__INSTANCE_ID", instance_id)
+    with pytest.raises(
+        ConfigError, match=r"kafka\.instance_id \(env TMC_KAFKA__INSTANCE_ID\)"
+    ) as e:
+        load_service_settings()
+    assert why in str(e.value)
+
+
+def test_the_group_id_is_not_an_instance_id(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("kafka:\n  group_id: fleet-a\n  instance_id: fleet-a\n")
+    with pytest.raises(ConfigError, match="looks like a default every worker would share"):
+        load_service_settings(path)
+
+
+def test_flags_override_the_file_and_the_environment_field_by_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("kafka:\n  bootstrap_servers: 10.0.0.1:9092\n  instance_id: from-file\n")
+    monkeypatch.setenv("TMC_KAFKA__INSTANCE_ID", "from-env")
+    settings = load_service_settings(
+        path, kafka={"instance_id": "from-flag"}, ready_file=tmp_path / "ready"
+    )
+    assert settings.kafka.instance_id == "from-flag"
+    assert settings.kafka.bootstrap_servers == "10.0.0.1:9092", "the rest of the section stays"
+    assert settings.ready_file == tmp_path / "ready"

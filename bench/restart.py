@@ -1,0 +1,718 @@
+"""How long a worker's partitions stay unserved when a worker restarts, dies or leaves.
+
+Run from the repository root: ``.venv/bin/python -m bench.restart``. Uses
+``KAFKA_BOOTSTRAP_SERVERS`` when set, else starts the project's local broker.
+
+Each case is timed from the signal to the moment **every** partition is consumed again,
+observed end to end: right after the signal one error is emitted for a cluster on each
+partition, and the clock stops when the last of them has a Completed recovery on the
+results topic (so the figure includes that recovery of a healthy simulated cluster: the
+"steady" figure is the same round on a healthy group). Cases, each with static membership
+(``kafka.instance_id``) and with dynamic membership:
+
+- restart: SIGKILL the only worker and start it again at once (as a supervisor would);
+- takeover: two workers, SIGKILL one; the other must take its partitions over;
+- scale-in: two workers, SIGTERM one (a graceful stop).
+
+The baseline for each case is the same protocol dance with bare aiokafka in the same run:
+a consumer process that echoes each record of a ping topic to a pong topic, with the same
+session, heartbeat and rebalance timeouts and the same membership, put through the same
+signal. A ratio near 1 means the worker adds little to what the consumer group protocol
+itself costs. The in-process group join of a fresh AIOKafkaConsumer is printed too (the
+floor of any restart).
+
+A partition not served again within the deadline counts as stalled: the run has no
+figure, and the table says how many runs stalled.
+
+Results: a table on stdout and ``bench/results/restart.json``.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from schemas.records import RecoveryState
+from strategies.simulator import FleetSimulator
+from streams.broker.launcher import LocalKafka
+from streams.broker.settings import LocalKafkaSettings
+from streams.cli.topics import worker_plan
+from streams.config import ServiceSettings, load_service_settings
+from streams.partitioning import partition_for
+from streams.testing.harness import ERRORS, RESULTS, PipelineEnv, WorkerProcess, unreachable
+from streams.topics import ensure_topics
+
+RESULTS_FILE = Path(__file__).parent / "results" / "restart.json"
+CASES = ("restart", "takeover", "scale-in")
+MODES = ("static", "dynamic")
+ROUNDS = 4  # warm-up, warm-up with two workers, steady, measured
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The group timeouts every member uses (the worker's defaults unless told otherwise)."""
+
+    session_timeout_s: float
+    heartbeat_interval_s: float
+    rebalance_timeout_s: float
+    partitions: int
+
+
+@dataclass
+class Measurement:
+    """One run of one case: seconds from the signal until the last (and the first)
+    partition is consumed again; partitions still unserved at the deadline are stalled."""
+
+    case: str
+    mode: str
+    subject: str  # "worker" or "raw aiokafka"
+    all_partitions_s: float | None
+    first_partition_s: float | None
+    stalled: list[int] = field(default_factory=list)
+    steady_s: float | None = None  # the same round on a healthy group (worker only)
+    logs: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    slowest_s: float | None  # None when some partition is stalled
+    fastest_s: float | None
+    stalled: list[int]
+
+
+def outcome(done_at: dict[int, float | None], since: float) -> Outcome:
+    """From each partition's completion time (None: not yet) to the figures reported."""
+    at = [t - since for t in done_at.values() if t is not None]
+    stalled = sorted(p for p, t in done_at.items() if t is None)
+    return Outcome(None if stalled else max(at), min(at) if at else None, stalled)
+
+
+def deadline(timing: Timing) -> float:
+    """How long a case may take before its unserved partitions count as stalled."""
+    return 2 * timing.session_timeout_s + 2 * timing.rebalance_timeout_s + 30
+
+
+# --- broker, processes, waiting ----------------------------------------------------------
+
+
+@asynccontextmanager
+async def broker() -> AsyncIterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-restart-kafka-"))
+    kafka = LocalKafka(LocalKafkaSettings(run_dir=run_dir))
+    state = await asyncio.to_thread(kafka.up)
+    try:
+        yield state.bootstrap
+    finally:
+        await asyncio.to_thread(kafka.down, True)
+
+
+def clusters_per_partition(partitions: int, rounds: int = ROUNDS) -> dict[int, list[str]]:
+    """``rounds`` cluster names per partition, as the pipeline's partitioner places them.
+
+    Each probe round uses clusters of its own, so no probe can be merged into the recovery
+    of an earlier round (dedup merges errors for one cluster while its recovery is active).
+    """
+    found: dict[int, list[str]] = {p: [] for p in range(partitions)}
+    i = 0
+    while any(len(names) < rounds for names in found.values()):
+        i += 1
+        name = f"edge-{i}"
+        names = found[partition_for(name.encode(), partitions)]
+        if len(names) < rounds:
+            names.append(name)
+    return found
+
+
+class Process:
+    """A raw baseline member: a subprocess logging to a file, stopped by its own pid."""
+
+    def __init__(self, argv: list[str], log: Path) -> None:
+        self.argv = argv
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "Process":
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )  # fmt: skip
+        return self
+
+    def tail(self, lines: int = 15) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+Proc = Process | WorkerProcess
+
+
+def running(proc: Proc) -> bool:
+    return proc.proc is not None and proc.proc.poll() is None
+
+
+def send_signal(proc: Proc, sig: int) -> None:
+    """Signal ``proc`` by its pid and return at once (a graceful stop takes a while)."""
+    if proc.proc is not None and proc.proc.poll() is None:
+        proc.proc.send_signal(sig)
+
+
+async def exited(proc: Proc, within_s: float = 60) -> None:
+    """Wait for ``proc`` to exit; SIGKILL it after ``within_s``."""
+    assert proc.proc is not None
+    stop_at = time.monotonic() + within_s
+    while proc.proc.poll() is None and time.monotonic() < stop_at:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if proc.proc.poll() is None:
+        proc.proc.kill()
+        proc.proc.wait()
+
+
+async def dump_tasks(workers: Sequence[WorkerProcess]) -> None:
+    """Ask each live worker where its tasks wait: mode's worker logs every thread's and
+    asyncio task's stack on SIGUSR1, so a stalled run's log says where it is stuck."""
+    for worker in workers:
+        send_signal(worker, signal.SIGUSR1)
+    await asyncio.sleep(2)
+
+
+async def stop(procs: Sequence[Proc]) -> None:
+    for proc in procs:
+        send_signal(proc, signal.SIGTERM)
+    for proc in procs:
+        await exited(proc, within_s=30)
+
+
+async def wait_until(
+    done: Callable[[], bool], within_s: float, what: str, procs: Sequence[Proc] = ()
+) -> None:
+    """TimeoutError after ``within_s``; RuntimeError when every process has exited."""
+    stop_at = time.monotonic() + within_s
+    while not done():
+        if procs and not any(running(p) for p in procs):
+            logs = "\n".join(f"--- {p.log}\n{p.tail(15)}" for p in procs)
+            raise RuntimeError(f"{what}: every process exited\n{logs}")
+        if time.monotonic() > stop_at:
+            raise TimeoutError(f"{what} not within {within_s:g}s")
+        await asyncio.sleep(0.05)
+
+
+async def settle_members(bootstrap: str, group: str, count: int) -> None:
+    """Wait until ``group`` is Stable with ``count`` members (a second join can lag)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        stop_at = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(Exception):
+                (response,) = await admin.describe_consumer_groups([group])
+                (described,) = response.to_object()["groups"]
+                if described["state"] == "Stable" and len(described["members"]) == count:
+                    return
+            if time.monotonic() > stop_at:
+                raise TimeoutError(f"group {group} never had {count} stable members")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+# --- the worker side ---------------------------------------------------------------------
+
+
+class ResultWatch:
+    """Completed recoveries on the results topic, by the event id of the error they heal."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        self.bootstrap = bootstrap
+        self.tps = [TopicPartition(topic, p) for p in range(partitions)]
+        self.completed: dict[str, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "ResultWatch":
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        await consumer.start()
+        consumer.assign(self.tps)
+        await consumer.seek_to_end(*self.tps)
+        for tp in self.tps:
+            await consumer.position(tp)
+        self._task = asyncio.create_task(self._follow(consumer))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                now = time.monotonic()
+                for records in batch.values():
+                    for record in records:
+                        result = RESULTS.decode(record.value)
+                        if result.state is not RecoveryState.COMPLETED:
+                            continue
+                        for event_id in (result.error.event_id, *result.merged_error_ids):
+                            if event_id:
+                                self.completed.setdefault(event_id, now)
+        finally:
+            await consumer.stop()
+
+
+class PipelineProbe:
+    """One error per partition; done when each has a Completed recovery."""
+
+    def __init__(
+        self, topic: str, partitions: int, watch: ResultWatch, producer: AIOKafkaProducer
+    ) -> None:
+        self.topic = topic
+        self.watch = watch
+        self.producer = producer
+        self.clusters = clusters_per_partition(partitions)
+        self.rounds = 0
+
+    async def send(self) -> dict[int, str]:
+        """Emit the next round; the event id of each partition's error."""
+        sent: dict[int, str] = {}
+        futures = []
+        for partition, names in self.clusters.items():
+            error = unreachable(names[self.rounds])
+            sent[partition] = error.event_id or ""
+            value = ERRORS.encode(error)
+            futures.append(await self.producer.send(self.topic, value, key=error.kafka_key()))
+        await asyncio.gather(*futures)
+        self.rounds += 1
+        return sent
+
+    def done(self, sent: dict[int, str]) -> bool:
+        return all(event_id in self.watch.completed for event_id in sent.values())
+
+    def outcome(self, sent: dict[int, str], since: float) -> Outcome:
+        return outcome({p: self.watch.completed.get(e) for p, e in sent.items()}, since)
+
+
+def worker_config(env: PipelineEnv, name: str, timing: Timing, static: bool) -> Path:
+    kafka: dict[str, Any] = {
+        "session_timeout_s": timing.session_timeout_s,
+        "heartbeat_interval_s": timing.heartbeat_interval_s,
+        "rebalance_timeout_s": timing.rebalance_timeout_s,
+        "commit_interval_s": ServiceSettings().kafka.commit_interval_s,
+    }
+    if static:
+        kafka["instance_id"] = f"bench-{name}"
+    # Every probe must start its own recovery, not merge into the previous one.
+    return env.config(name, kafka=kafka, dedup={"cooldown_s": 0})
+
+
+async def measure_pipeline(
+    bootstrap: str, fleet_file: Path, workdir: Path, timing: Timing, case: str, mode: str
+) -> Measurement:
+    rundir = Path(tempfile.mkdtemp(prefix=f"{case}-{mode}-", dir=workdir))
+    env = PipelineEnv(bootstrap, fleet_file, rundir, partitions=timing.partitions)
+    names = ["w1"] if case == "restart" else ["w1", "w2"]
+    configs = [worker_config(env, name, timing, mode == "static") for name in names]
+    settings = load_service_settings(configs[0])
+    await ensure_topics(bootstrap, worker_plan(settings))
+    workers = [WorkerProcess(config, rundir / f"{config.stem}.log") for config in configs]
+    logs = " ".join(str(w.log) for w in workers)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+    try:
+        async with ResultWatch(bootstrap, settings.topics.results, timing.partitions) as watch:
+            probe = PipelineProbe(settings.topics.errors, timing.partitions, watch, producer)
+            for worker in workers:
+                worker.start()
+            # Warm up: every partition served (both workers in the group) before the clock.
+            # A partition can stall here too; the run then counts as stalled, with no figure.
+            current: dict[int, str] = {}
+            limit = deadline(timing)
+            try:
+                current = await probe.send()
+                await wait_until(lambda: probe.done(current), limit, "warm-up", workers)
+                if len(workers) == 2:
+                    await settle_members(bootstrap, settings.kafka.group_id, 2)
+                    current = await probe.send()
+                    await wait_until(lambda: probe.done(current), limit, "warm-up", workers)
+                started = time.monotonic()
+                steady = current = await probe.send()
+                await wait_until(lambda: probe.done(steady), limit, "steady round", workers)
+            except TimeoutError:
+                await dump_tasks(workers)
+                stalled = probe.outcome(current, time.monotonic()).stalled
+                return Measurement(case, mode, "worker", None, None, stalled, None, logs)
+            steady_s = probe.outcome(steady, started).slowest_s
+            await asyncio.sleep(2)  # let the steady round's commits and releases land
+
+            victim = workers[-1]
+            started = time.monotonic()
+            send_signal(victim, signal.SIGTERM if case == "scale-in" else signal.SIGKILL)
+            if case != "scale-in":
+                await exited(victim)  # dead before the probe: it can serve nothing more
+            sent = await probe.send()
+            if case == "restart":
+                workers.append(WorkerProcess(victim.config, victim.log).start())
+            with contextlib.suppress(TimeoutError):
+                await wait_until(lambda: probe.done(sent), limit, case, workers)
+            result = probe.outcome(sent, started)
+            if result.stalled:
+                await dump_tasks(workers)
+            return Measurement(
+                case, mode, "worker", result.slowest_s, result.fastest_s, result.stalled,
+                steady_s, logs,
+            )  # fmt: skip
+    finally:
+        await producer.stop()
+        await stop(workers)
+
+
+# --- the raw aiokafka side ---------------------------------------------------------------
+
+
+async def raw_member(args: argparse.Namespace) -> None:
+    """The baseline member: echo every ping to the pong topic, commit, repeat. SIGTERM stops
+    consuming at once (as a worker does) and closes the consumer: a dynamic member leaves
+    the group there, a static one does not."""
+    consumer = AIOKafkaConsumer(
+        args.ping,
+        bootstrap_servers=args.bootstrap,
+        group_id=args.group,
+        group_instance_id=args.instance_id,
+        session_timeout_ms=int(args.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(args.heartbeat_interval_s * 1000),
+        rebalance_timeout_ms=int(args.rebalance_timeout_s * 1000),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=args.bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+    await consumer.start()
+    print(f"raw member {args.instance_id or 'dynamic'} started", flush=True)
+
+    async def echo() -> None:
+        while True:
+            batch = await consumer.getmany(timeout_ms=100)
+            for records in batch.values():
+                for record in records:
+                    await producer.send(args.pong, record.value)
+            if batch:
+                await producer.flush()
+                await consumer.commit()
+
+    echoing = asyncio.create_task(echo())
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, echoing.cancel)
+    try:
+        await echoing
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+class PongWatch:
+    """When each ping token came back on the pong topic."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.tp = TopicPartition(topic, 0)
+        self.seen: dict[bytes, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "PongWatch":
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        await consumer.start()
+        consumer.assign([self.tp])
+        await consumer.seek_to_end(self.tp)
+        await consumer.position(self.tp)
+        self._task = asyncio.create_task(self._follow(consumer))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                now = time.monotonic()
+                for records in batch.values():
+                    for record in records:
+                        self.seen.setdefault(record.value, now)
+        finally:
+            await consumer.stop()
+
+
+async def measure_raw(
+    bootstrap: str, workdir: Path, timing: Timing, case: str, mode: str
+) -> Measurement:
+    prefix = f"raw{uuid.uuid4().hex[:8]}"
+    rundir = Path(tempfile.mkdtemp(prefix=f"raw-{case}-{mode}-", dir=workdir))
+    ping, pong, group = f"{prefix}.ping", f"{prefix}.pong", f"{prefix}-group"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(ping, timing.partitions, 1), NewTopic(pong, 1, 1)])
+    finally:
+        await admin.close()
+    static = mode == "static"
+
+    def member(name: str) -> Process:
+        argv = [
+            sys.executable, "-m", "bench.restart", "raw-member", "--bootstrap", bootstrap,
+            "--group", group, "--ping", ping, "--pong", pong,
+            "--session-timeout-s", str(timing.session_timeout_s),
+            "--heartbeat-interval-s", str(timing.heartbeat_interval_s),
+            "--rebalance-timeout-s", str(timing.rebalance_timeout_s),
+        ]  # fmt: skip
+        if static:
+            argv += ["--instance-id", name]
+        return Process(argv, rundir / f"{name}.log")
+
+    names = ["m1"] if case == "restart" else ["m1", "m2"]
+    members = [member(name).start() for name in names]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+
+    async def send() -> list[bytes]:
+        tokens = [f"{p}:{uuid.uuid4().hex}".encode() for p in range(timing.partitions)]
+        futures = [await producer.send(ping, token, partition=p) for p, token in enumerate(tokens)]
+        await asyncio.gather(*futures)
+        return tokens
+
+    try:
+        async with PongWatch(bootstrap, pong) as pongs:
+
+            def back(tokens: list[bytes]) -> Callable[[], bool]:
+                return lambda: all(t in pongs.seen for t in tokens)
+
+            await settle_members(bootstrap, group, len(members))
+            warm = await send()
+            await wait_until(back(warm), deadline(timing), "raw warm-up", members)
+            victim = members[-1]
+            started = time.monotonic()
+            send_signal(victim, signal.SIGTERM if case == "scale-in" else signal.SIGKILL)
+            if case != "scale-in":
+                await exited(victim)
+            sent = await send()
+            if case == "restart":
+                members.append(member(names[-1]).start())
+            with contextlib.suppress(TimeoutError):
+                await wait_until(back(sent), deadline(timing), f"raw {case}", members)
+            result = outcome({p: pongs.seen.get(t) for p, t in enumerate(sent)}, started)
+            return Measurement(
+                case, mode, "raw aiokafka", result.slowest_s, result.fastest_s, result.stalled
+            )
+    finally:
+        await producer.stop()
+        await stop(members)
+
+
+async def raw_join(bootstrap: str, timing: Timing) -> float:
+    """Seconds from start() of a fresh AIOKafkaConsumer to its first assignment."""
+    topic = f"join{uuid.uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, timing.partitions, 1)])
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"{topic}-group",
+        session_timeout_ms=int(timing.session_timeout_s * 1000),
+        heartbeat_interval_ms=int(timing.heartbeat_interval_s * 1000),
+    )
+    started = time.monotonic()
+    await consumer.start()
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=20)
+        return time.monotonic() - started
+    finally:
+        await consumer.stop()
+
+
+# --- report ------------------------------------------------------------------------------
+# --- report ------------------------------------------------------------------------------
+
+
+def fmt(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f} s"
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def summary(runs: list[Measurement]) -> dict[str, Any]:
+    """Median over the runs that finished; how many stalled."""
+    done = [r.all_partitions_s for r in runs if r.all_partitions_s is not None]
+    firsts = [r.first_partition_s for r in runs if r.first_partition_s is not None]
+    return {
+        "all_partitions_s": median(done),
+        "first_partition_s": median(firsts),
+        "runs": len(runs),
+        "stalled_runs": len(runs) - len(done),
+    }
+
+
+def cell(stats: dict[str, Any]) -> str:
+    text = f"{fmt(stats['all_partitions_s'])} (first {fmt(stats['first_partition_s'])})"
+    if stats["stalled_runs"]:
+        text += f", {stats['stalled_runs']} of {stats['runs']} runs stalled"
+    return text
+
+
+def table(rows: list[dict[str, Any]], timing: Timing, join_s: float) -> str:
+    lines = [
+        "| case | membership | worker: all partitions (first) | raw aiokafka: all (first) "
+        "| worker / raw |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours, raw = row["worker"], row["raw"]
+        ratio = (
+            f"{ours['all_partitions_s'] / raw['all_partitions_s']:.2f}"
+            if ours["all_partitions_s"] and raw["all_partitions_s"]
+            else "-"
+        )
+        lines.append(f"| {row['case']} | {row['mode']} | {cell(ours)} | {cell(raw)} | {ratio} |")
+    steady = [r["steady_s"] for r in rows if r["steady_s"] is not None]
+    lines.append(
+        f"\nsession timeout {timing.session_timeout_s:g} s, heartbeat "
+        f"{timing.heartbeat_interval_s:g} s, rebalance timeout {timing.rebalance_timeout_s:g} s, "
+        f"{timing.partitions} partitions; medians of the runs that finished. The same round on "
+        f"a healthy group takes {fmt(median(steady))}; a fresh raw AIOKafkaConsumer joins its "
+        f"group in {join_s:.2f} s."
+    )
+    return "\n".join(lines)
+
+
+async def run_all(args: argparse.Namespace) -> None:
+    defaults = ServiceSettings().kafka
+    timing = Timing(
+        args.session_timeout_s or defaults.session_timeout_s,
+        args.heartbeat_interval_s or defaults.heartbeat_interval_s,
+        args.rebalance_timeout_s or defaults.rebalance_timeout_s,
+        args.partitions,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-restart-"))
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # new topics: NotLeader retries
+    clusters = sorted(
+        c for names in clusters_per_partition(timing.partitions).values() for c in names
+    )
+    rows: list[dict[str, Any]] = []
+    async with broker() as bootstrap, FleetSimulator(clusters) as fleet:
+        join_s = await raw_join(bootstrap, timing)
+        print(f"raw AIOKafkaConsumer group join: {join_s:.2f} s", flush=True)
+        for case in args.cases:
+            for mode in args.modes:
+                ours: list[Measurement] = []
+                raws: list[Measurement] = []
+                for _ in range(args.repeat):
+                    run = await measure_pipeline(
+                        bootstrap, fleet.fleet_path, workdir, timing, case, mode
+                    )
+                    raw = await measure_raw(bootstrap, workdir, timing, case, mode)
+                    ours.append(run)
+                    raws.append(raw)
+                    stalled = f", partitions {run.stalled} stalled ({run.logs})" * bool(run.stalled)
+                    print(
+                        f"{case:9} {mode:8} worker {fmt(run.all_partitions_s)} "
+                        f"(first {fmt(run.first_partition_s)}{stalled}), "
+                        f"raw {fmt(raw.all_partitions_s)}",
+                        flush=True,
+                    )
+                steady = [r.steady_s for r in ours if r.steady_s is not None]
+                rows.append(
+                    {
+                        "case": case,
+                        "mode": mode,
+                        "worker": summary(ours),
+                        "raw": summary(raws),
+                        "steady_s": median(steady),
+                        "runs": [asdict(r) for r in ours + raws],
+                    }
+                )
+    print()
+    print(table(rows, timing, join_s))
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_FILE.write_text(
+        json.dumps(
+            {
+                "measured": "seconds from the signal until every partition's fresh error has a "
+                "Completed recovery (worker) or its ping is echoed (raw aiokafka)",
+                "timing": asdict(timing),
+                "raw_group_join_s": join_s,
+                "rows": rows,
+                "workdir": str(workdir),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    print(f"\nwritten to {RESULTS_FILE}; worker logs in {workdir}")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.restart", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command")
+    member = sub.add_parser("raw-member", help="(internal) the raw aiokafka baseline member")
+    member.add_argument("--bootstrap", required=True)
+    member.add_argument("--group", required=True)
+    member.add_argument("--ping", required=True)
+    member.add_argument("--pong", required=True)
+    member.add_argument("--instance-id")
+    for flag in ("--session-timeout-s", "--heartbeat-interval-s", "--rebalance-timeout-s"):
+        member.add_argument(flag, type=float, required=True)
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case (medians)")
+    parser.add_argument(
+        "--session-timeout-s", type=float, help="default: the worker's (kafka.session_timeout_s)"
+    )
+    parser.add_argument("--heartbeat-interval-s", type=float)
+    parser.add_argument("--rebalance-timeout-s", type=float)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    if args.command == "raw-member":
+        asyncio.run(raw_member(args))
+    else:
+        asyncio.run(run_all(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The strategies a worker runs: the built-ins plus custom ones from entry points.
+
+One list for every command that needs it: the worker (acting through the fleet's API
+servers) and ``topics create`` (which needs only their names, for the request topics, and
+may run where there is no fleet file).
+"""
+
+from strategies.base import RecoveryStrategy
+from strategies.builtin import ClusterConnectivityRecovery
+from strategies.gateway import ClusterGateway, ClusterHealth, GatewayError, ProbeResult
+from strategies.registry import plugin_strategies
+
+
+def worker_strategies(gateway: ClusterGateway) -> list[RecoveryStrategy]:
+    """Every strategy a worker registers, each given ``gateway``."""
+
+    def with_gateway(factory: object) -> RecoveryStrategy:
+        if not callable(factory):
+            raise TypeError("a strategy plugin must be a class or factory taking the gateway")
+        strategy: RecoveryStrategy = factory(gateway)
+        return strategy
+
+    return [ClusterConnectivityRecovery(gateway), *plugin_strategies(with_gateway)]
+
+
+class NoFleet:
+    """A gateway for commands that only name strategies: any call is an error."""
+
+    async def probe(self, cluster: str) -> ProbeResult:
+        raise GatewayError("no fleet: this command does not act on clusters")
+
+    async def refresh_connection(self, cluster: str) -> None:
+        raise GatewayError("no fleet: this command does not act on clusters")
+
+    async def record_health(self, cluster: str, health: ClusterHealth) -> None:
+        raise GatewayError("no fleet: this command does not act on clusters")

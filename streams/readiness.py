@@ -1,0 +1,65 @@
+"""Whether this worker serves its partitions, for a readiness probe and for people.
+
+The service marks the worker ready once it has joined its group, recovered its tables and
+caught up, and not ready when it stops. Ready means one INFO line (``worker ready: ...``,
+once per transition) and, when a ready file is configured, that file: written atomically,
+so a probe like ``test -f /run/tmc/ready`` never sees half a file. A stale file left by a
+killed worker is removed at construction, so a restarted worker is not ready until it says
+so again.
+"""
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class Readiness:
+    def __init__(self, ready_file: Path | None) -> None:
+        self.ready_file = ready_file
+        self._ready = False
+        self._remove()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def mark_ready(self, detail: str) -> None:
+        """Ready: log ``worker ready: <detail>`` and write the ready file, unless already ready."""
+        if self._ready:
+            return
+        if self.ready_file is not None:
+            content = {"detail": detail, "pid": os.getpid(), "ready_at": time.time()}
+            _write_atomically(self.ready_file, json.dumps(content, sort_keys=True) + "\n")
+        self._ready = True
+        log.info("worker ready: %s", detail)
+
+    def mark_not_ready(self) -> None:
+        """Not ready (stopping, or no longer serving): remove the ready file."""
+        if self._ready:
+            log.info("worker not ready")
+        self._ready = False
+        self._remove()
+
+    def _remove(self) -> None:
+        if self.ready_file is not None:
+            self.ready_file.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
