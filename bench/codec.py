@@ -26,7 +26,7 @@ from fastavro import schemaless_reader, schemaless_writer
 from schemas.catalog import SchemaName, catalog
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ErrorType, GroupVersionKind, TMCError, to_avro
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 
 def make_errors(count: int) -> list[TMCError]:

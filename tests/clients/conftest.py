@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 
 @pytest.fixture

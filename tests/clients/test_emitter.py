@@ -15,7 +15,7 @@ from schemas.records import EmitterIdentity, ErrorType, TMCError
 from streams.clients import EmitError, ErrorEmitter
 from tests.clients.reference import avro_decode, consume, schema_text
 from tests.conftest import TopicFactory
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 LATEST = schema_text("tmc_error", 2)
 HEADER = b"\xc3\x01" + bytes.fromhex(

@@ -13,7 +13,7 @@ from schemas.records import ErrorType, Severity, TMCError
 from tests.clients.reference import avro_encode, produce, schema_text
 from tests.conftest import TopicFactory
 from tests.schemas.examples import T0
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 pytestmark = pytest.mark.kafka
 

@@ -12,7 +12,7 @@ from streams.clients import ResultSubscriber, SubscribeError
 from tests.clients.reference import avro_encode, produce, schema_text
 from tests.conftest import TopicFactory
 from tests.schemas.examples import recovery_result
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 pytestmark = pytest.mark.kafka
 

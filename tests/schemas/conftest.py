@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 
 @pytest.fixture

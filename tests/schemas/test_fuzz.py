@@ -38,7 +38,7 @@ from schemas.codec import (
 from schemas.records import TMCError, to_avro
 from tests.schemas.avro_canon import canonical, varint
 from tests.schemas.examples import tmc_error
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 from tests.schemas.violations import RAW, SYMBOLS, blocks, message, string
 
 ERRORS = catalog().families[SchemaName.TMC_ERROR]

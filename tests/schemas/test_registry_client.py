@@ -11,7 +11,7 @@ from schemas.codec import (
     SchemaNotRegistered,
     SchemaRegistryClient,
 )
-from tests.schemas.registry_stub import RegistryStub
+from streams.testing.registry_stub import RegistryStub
 
 SCHEMA = '{"type": "record", "name": "R", "fields": [{"name": "a", "type": "string"}]}'
 
