@@ -13,9 +13,9 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from schemas.codec import Framing, SchemaRegistryClient
 from schemas.records import EmitterIdentity, ErrorType, TMCError
 from streams.clients import EmitError, ErrorEmitter
+from streams.testing.registry_stub import RegistryStub
 from tests.clients.reference import avro_decode, consume, schema_text
 from tests.conftest import TopicFactory
-from streams.testing.registry_stub import RegistryStub
 
 LATEST = schema_text("tmc_error", 2)
 HEADER = b"\xc3\x01" + bytes.fromhex(

@@ -10,10 +10,10 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas.codec import RecordCodec, SchemaRegistryClient
 from schemas.records import ErrorType, Severity, TMCError
+from streams.testing.registry_stub import RegistryStub
 from tests.clients.reference import avro_encode, produce, schema_text
 from tests.conftest import TopicFactory
 from tests.schemas.examples import T0
-from streams.testing.registry_stub import RegistryStub
 
 pytestmark = pytest.mark.kafka
 

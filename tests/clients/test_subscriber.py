@@ -9,10 +9,10 @@ from aiokafka import AIOKafkaProducer
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import RecoveryResult, RecoveryState
 from streams.clients import ResultSubscriber, SubscribeError
+from streams.testing.registry_stub import RegistryStub
 from tests.clients.reference import avro_encode, produce, schema_text
 from tests.conftest import TopicFactory
 from tests.schemas.examples import recovery_result
-from streams.testing.registry_stub import RegistryStub
 
 pytestmark = pytest.mark.kafka
 

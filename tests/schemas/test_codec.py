@@ -32,9 +32,9 @@ from schemas.codec import (
 )
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, RecoveryResult, TMCError, to_avro
+from streams.testing.registry_stub import RegistryStub
 from tests.schemas.examples import T0, all_records, recovery_result, tmc_error
 from tests.schemas.isolation import run_isolated
-from streams.testing.registry_stub import RegistryStub
 
 ERRORS = catalog().families[SchemaName.TMC_ERROR]
 

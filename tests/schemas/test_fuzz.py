@@ -36,9 +36,9 @@ from schemas.codec import (
     TruncatedMessage,
 )
 from schemas.records import TMCError, to_avro
+from streams.testing.registry_stub import RegistryStub
 from tests.schemas.avro_canon import canonical, varint
 from tests.schemas.examples import tmc_error
-from streams.testing.registry_stub import RegistryStub
 from tests.schemas.violations import RAW, SYMBOLS, blocks, message, string
 
 ERRORS = catalog().families[SchemaName.TMC_ERROR]
