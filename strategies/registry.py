@@ -22,7 +22,7 @@ from importlib.metadata import entry_points
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, TMCError
 from strategies.base import RecoveryStrategy
-from strategies.settings import StrategyOverrides, StrategySettings
+from strategies.settings import StrategySettings
 
 ENTRY_POINT_GROUP = "tmc_recovery.strategies"
 
@@ -46,7 +46,7 @@ class ConfiguredStrategy:
         return self.strategy.name
 
 
-def configure(strategy: RecoveryStrategy, settings: StrategyOverrides | None) -> ConfiguredStrategy:
+def configure(strategy: RecoveryStrategy, settings: StrategySettings | None) -> ConfiguredStrategy:
     settings = settings or StrategySettings()
     timeout = strategy.timeout
     if settings.timeout_s is not None:
@@ -68,7 +68,7 @@ class StrategyRegistry:
     def __init__(
         self,
         strategies: Iterable[RecoveryStrategy],
-        settings: Mapping[str, StrategyOverrides] | None = None,
+        settings: Mapping[str, StrategySettings] | None = None,
     ) -> None:
         settings = dict(settings or {})
         self._by_name: dict[str, ConfiguredStrategy] = {}

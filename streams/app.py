@@ -16,6 +16,7 @@ from datetime import timedelta
 import faust
 
 from streams.config import ServiceSettings
+from streams.partitioning import cluster_partitioner
 from streams.quiet_logs import rate_limited_logging
 
 CLIENT_ID_PREFIX = "tmc-recovery"
@@ -47,6 +48,9 @@ def create_app(settings: ServiceSettings) -> faust.App:
         broker=broker_urls(kafka.bootstrap_servers),
         broker_client_id=client_id(),
         consumer_group_instance_id=kafka.instance_id,
+        # One partitioner for every key the app produces and every table lookup it routes: the
+        # cluster part of a key decides, so rows and topic records of a cluster share a partition.
+        producer_partitioner=cluster_partitioner,
         store="memory://",
         datadir=str(settings.data_dir),
         processing_guarantee=kafka.processing_guarantee,

@@ -17,6 +17,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from strategies.settings import StrategySettings
 from streams.settings_loader import ConfigError, load_settings
 
 DAY_MS = 24 * 3600 * 1000
@@ -142,15 +143,6 @@ class ExecutionSettings(_Section):
     """Per-worker bound on running recoveries (the seed's default: 5); the backlog waits."""
 
     max_concurrent: int = Field(default=5, ge=1, le=10_000)
-
-
-class StrategySettings(_Section):
-    """Overrides of one strategy's built-in defaults; None keeps the default."""
-
-    enabled: bool = True
-    priority: int | None = None
-    timeout_s: float | None = Field(default=None, gt=0)
-    max_attempts: int | None = Field(default=None, ge=1)
 
 
 class WebSettings(_Section):

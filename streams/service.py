@@ -33,6 +33,7 @@ from streams.execution.executor import Admission, RecoveryExecutor
 from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
+from streams.readiness import Readiness
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
@@ -53,7 +54,7 @@ class RecoveryService:
         """``on_stop`` closes what the strategies hold (the gateway's HTTP sessions)."""
         self.settings = settings
         self._on_stop = list(on_stop)
-        self.registry = StrategyRegistry(strategies, settings.strategies)
+        self.strategies = StrategyRegistry(strategies, settings.strategies)
         self.app = create_app(settings)
         registry_client = None
         if settings.codec.registry_url:
@@ -65,12 +66,13 @@ class RecoveryService:
             settings.kafka.bootstrap_servers, settings.kafka.group_id, exactly_once
         )
         self._catching_up: asyncio.Task[None] | None = None
+        self.readiness = Readiness(settings.ready_file)
         self.pipeline = Pipeline(
             app=self.app,
             settings=settings,
-            channels=Channels.declare(self.app, settings.topics, self.registry.names()),
+            channels=Channels.declare(self.app, settings.topics, self.strategies.names()),
             tables=Tables.declare(self.app, settings.topics),
-            strategies=self.registry,
+            strategies=self.strategies,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
             results=RecordCodec(RecoveryResult, framing=framing, registry=registry_client),
             summaries=RecordCodec(ClusterStatus),
@@ -79,12 +81,12 @@ class RecoveryService:
             catchup=self.catchup,
         )
         self.executor = RecoveryExecutor(
-            {configured.name: configured.strategy for configured in self.registry},
+            {configured.name: configured.strategy for configured in self.strategies},
             self.pipeline.publish_now,
             settings.execution,
             settings.retry,
             admit=self._admit,
-            timeouts={configured.name: configured.timeout for configured in self.registry},
+            timeouts={configured.name: configured.timeout for configured in self.strategies},
             dry_run=settings.dry_run,
         )
         triage = Triage(self.pipeline)
@@ -141,9 +143,12 @@ class RecoveryService:
         for partition in partitions:
             await self.catchup.wait(partition)
         if self.catchup.generation == generation:
-            await self._resume(partitions)
+            resumed = await self._resume(partitions)
+            self.readiness.mark_ready(
+                f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"
+            )
 
-    async def _resume(self, owned: set[int]) -> None:
+    async def _resume(self, owned: set[int]) -> int:
         """Hand every active recovery of the owned partitions back to the executor."""
         resumed = 0
         for cluster, raw in list(self.pipeline.tables.clusters.items()):
@@ -156,17 +161,20 @@ class RecoveryService:
                     resumed += 1
         self.pipeline.metrics.active.set(len(self.executor.tracked))
         log.info("resumed %d recoveries on partitions %s", resumed, sorted(owned))
+        return resumed
 
     async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         """Every lease lapses (Faust's rebalances are eager: all partitions are revoked), so
         every recovery is released; those still owned are resumed after the catch-up."""
         self.catchup.revoke()
+        self.readiness.mark_not_ready()
         released = await self.executor.release(lambda _: True)
         if released:
             log.info("released %d recoveries for the rebalance", len(released))
 
     async def _on_shutdown(self, sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         self.catchup.revoke()
+        self.readiness.mark_not_ready()
         await self.executor.close()
         await self._offsets.close()
         for close in self._on_stop:

@@ -73,7 +73,7 @@ def worker(
         overrides["ready_file"] = ready_file
     settings = load_service_settings(config, **overrides)
     service = build_service(settings)
-    plan = topic_plan(settings.topics, service.registry.names())
+    plan = topic_plan(settings.topics, service.strategies.names())
     with muted("aiokafka"):  # an unreachable broker is reported as one line
         created = asyncio.run(prepare(settings, plan))
     logging.getLogger(__name__).info("topics ready (%d created)", len(created))

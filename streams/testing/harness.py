@@ -134,7 +134,7 @@ class WorkerProcess:
             await asyncio.sleep(0.2)
 
     async def ready(self, within_s: float = 90) -> "WorkerProcess":
-        await self.wait_for_log("[^Worker]: Ready", within_s)
+        await self.wait_for_log("worker ready:", within_s)  # joined, recovered, caught up
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:

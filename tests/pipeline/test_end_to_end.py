@@ -1,5 +1,7 @@
 """An emitted error becomes a recovery that really acts on the cluster and completes."""
 
+import json
+
 import pytest
 
 from schemas.records import ErrorType, RecoveryState
@@ -55,7 +57,9 @@ async def test_error_to_completed_recovery(
 async def test_an_error_nothing_may_act_on_escalates_at_admission_and_merges_after(
     env: PipelineEnv, start_worker
 ) -> None:
-    worker = await start_worker("w1").ready()
+    ready_file = env.workdir / "w1.ready"
+    worker = await start_worker("w1", ready_file=str(ready_file)).ready()
+    assert "caught up" in json.loads(ready_file.read_text())["detail"], "the probe's file"
     missing = [unreachable("edge-2", ErrorType.RESOURCE_NOT_FOUND) for _ in range(3)]
     await emit(env.bootstrap, env.topics["errors"], missing)
 
@@ -72,6 +76,8 @@ async def test_an_error_nothing_may_act_on_escalates_at_admission_and_merges_aft
     assert [(r.id, r.state) for r in published] == [(row.id, S.ESCALATED)], "one record, final"
     escalations = [RESULTS.decode(v) for _, v, _ in await read_results(env, "escalations") if v]
     assert [(r.id, r.state) for r in escalations] == [(row.id, S.ESCALATED)]
+    assert worker.stop() == 0
+    assert not ready_file.exists(), "a stopped worker is not ready"
 
 
 async def read_results(

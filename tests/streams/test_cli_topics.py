@@ -12,9 +12,9 @@ from aiokafka.admin import NewTopic
 
 from streams.cli.topics import worker_plan
 from streams.config import TopicSettings, load_service_settings
+from streams.testing.harness import create_topics
 from streams.topics import ensure_topics
 from tests.cli import assert_one_line_error, run_cli
-from streams.testing.harness import create_topics
 
 pytestmark = pytest.mark.kafka
 
