@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Sequence
 from io import BytesIO
@@ -23,6 +24,8 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
+from bench import report
+from bench.report import Figure
 from schemas.catalog import SchemaName, catalog
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ErrorType, GroupVersionKind, TMCError, to_avro
@@ -174,6 +177,7 @@ def main() -> None:
             f"{args.batch} over {args.rounds} rounds"
         )
         print(f"{'records/s':>52}{'raw fastavro':>14}{'ratio':>8}")
+        figures = []
         for name, codec in {"single-object": single, "confluent": confluent}.items():
             timings = cases(codec, errors, datums, schema)
             if codec is single:
@@ -182,7 +186,10 @@ def main() -> None:
                 ours_s, raw_s = compare(ours, raw, args.records, args.batch, args.rounds)
                 line = f"{label} ({name})"
                 print(f"{line:40}{1 / ours_s:>12,.0f}{1 / raw_s:>14,.0f}{raw_s / ours_s:>7.2f}x")
+                figures.append(Figure(line, 1 / ours_s, 1 / raw_s, "records/s"))
         print(f"registry requests in the whole run: {len(registry.requests)}")
+    command = "python -m bench.codec " + " ".join(sys.argv[1:])
+    print(f"written to {report.write('codec', command.strip(), figures)}")
 
 
 if __name__ == "__main__":
