@@ -32,11 +32,17 @@ def _numbers(partitions: int) -> list[int]:
     return list(range(partitions))
 
 
-def partition_for(key: bytes, partitions: int) -> int:
-    """Called once per error on the hot path, hence the cached partition list."""
+def java_partition(key: bytes, partitions: int) -> int:
+    """Where Kafka's Java producer puts ``key``: murmur2 of the whole key."""
     every = _numbers(partitions)
-    chosen: int = _MURMUR2(cluster_part(key), every, every)
+    chosen: int = _MURMUR2(key, every, every)
     return chosen
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Where the pipeline keeps ``key``: its cluster's Java partition. Called once per error
+    on the hot path, hence the cached partition list."""
+    return java_partition(cluster_part(key), partitions)
 
 
 def cluster_partitioner(

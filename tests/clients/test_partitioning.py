@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import KafkaError, Message, Producer
 
 from streams.clients import LIBRDKAFKA_PARTITIONER
-from streams.partitioning import partition_for
+from streams.partitioning import java_partition
 from tests.conftest import TopicFactory
 
 PARTITION_COUNTS = (3, 6, 12)
@@ -59,7 +59,7 @@ def librdkafka_partitions(bootstrap: str, topic: str, config: dict[str, str]) ->
 
 
 def agreement(chosen: list[int], partitions: int) -> float:
-    ours = [partition_for(key, partitions) for key in KEYS]
+    ours = [java_partition(key, partitions) for key in KEYS]
     return sum(a == b for a, b in zip(chosen, ours, strict=True)) / len(ours)
 
 
