@@ -14,14 +14,6 @@ def registry() -> Iterator[RegistryStub]:
         yield stub
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "spin_guard(seconds): end the run, with every thread's traceback, if the test outlives "
-        "`seconds` (works inside compiled code that holds the GIL; see tests/schemas/isolation.py)",
-    )
-
-
 @pytest.fixture(autouse=True)
 def _spin_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     marker = request.node.get_closest_marker("spin_guard")

@@ -225,7 +225,7 @@ def _not_utf8(data: bytes) -> bool:
 
 
 @st.composite
-def _violations(draw: st.DrawFn) -> tuple[bytes, type[DecodeError]]:
+def spec_violations(draw: st.DrawFn) -> tuple[bytes, type[DecodeError]]:
     """A TMCError message with one violation of a drawn kind, and the error it must raise."""
     datum = draw(_datums())
     kind = draw(st.sampled_from(sorted(_KINDS)))
@@ -312,7 +312,7 @@ _KINDS: dict[str, Callable[[st.DrawFn, dict[str, Any]], tuple[str, bytes, type[D
 
 
 @fuzz(2000)
-@given(_violations())
+@given(spec_violations())
 def test_generated_spec_violations_raise_their_reason(
     case: tuple[bytes, type[DecodeError]],
 ) -> None:
