@@ -1,5 +1,6 @@
 """A worker that cannot start says why in one line and exits 2; it never corrupts topics."""
 
+import json
 import signal
 from collections.abc import Callable
 
@@ -92,3 +93,19 @@ async def test_a_static_member_restarted_after_sigkill_rejoins_without_a_rebalan
         ),
         workers=(restarted,),
     )
+
+
+async def test_the_ready_file_appears_once_serving_and_goes_at_stop(
+    env: PipelineEnv, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    ready_file = env.workdir / "run" / "ready"
+    ready_file.parent.mkdir()
+    ready_file.write_text("stale, from a killed worker\n")
+    worker = start_worker("w1", ready_file=str(ready_file))
+    await worker.wait_for_log("worker ready: ")
+    content = json.loads(ready_file.read_text())
+    assert worker.proc is not None
+    assert content["pid"] == worker.proc.pid
+    assert "caught up" in content["detail"]
+    assert worker.stop() == 0
+    assert not ready_file.exists()
