@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -33,8 +34,11 @@ class Figure:
         return self.baseline / self.ours if self.ours else float("nan")
 
 
-def write(name: str, command: str, figures: list[Figure]) -> Path:
-    """Save the figures with what produced them and on which machine."""
+def write(
+    name: str, command: str, figures: list[Figure], details: dict[str, Any] | None = None
+) -> Path:
+    """Save the figures with what produced them and on which machine; ``details`` holds a
+    benchmark's own raw data (runs, settings) beside them."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
@@ -44,6 +48,7 @@ def write(name: str, command: str, figures: list[Figure]) -> Path:
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0],
                     "platform": platform.platform()},
         "figures": [{**asdict(f), "ratio": f.ratio} for f in figures],
+        "details": details or {},
     }  # fmt: skip
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path

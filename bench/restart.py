@@ -30,7 +30,6 @@ Results: a table on stdout and ``bench/results/restart.json``.
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -49,6 +48,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import report
+from bench.report import Figure
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.broker.launcher import LocalKafka
@@ -59,7 +60,6 @@ from streams.partitioning import partition_for
 from streams.testing.harness import ERRORS, RESULTS, PipelineEnv, WorkerProcess, unreachable
 from streams.topics import ensure_topics
 
-RESULTS_FILE = Path(__file__).parent / "results" / "restart.json"
 CASES = ("restart", "takeover", "scale-in")
 MODES = ("static", "dynamic")
 ROUNDS = 4  # warm-up, warm-up with two workers, steady, measured
@@ -663,22 +663,24 @@ async def run_all(args: argparse.Namespace) -> None:
                 )
     print()
     print(table(rows, timing, join_s))
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(
-        json.dumps(
-            {
-                "measured": "seconds from the signal until every partition's fresh error has a "
-                "Completed recovery (worker) or its ping is echoed (raw aiokafka)",
-                "timing": asdict(timing),
-                "raw_group_join_s": join_s,
-                "rows": rows,
-                "workdir": str(workdir),
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    print(f"\nwritten to {RESULTS_FILE}; worker logs in {workdir}")
+    figures = [
+        Figure(f"{row['case']} ({row['mode']}), all partitions served again",
+               row["worker"]["all_partitions_s"], row["raw"]["all_partitions_s"], "s",
+               higher_is_better=False)
+        for row in rows
+        if row["worker"]["all_partitions_s"] and row["raw"]["all_partitions_s"]
+    ]  # fmt: skip
+    details = {
+        "measured": "seconds from the signal until every partition's fresh error has a "
+        "Completed recovery (worker) or its ping is echoed (raw aiokafka)",
+        "timing": asdict(timing),
+        "raw_group_join_s": join_s,
+        "rows": rows,
+        "workdir": str(workdir),
+    }
+    command = "python -m bench.restart " + " ".join(sys.argv[1:])
+    written = report.write("restart", command.strip(), figures, details)
+    print(f"\nwritten to {written}; worker logs in {workdir}")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
