@@ -39,11 +39,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -52,12 +51,17 @@ from bench import report
 from bench.report import Figure
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
-from streams.broker.launcher import LocalKafka
-from streams.broker.settings import LocalKafkaSettings
 from streams.cli.topics import worker_plan
 from streams.config import ServiceSettings, load_service_settings
 from streams.partitioning import partition_for
-from streams.testing.harness import ERRORS, RESULTS, PipelineEnv, WorkerProcess, unreachable
+from streams.testing.harness import (
+    ERRORS,
+    RESULTS,
+    PipelineEnv,
+    WorkerProcess,
+    broker,
+    unreachable,
+)
 from streams.topics import ensure_topics
 
 CASES = ("restart", "takeover", "scale-in")
@@ -110,21 +114,6 @@ def deadline(timing: Timing) -> float:
 
 
 # --- broker, processes, waiting ----------------------------------------------------------
-
-
-@asynccontextmanager
-async def broker() -> AsyncIterator[str]:
-    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
-        yield configured
-        return
-    run_dir = Path(tempfile.mkdtemp(prefix="bench-restart-kafka-"))
-    kafka = LocalKafka(LocalKafkaSettings(run_dir=run_dir))
-    state = await asyncio.to_thread(kafka.up)
-    try:
-        yield state.bootstrap
-    finally:
-        await asyncio.to_thread(kafka.down, True)
 
 
 def clusters_per_partition(partitions: int, rounds: int = ROUNDS) -> dict[int, list[str]]:
@@ -240,16 +229,16 @@ async def settle_members(bootstrap: str, group: str, count: int) -> None:
 # --- the worker side ---------------------------------------------------------------------
 
 
-class ResultWatch:
-    """Completed recoveries on the results topic, by the event id of the error they heal."""
+class TopicWatch:
+    """Follows partitions of a topic from their end, in the background, noting when each
+    record arrived (``seen``); a subclass says what a record means."""
 
     def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
         self.bootstrap = bootstrap
         self.tps = [TopicPartition(topic, p) for p in range(partitions)]
-        self.completed: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "ResultWatch":
+    async def __aenter__(self) -> Self:
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
         await consumer.start()
         consumer.assign(self.tps)
@@ -265,6 +254,9 @@ class ResultWatch:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+    def on_record(self, value: bytes, now: float) -> None:
+        raise NotImplementedError
+
     async def _follow(self, consumer: AIOKafkaConsumer) -> None:
         try:
             while True:
@@ -272,14 +264,24 @@ class ResultWatch:
                 now = time.monotonic()
                 for records in batch.values():
                     for record in records:
-                        result = RESULTS.decode(record.value)
-                        if result.state is not RecoveryState.COMPLETED:
-                            continue
-                        for event_id in (result.error.event_id, *result.merged_error_ids):
-                            if event_id:
-                                self.completed.setdefault(event_id, now)
+                        self.on_record(record.value, now)
         finally:
             await consumer.stop()
+
+
+class ResultWatch(TopicWatch):
+    """Completed recoveries on the results topic, by the event id of the error they heal."""
+
+    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
+        super().__init__(bootstrap, topic, partitions)
+        self.completed: dict[str, float] = {}
+
+    def on_record(self, value: bytes, now: float) -> None:
+        result = RESULTS.decode(value)
+        if result.state is RecoveryState.COMPLETED:
+            for event_id in (result.error.event_id, *result.merged_error_ids):
+                if event_id:
+                    self.completed.setdefault(event_id, now)
 
 
 class PipelineProbe:
@@ -432,40 +434,15 @@ async def raw_member(args: argparse.Namespace) -> None:
         await producer.stop()
 
 
-class PongWatch:
+class PongWatch(TopicWatch):
     """When each ping token came back on the pong topic."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
-        self.tp = TopicPartition(topic, 0)
+        super().__init__(bootstrap, topic, 1)
         self.seen: dict[bytes, float] = {}
-        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "PongWatch":
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
-        await consumer.start()
-        consumer.assign([self.tp])
-        await consumer.seek_to_end(self.tp)
-        await consumer.position(self.tp)
-        self._task = asyncio.create_task(self._follow(consumer))
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                now = time.monotonic()
-                for records in batch.values():
-                    for record in records:
-                        self.seen.setdefault(record.value, now)
-        finally:
-            await consumer.stop()
+    def on_record(self, value: bytes, now: float) -> None:
+        self.seen.setdefault(value, now)
 
 
 async def measure_raw(
@@ -629,7 +606,7 @@ async def run_all(args: argparse.Namespace) -> None:
         c for names in clusters_per_partition(timing.partitions).values() for c in names
     )
     rows: list[dict[str, Any]] = []
-    async with broker() as bootstrap, FleetSimulator(clusters) as fleet:
+    async with broker("bench-restart-kafka-") as bootstrap, FleetSimulator(clusters) as fleet:
         join_s = await raw_join(bootstrap, timing)
         print(f"raw AIOKafkaConsumer group join: {join_s:.2f} s", flush=True)
         for case in args.cases:

@@ -25,8 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,30 +37,21 @@ from bench import report
 from bench.report import Figure
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
-from streams.broker.launcher import LocalKafka
-from streams.broker.settings import LocalKafkaSettings
 from streams.clients import LIBRDKAFKA_PARTITIONER
 from streams.clients.subscriber import ResultSubscriber
 from streams.config import load_service_settings
 from streams.partitioning import partition_for
-from streams.testing.harness import ERRORS, PipelineEnv, WorkerProcess, create_topics, unreachable
+from streams.testing.harness import (
+    ERRORS,
+    PipelineEnv,
+    WorkerProcess,
+    broker,
+    create_topics,
+    unreachable,
+)
 from streams.topics import ensure_topics, topic_plan
 
 PARTITIONS = 6
-
-
-@asynccontextmanager
-async def broker() -> AsyncIterator[str]:
-    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
-        yield configured
-        return
-    kafka = LocalKafka(LocalKafkaSettings(run_dir=Path(tempfile.mkdtemp(prefix="bench-kafka-"))))
-    state = await asyncio.to_thread(kafka.up)
-    try:
-        yield state.bootstrap
-    finally:
-        await asyncio.to_thread(kafka.down, True)
 
 
 async def produce_all(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> int:

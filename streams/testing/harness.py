@@ -10,9 +10,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
+from streams.broker.launcher import LocalKafka
+from streams.broker.settings import LocalKafkaSettings
 
 #: The installed command, beside the interpreter running this.
 CLI = str(Path(sys.executable).parent / "tmc-recovery")
@@ -243,3 +247,19 @@ async def wait_for_table(
             summary = f"{len(rows)} rows {states}"
             raise AssertionError(f"table not done in {within_s}s: {summary}\n{logs}")
         await asyncio.sleep(0.5)
+
+
+@asynccontextmanager
+async def broker(prefix: str = "bench-kafka-") -> AsyncIterator[str]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` when set, else the project's local broker for the duration,
+    wiped afterwards: what a benchmark runs against."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    kafka = LocalKafka(LocalKafkaSettings(run_dir=Path(tempfile.mkdtemp(prefix=prefix))))
+    state = await asyncio.to_thread(kafka.up)
+    try:
+        yield state.bootstrap
+    finally:
+        await asyncio.to_thread(kafka.down, True)
