@@ -26,10 +26,10 @@ from schemas.codec.errors import (
 from schemas.codec.framing import Framing
 from schemas.codec.records import RecordCodec
 from schemas.codec.registry import (
-    RegistryError,
     RegistryUnreachable,
     SchemaNotRegistered,
     SchemaRegistryClient,
+    SchemaRegistryError,
 )
 
 __all__ = [
@@ -50,11 +50,11 @@ __all__ = [
     "InvalidUtf8",
     "NegativeLength",
     "RecordCodec",
-    "RegistryError",
     "RegistryUnavailable",
     "RegistryUnreachable",
     "SchemaNotRegistered",
     "SchemaRegistryClient",
+    "SchemaRegistryError",
     "TrailingBytes",
     "TruncatedMessage",
     "UnknownFingerprint",

@@ -34,10 +34,10 @@ from schemas.codec.framing import (
     single_object_header,
 )
 from schemas.codec.registry import (
-    RegistryError,
     RegistryUnreachable,
     SchemaNotRegistered,
     SchemaRegistryClient,
+    SchemaRegistryError,
 )
 from schemas.codec.safety import zero_width_arrays
 
@@ -174,7 +174,7 @@ class AvroCodec:
             raise errors.UnknownSchemaId(data, f"schema id {schema_id}: {exc}") from exc
         except RegistryUnreachable as exc:
             raise errors.RegistryUnavailable(data, str(exc)) from exc
-        except RegistryError as exc:
+        except SchemaRegistryError as exc:
             raise errors.UnknownSchemaId(data, f"schema id {schema_id}: {exc}") from exc
         writer = self._parse_registered(text, data)
         self._by_id[schema_id] = writer

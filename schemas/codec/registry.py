@@ -21,15 +21,15 @@ _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 _MAX_REMEMBERED_MISSES = 1024
 
 
-class RegistryError(TmcRecoveryError):
+class SchemaRegistryError(TmcRecoveryError):
     """The registry answered, but not with what was asked for."""
 
 
-class RegistryUnreachable(RegistryError):
+class RegistryUnreachable(SchemaRegistryError):
     """No usable answer: connection refused, timeout, or a server error."""
 
 
-class SchemaNotRegistered(RegistryError):
+class SchemaNotRegistered(SchemaRegistryError):
     """The registry does not know this schema id."""
 
 
@@ -70,7 +70,9 @@ class SchemaRegistryClient:
             raise
         text = answer.get("schema")
         if not isinstance(text, str):
-            raise RegistryError(f"{self.url}: schema id {schema_id} came back without a schema")
+            raise SchemaRegistryError(
+                f"{self.url}: schema id {schema_id} came back without a schema"
+            )
         self._schemas[schema_id] = text
         return text
 
@@ -84,7 +86,7 @@ class SchemaRegistryClient:
         answer = self._call("POST", path, {"schema": schema_text})
         schema_id = answer.get("id")
         if not isinstance(schema_id, int):
-            raise RegistryError(f"{self.url}: registering {subject} returned no id: {answer}")
+            raise SchemaRegistryError(f"{self.url}: registering {subject} returned no id: {answer}")
         self._ids[key] = schema_id
         self._schemas[schema_id] = schema_text
         return schema_id
@@ -105,16 +107,18 @@ class SchemaRegistryClient:
             if exc.code == 404:
                 raise SchemaNotRegistered(f"{self.url}{path}: not found") from exc
             if exc.code < 500:
-                raise RegistryError(f"{self.url}{path}: HTTP {exc.code} {exc.reason}") from exc
+                raise SchemaRegistryError(
+                    f"{self.url}{path}: HTTP {exc.code} {exc.reason}"
+                ) from exc
             raise self._down(f"{self.url}{path}: HTTP {exc.code}") from exc
         except OSError as exc:  # URLError, timeouts, connection resets
             raise self._down(f"{self.url}{path}: {exc}") from exc
         try:
             answer = json.loads(raw)
         except ValueError as exc:
-            raise RegistryError(f"{self.url}{path}: the answer is not JSON") from exc
+            raise SchemaRegistryError(f"{self.url}{path}: the answer is not JSON") from exc
         if not isinstance(answer, dict):
-            raise RegistryError(f"{self.url}{path}: expected a JSON object, got {answer!r}")
+            raise SchemaRegistryError(f"{self.url}{path}: expected a JSON object, got {answer!r}")
         return answer
 
     def _down(self, reason: str) -> RegistryUnreachable:

@@ -22,7 +22,13 @@ from typing import Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from schemas.codec import EncodeError, Framing, RecordCodec, RegistryError, SchemaRegistryClient
+from schemas.codec import (
+    EncodeError,
+    Framing,
+    RecordCodec,
+    SchemaRegistryClient,
+    SchemaRegistryError,
+)
 from schemas.records import EmitterIdentity, TMCError
 from streams.clients.errors import EmitError
 
@@ -87,7 +93,7 @@ class ErrorEmitter:
             async with asyncio.timeout(self._timeout):
                 await producer.start()
                 await asyncio.to_thread(self._codec.avro.prepare)
-        except (TimeoutError, KafkaError, OSError, RegistryError) as exc:
+        except (TimeoutError, KafkaError, OSError, SchemaRegistryError) as exc:
             await producer.stop()
             raise EmitError(f"cannot start emitting to {self._bootstrap}: {exc!r}") from exc
         self._producer = producer

@@ -6,10 +6,10 @@ import time
 import pytest
 
 from schemas.codec import (
-    RegistryError,
     RegistryUnreachable,
     SchemaNotRegistered,
     SchemaRegistryClient,
+    SchemaRegistryError,
 )
 from streams.testing.registry_stub import RegistryStub
 
@@ -74,7 +74,7 @@ def test_a_server_error_marks_the_registry_down_for_retry_after(registry: Regist
 def test_a_client_error_is_not_an_outage(registry: RegistryStub) -> None:
     registry.fail_with = 422
     client = SchemaRegistryClient(registry.url)
-    with pytest.raises(RegistryError) as raised:
+    with pytest.raises(SchemaRegistryError) as raised:
         client.register("s", SCHEMA)
     assert not isinstance(raised.value, RegistryUnreachable)
 
