@@ -606,7 +606,7 @@ async def run_all(args: argparse.Namespace) -> None:
         c for names in clusters_per_partition(timing.partitions).values() for c in names
     )
     rows: list[dict[str, Any]] = []
-    async with broker("bench-restart-kafka-") as bootstrap, FleetSimulator(clusters) as fleet:
+    async with broker() as bootstrap, FleetSimulator(clusters) as fleet:
         join_s = await raw_join(bootstrap, timing)
         print(f"raw AIOKafkaConsumer group join: {join_s:.2f} s", flush=True)
         for case in args.cases:

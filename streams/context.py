@@ -14,7 +14,7 @@ from strategies.registry import StrategyRegistry
 from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
-from streams.partitioning import partition_for, row_key
+from streams.partitioning import row_key
 from streams.status.catchup import CatchUp
 from streams.tables import Tables
 from streams.triage.dedup import Dedup
@@ -55,9 +55,6 @@ class Pipeline:
         """The dedup state of ``cluster``'s rows on ``partition`` (for a sweep: no cluster)."""
         tables, settings = self.tables, self.settings.dedup
         return Dedup(tables.seen, tables.targets, settings, partition, cluster)
-
-    def partition_of(self, key: bytes) -> int:
-        return partition_for(key, self.settings.topics.partitions)
 
     def row(self, cluster: str, recovery_id: str) -> RecoveryResult | None:
         raw = self.tables.status.get(row_key(cluster, recovery_id))

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.testing.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
 from streams.testing.harness import create_topics
-from tests.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
 
 _session_broker: list[ProvidedBroker] = []
 

@@ -60,7 +60,7 @@ class ResultsAgent:
     async def apply(self, incoming: RecoveryResult, partition: int) -> None:
         before = self.p.row_of(incoming)
         row = project_row(before, incoming)
-        cluster = row.kafka_key().decode()
+        cluster = summary_key(row)
         claim = self.p.dedup(partition, cluster).current_claim(row.strategy, row.target)
         if claim is not None and claim.recovery_id == row.id:
             row = with_merges(row, claim.merged_ids, claim.merged_count)

@@ -70,12 +70,6 @@ class CatchUp:
             self._projected[partition] = offset + 1
             self._check(partition)
 
-    def owns(self, partition: int) -> bool:
-        return partition in self._caught_up
-
-    def all_caught_up(self) -> bool:
-        return all(event.is_set() for event in self._caught_up.values())
-
     async def wait(self, partition: int) -> bool:
         """Until ``partition`` has caught up; False if it is not (or no longer) owned."""
         event = self._caught_up.get(partition)

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -25,8 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
-from streams.broker.launcher import LocalKafka
-from streams.broker.settings import LocalKafkaSettings
+from streams.testing.brokers import provide_broker
 
 #: The installed command, beside the interpreter running this.
 CLI = str(Path(sys.executable).parent / "tmc-recovery")
@@ -250,16 +248,11 @@ async def wait_for_table(
 
 
 @asynccontextmanager
-async def broker(prefix: str = "bench-kafka-") -> AsyncIterator[str]:
-    """``KAFKA_BOOTSTRAP_SERVERS`` when set, else the project's local broker for the duration,
-    wiped afterwards: what a benchmark runs against."""
-    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if configured:
-        yield configured
-        return
-    kafka = LocalKafka(LocalKafkaSettings(run_dir=Path(tempfile.mkdtemp(prefix=prefix))))
-    state = await asyncio.to_thread(kafka.up)
+async def broker() -> AsyncIterator[str]:
+    """A real broker for the duration (brokers.py says which), released afterwards: what a
+    benchmark runs against."""
+    provided = await asyncio.to_thread(provide_broker)
     try:
-        yield state.bootstrap
+        yield provided.bootstrap
     finally:
-        await asyncio.to_thread(kafka.down, True)
+        await asyncio.to_thread(provided.stop)

@@ -33,20 +33,11 @@ from schemas.codec import (
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, RecoveryResult, TMCError, to_avro
 from streams.testing.registry_stub import RegistryStub
+from tests.schemas.avro_canon import varint
 from tests.schemas.examples import T0, all_records, recovery_result, tmc_error
 from tests.schemas.isolation import run_isolated
 
 ERRORS = catalog().families[SchemaName.TMC_ERROR]
-
-
-def _zigzag(n: int) -> bytes:
-    n = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def _body(schema: Any, datum: Any) -> bytes:
@@ -234,7 +225,7 @@ def test_a_writer_schema_with_zero_width_array_items_is_refused_not_run(
     # 2**62 nulls claimed by nine bytes: fastavro would loop (and grow a list) until memory runs
     # out, inside compiled code where pytest-timeout's signal cannot stop it. So the decode runs
     # in a child process, with a timeout and a memory cap.
-    data = b"\x00" + schema_id.to_bytes(4, "big") + _zigzag(2**62) + VALID[10:]
+    data = b"\x00" + schema_id.to_bytes(4, "big") + varint(2**62) + VALID[10:]
     printed = run_isolated(
         f"""
         import time
@@ -272,11 +263,11 @@ def _prefix_before(field: str) -> bytes:
 @pytest.mark.parametrize(
     ("field", "claim"),
     [
-        ("component", _zigzag(2**62)),  # a string claiming 4 EiB
-        ("component", _zigzag(2**31)),
-        ("recovery_hint", _zigzag(2**62)),  # an array claiming 2**62 items
-        ("recovery_hint", _zigzag(-(2**62)) + _zigzag(2**40)),  # negative count: block size next
-        ("context", _zigzag(2**62)),  # a map claiming 2**62 entries
+        ("component", varint(2**62)),  # a string claiming 4 EiB
+        ("component", varint(2**31)),
+        ("recovery_hint", varint(2**62)),  # an array claiming 2**62 items
+        ("recovery_hint", varint(-(2**62)) + varint(2**40)),  # negative count: block size next
+        ("context", varint(2**62)),  # a map claiming 2**62 entries
     ],
     ids=["string-2^62", "string-2^31", "array-2^62", "array-negative-block", "map-2^62"],
 )

@@ -31,7 +31,7 @@ async def test_opens_only_once_recovered_and_projected_to_the_end_offset() -> No
     assert await _opened(catchup, 0) is None, "offset 4 is still unprojected"
     catchup.projected(0, 4)
     assert await _opened(catchup, 0) is True
-    assert catchup.all_caught_up()
+    assert await _opened(catchup, 1) is True, "every owned partition is caught up"
 
 
 async def test_a_committed_offset_at_the_end_needs_no_records() -> None:
@@ -75,5 +75,4 @@ async def test_records_of_unowned_partitions_and_late_targets_are_ignored() -> N
     catchup.projected(5, 100)
     catchup.revoke()
     catchup.set_targets({0: 1}, {0: 1})  # measured for an assignment that is gone
-    assert not catchup.owns(0)
-    assert await _opened(catchup, 0) is False
+    assert await _opened(catchup, 0) is False, "no longer owned"

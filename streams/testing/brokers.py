@@ -1,4 +1,4 @@
-"""Where the test session's real Kafka broker comes from.
+"""Where a test session's or a benchmark's real Kafka broker comes from.
 
 In order: ``KAFKA_BOOTSTRAP_SERVERS`` when set; a testcontainers apache/kafka when a
 Docker engine answers; else the project's own local broker (streams/broker). There is
@@ -84,7 +84,7 @@ def container_broker() -> ProvidedBroker:
 
 def local_broker() -> ProvidedBroker:
     """The project's local broker in a throwaway state dir, stopped by its pid."""
-    run_dir = Path(tempfile.mkdtemp(prefix="tmc-kafka-test-"))
+    run_dir = Path(tempfile.mkdtemp(prefix="tmc-kafka-"))
     broker = LocalKafka(load_settings(LocalKafkaSettings, run_dir=run_dir))
     state = broker.up()
     return ProvidedBroker(
@@ -96,7 +96,7 @@ def local_broker() -> ProvidedBroker:
 
 
 def provide_broker() -> ProvidedBroker:
-    """A broker for this session, or BrokerUnavailable naming what went wrong."""
+    """A broker, or BrokerUnavailable naming what went wrong."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         return ProvidedBroker(configured, "KAFKA_BOOTSTRAP_SERVERS", None, lambda: None)
