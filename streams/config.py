@@ -7,9 +7,17 @@ a bad value is a ConfigError naming the field.
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +27,7 @@ from pydantic_settings import (
 
 from strategies.settings import StrategySettings
 from streams.settings_loader import ConfigError, load_settings
+from streams.topology import TOPOLOGY, TopicEntry, Topology
 
 DAY_MS = 24 * 3600 * 1000
 DEFAULT_WORKER_ID = "tmc-recovery"
@@ -75,32 +84,40 @@ class KafkaSettings(_Section):
         return value
 
 
-class TopicSettings(_Section):
-    """Names, partitions and retention. All co-partitioned topics share ``partitions``.
+class TopicSettingsBase(_Section):
+    """Partitions and retention. All co-partitioned topics share ``partitions``.
 
-    The compacted table topics carry a format version in their names (``.v2``: plain UTF-8
-    keys that start with their cluster): a new key or value format gets new names, so a worker
-    never reads an older format as if it were the new one."""
+    The topic names are fields too, one per entry of streams/topology.py, added by
+    ``topic_settings``: a topic is declared once, there."""
 
-    errors: str = "tmc.errors"
-    dlq: str = "tmc.errors.dlq"
-    results: str = "tmc.recovery.results"
-    escalations: str = "tmc.recovery.escalations"
-    events: str = "tmc.recovery.events"
-    status: str = "tmc.recovery.status.v2"
-    clusters: str = "tmc.recovery.clusters.v2"
-    dedup_seen: str = "tmc.recovery.dedup.seen.v2"
-    dedup_targets: str = "tmc.recovery.dedup.targets.v2"
-    requests_prefix: str = "tmc.recovery.requests."
-    triage: str = "tmc.errors.triage"
-    merges: str = "tmc.recovery.status.merges"  # status-internal: merged errors, per recovery
     partitions: int = Field(default=6, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     retention_ms: int = Field(default=7 * DAY_MS, ge=60_000)
     dlq_retention_ms: int = Field(default=30 * DAY_MS, ge=60_000)
 
+    def name(self, entry: TopicEntry) -> str:
+        """``entry``'s topic name as configured (for REQUESTS: the prefix)."""
+        return str(getattr(self, entry.setting))
+
     def requests(self, strategy: str) -> str:
-        return f"{self.requests_prefix}{strategy}"
+        return f"{self.name(TOPOLOGY.requests)}{strategy}"
+
+    if TYPE_CHECKING:  # the generated name fields
+
+        def __getattr__(self, setting: str) -> str: ...
+
+
+def topic_settings(spec: Topology) -> type[TopicSettingsBase]:
+    """The ``topics`` section for ``spec``: one name field per entry, defaulting to its name."""
+    names: dict[str, Any] = {entry.setting: (str, entry.default) for entry in spec.entries}
+    doc = TopicSettingsBase.__doc__
+    return create_model("TopicSettings", __base__=TopicSettingsBase, __doc__=doc, **names)
+
+
+if TYPE_CHECKING:
+    TopicSettings = TopicSettingsBase
+else:
+    TopicSettings = topic_settings(TOPOLOGY)
 
 
 class CodecSettings(_Section):

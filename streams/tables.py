@@ -1,4 +1,5 @@
-"""The changelogged tables: recovery rows, cluster summaries, and dedup state.
+"""The changelogged tables: recovery rows, cluster summaries, and dedup state. Each table's
+changelog topic is the streams/topology.py entry of the same name.
 
 Every table is written only inside stream iteration of a cluster-keyed topic, so its
 changelog partition is that cluster's partition (NOTES.md: writes from background tasks
@@ -15,6 +16,7 @@ import faust
 from faust.types import TableT
 
 from streams.config import TopicSettings
+from streams.topology import TOPOLOGY
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,8 @@ class Tables:
 
     @classmethod
     def declare(cls, app: faust.App, topics: TopicSettings) -> "Tables":
-        def table(name: str, changelog: str, value_type: type | None) -> TableT[Any, Any]:
+        def table(name: str, value_type: type | None) -> TableT[Any, Any]:
+            changelog = topics.name(TOPOLOGY.table(name))
             # Keys raw UTF-8; values raw (bytes) or JSON (untyped): the changelog topic must
             # decode them the same way when a worker recovers the table.
             value_serializer = "raw" if value_type is bytes else "json"
@@ -51,8 +54,8 @@ class Tables:
             return created
 
         return cls(
-            status=table("status", topics.status, bytes),
-            clusters=table("clusters", topics.clusters, bytes),
-            seen=table("seen", topics.dedup_seen, None),  # JSON objects: dicts
-            targets=table("targets", topics.dedup_targets, None),
+            status=table("status", bytes),
+            clusters=table("clusters", bytes),
+            seen=table("seen", None),  # JSON objects: dicts
+            targets=table("targets", None),
         )

@@ -1,4 +1,5 @@
-"""The service's topics: planned from configuration, created explicitly, verified on start.
+"""The service's topics: planned from the spec (streams/topology.py) and the configuration,
+created explicitly, verified on start.
 
 The service never relies on broker auto-creation. Every topic keyed by cluster has the
 same partition count, because co-partitioning is what puts a cluster's errors, requests,
@@ -8,7 +9,7 @@ cleanup policy is a start-up error, not silent corruption.
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from schemas.errors import TmcRecoveryError
 from streams.config import TopicSettings
+from streams.topology import REQUESTS, TOPOLOGY, TopicEntry, Topology
 
 TOPIC_ALREADY_EXISTS = 36
 METADATA_WAIT_S = 15.0
@@ -28,35 +30,33 @@ class TopicError(TmcRecoveryError):
 
 @dataclass(frozen=True)
 class TopicSpec:
+    """One topic of the plan: its name as configured, its shape, and its spec entry."""
+
     name: str
     partitions: int
-    config: dict[str, str] = field(default_factory=dict)
+    entry: TopicEntry
+    config: dict[str, str]
 
     @property
     def cleanup_policy(self) -> str:
         return self.config.get("cleanup.policy", "delete")
 
 
-def topic_plan(topics: TopicSettings, strategies: Iterable[str]) -> list[TopicSpec]:
-    """Every topic the worker reads or writes, with its partitions and retention."""
-    p = topics.partitions
-    stream = {"cleanup.policy": "delete", "retention.ms": str(topics.retention_ms)}
-    table = {"cleanup.policy": "compact"}
-    dlq = {"cleanup.policy": "delete", "retention.ms": str(topics.dlq_retention_ms)}
-    plan = [
-        TopicSpec(topics.errors, p, stream),
-        TopicSpec(topics.dlq, p, dlq),
-        TopicSpec(topics.triage, p, stream),
-        TopicSpec(topics.results, p, stream),
-        TopicSpec(topics.merges, p, stream),
-        TopicSpec(topics.escalations, p, stream),
-        TopicSpec(topics.events, p, stream),
-        TopicSpec(topics.status, p, table),
-        TopicSpec(topics.clusters, p, table),
-        TopicSpec(topics.dedup_seen, p, table),
-        TopicSpec(topics.dedup_targets, p, table),
-    ]
-    plan += [TopicSpec(topics.requests(name), p, stream) for name in sorted(strategies)]
+def topic_plan(
+    topics: TopicSettings, strategies: Iterable[str], spec: Topology = TOPOLOGY
+) -> list[TopicSpec]:
+    """Every topic of ``spec`` the worker reads or writes, with its partitions and retention
+    (the request topics: one per strategy)."""
+    plan = []
+    for entry in spec.entries:
+        config = {"cleanup.policy": entry.kind.cleanup_policy}
+        if entry.kind.retention_setting is not None:
+            config["retention.ms"] = str(getattr(topics, entry.kind.retention_setting))
+        if entry.kind is REQUESTS:
+            names = [topics.requests(strategy) for strategy in sorted(strategies)]
+        else:
+            names = [topics.name(entry)]
+        plan += [TopicSpec(name, topics.partitions, entry, config) for name in names]
     return plan
 
 

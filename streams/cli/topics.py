@@ -1,8 +1,9 @@
 """`tmc-recovery topics create|verify`: the worker's topics, for producers that start first.
 
-The plan and the creation are the worker's own (streams/topics.py), from the same
-configuration (file plus TMC_* variables), so a topic created here is exactly the topic a
-worker would create: same names, partitions, cleanup policy and retention.
+The plan and the creation are the worker's own (streams/topics.py, from the spec in
+streams/topology.py), from the same configuration (file plus TMC_* variables), so a topic
+created here is exactly the topic a worker would create: same names, partitions, cleanup
+policy and retention. ``--json`` also says what each topic is for and whether it is public.
 """
 
 import asyncio
@@ -54,7 +55,12 @@ def _apply(config: Path | None, bootstrap: str | None, create: bool) -> dict[str
         "bootstrap_servers": server,
         "created": created,
         "topics": {
-            spec.name: {"partitions": spec.partitions, "cleanup_policy": spec.cleanup_policy}
+            spec.name: {
+                "partitions": spec.partitions,
+                "cleanup_policy": spec.cleanup_policy,
+                "public": spec.entry.public,
+                "purpose": spec.entry.purpose,
+            }
             for spec in plan
         },
     }

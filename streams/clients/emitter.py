@@ -31,8 +31,9 @@ from schemas.codec import (
 )
 from schemas.records import EmitterIdentity, TMCError
 from streams.clients.errors import EmitError
+from streams.topology import TOPOLOGY
 
-DEFAULT_ERRORS_TOPIC = "tmc.errors"
+DEFAULT_ERRORS_TOPIC = TOPOLOGY.entry("errors").default
 
 
 def default_identity(name: str) -> EmitterIdentity:

@@ -19,8 +19,9 @@ from aiokafka.errors import KafkaError
 from schemas.codec import DecodeError, RecordCodec, SchemaRegistryClient
 from schemas.records import RecoveryResult, RecoveryState
 from streams.clients.errors import SubscribeError
+from streams.topology import TOPOLOGY
 
-DEFAULT_RESULTS_TOPIC = "tmc.recovery.results"
+DEFAULT_RESULTS_TOPIC = TOPOLOGY.entry("results").default
 
 log = logging.getLogger(__name__)
 

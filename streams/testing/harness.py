@@ -25,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
 from streams.testing.brokers import provide_broker
+from streams.topology import TOPOLOGY
 
 #: The installed command, beside the interpreter running this.
 CLI = str(Path(sys.executable).parent / "tmc-recovery")
@@ -55,22 +56,8 @@ class PipelineEnv:
 
     @property
     def topics(self) -> dict[str, Any]:
-        p = self.prefix
-        return {
-            "errors": f"{p}.errors",
-            "triage": f"{p}.triage",
-            "merges": f"{p}.merges",
-            "dlq": f"{p}.dlq",
-            "results": f"{p}.results",
-            "escalations": f"{p}.escalations",
-            "events": f"{p}.events",
-            "status": f"{p}.status",
-            "clusters": f"{p}.clusters",
-            "dedup_seen": f"{p}.seen",
-            "dedup_targets": f"{p}.targets",
-            "requests_prefix": f"{p}.requests.",
-            "partitions": self.partitions,
-        }
+        """The ``topics`` section: every topic of the spec under this test's prefix."""
+        return {**TOPOLOGY.under(self.prefix), "partitions": self.partitions}
 
     def config(self, name: str, **overrides: Any) -> Path:
         """A worker config file; ``overrides`` are merged one level deep."""

@@ -11,9 +11,10 @@ import yaml
 from aiokafka.admin import NewTopic
 
 from streams.cli.topics import worker_plan
-from streams.config import TopicSettings, load_service_settings
+from streams.config import load_service_settings
 from streams.testing.harness import create_topics
 from streams.topics import ensure_topics
+from streams.topology import TOPOLOGY
 from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.kafka
@@ -22,13 +23,8 @@ pytestmark = pytest.mark.kafka
 def config(tmp_path: Path, bootstrap: str, partitions: int = 3) -> Path:
     """A producer-side config: no fleet file, just the cluster and the topics."""
     p = f"c{uuid.uuid4().hex[:8]}"
-    # Every topic name the settings have, under a fresh prefix (new topics included).
-    topics: dict[str, Any] = {
-        name: f"{p}.{name}"
-        for name, info in TopicSettings.model_fields.items()
-        if info.annotation is str
-    }
-    topics["partitions"] = partitions
+    # Every topic of the spec, under a fresh prefix (new topics included).
+    topics: dict[str, Any] = {**TOPOLOGY.under(p), "partitions": partitions}
     path = tmp_path / f"{p}.yaml"
     path.write_text(yaml.safe_dump({"kafka": {"bootstrap_servers": bootstrap}, "topics": topics}))
     return path
@@ -45,10 +41,11 @@ def test_create_makes_exactly_the_topics_a_worker_would(
     plan = worker_plan(settings)
     assert sorted(created["created"]) == sorted(spec.name for spec in plan)
     assert f"{settings.topics.requests_prefix}ClusterConnectivity" in created["topics"]
-    assert created["topics"][settings.topics.status] == {
-        "partitions": 3,
-        "cleanup_policy": "compact",
-    }
+    status = created["topics"][settings.topics.status]
+    assert status["partitions"] == 3
+    assert status["cleanup_policy"] == "compact"
+    assert status["public"] is True
+    assert status["purpose"] == TOPOLOGY.table("status").purpose
     # The worker's own start-up path finds nothing to create and nothing wrong.
     assert asyncio.run(ensure_topics(kafka_bootstrap, plan)) == []
 

@@ -9,6 +9,7 @@ from aiokafka.admin import NewTopic
 from streams.config import TopicSettings
 from streams.testing.harness import create_topics
 from streams.topics import TopicError, ensure_topics, topic_plan
+from streams.topology import TOPOLOGY
 
 pytestmark = pytest.mark.kafka
 
@@ -16,21 +17,9 @@ STRATEGIES = ["ClusterConnectivity", "Generic"]
 
 
 def _settings(partitions: int = 3) -> TopicSettings:
-    p = f"t{uuid.uuid4().hex[:8]}"
-    return TopicSettings(
-        errors=f"{p}.errors",
-        dlq=f"{p}.dlq",
-        results=f"{p}.results",
-        escalations=f"{p}.escalations",
-        events=f"{p}.events",
-        status=f"{p}.status",
-        clusters=f"{p}.clusters",
-        dedup_seen=f"{p}.seen",
-        dedup_targets=f"{p}.targets",
-        requests_prefix=f"{p}.requests.",
-        triage=f"{p}.triage",
-        partitions=partitions,
-    )
+    """Every topic of the spec under a fresh prefix."""
+    names = TOPOLOGY.under(f"t{uuid.uuid4().hex[:8]}")
+    return TopicSettings.model_validate({**names, "partitions": partitions})
 
 
 def test_plan_co_partitions_everything_and_compacts_tables() -> None:
