@@ -137,14 +137,14 @@ class IngestSettings(_Section):
 
 class DedupSettings(_Section):
     """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
-    merging new errors for ``cooldown_s`` after its recovery ends. Merges reach the
-    recovery's row within ``merge_flush_s`` (batched: a storm would otherwise rewrite the
-    row once per error)."""
+    merging new errors for ``cooldown_s`` after its recovery ends. Triage writes its state
+    once per batch of at most ``max_batch`` errors (a batch closes sooner when no more are
+    waiting); idle partitions are swept for expired rows every ``sweep_interval_s``."""
 
     event_id_ttl_s: float = Field(default=3600.0, gt=0)
     cooldown_s: float = Field(default=300.0, ge=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)
-    merge_flush_s: float = Field(default=1.0, gt=0)
+    max_batch: int = Field(default=1000, ge=1, le=100_000)
 
 
 class RetrySettings(_Section):

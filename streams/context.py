@@ -11,13 +11,13 @@ from faust.types import TopicT
 from schemas.codec import RecordCodec
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.registry import StrategyRegistry
-from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
 from streams.partitioning import row_key
 from streams.status.catchup import CatchUp
 from streams.tables import Tables
-from streams.triage.dedup import Dedup
+from streams.topology import KafkaTopics
+from streams.triage.dedup import Dedup, DedupState
 
 Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes]
 
@@ -40,7 +40,7 @@ def now_ms(clock: Callable[[], float]) -> datetime:
 class Pipeline:
     app: faust.App
     settings: ServiceSettings
-    channels: Channels
+    channels: KafkaTopics
     tables: Tables
     strategies: StrategyRegistry
     errors: RecordCodec[TMCError]
@@ -49,12 +49,12 @@ class Pipeline:
     metrics: Metrics
     schema_registry_configured: bool
     catchup: CatchUp
+    dedup_state: DedupState
     clock: Callable[[], float] = field(default=time.time)
 
-    def dedup(self, partition: int, cluster: str = "") -> Dedup:
-        """The dedup state of ``cluster``'s rows on ``partition`` (for a sweep: no cluster)."""
-        tables, settings = self.tables, self.settings.dedup
-        return Dedup(tables.seen, tables.targets, settings, partition, cluster)
+    def dedup(self, partition: int, cluster: str) -> Dedup:
+        """The dedup state of ``cluster``'s rows on ``partition``."""
+        return self.dedup_state.partition(partition).for_cluster(cluster)
 
     def row(self, cluster: str, recovery_id: str) -> RecoveryResult | None:
         raw = self.tables.status.get(row_key(cluster, recovery_id))

@@ -25,7 +25,6 @@ from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
 from streams.app import create_app
-from streams.channels import Channels
 from streams.config import ServiceSettings
 from streams.context import Pipeline
 from streams.execution.agent import RequestAgents
@@ -39,7 +38,9 @@ from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
 from streams.status.projection import project_row
 from streams.tables import Tables
+from streams.topology import KafkaTopics
 from streams.triage.agent import Triage
+from streams.triage.dedup import DedupState
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,12 @@ class RecoveryService:
         )
         self._catching_up: asyncio.Task[None] | None = None
         self.readiness = Readiness(settings.ready_file)
+        tables = Tables.declare(self.app, settings.topics)
         self.pipeline = Pipeline(
             app=self.app,
             settings=settings,
-            channels=Channels.declare(self.app, settings.topics, self.strategies.names()),
-            tables=Tables.declare(self.app, settings.topics),
+            channels=KafkaTopics.declare(self.app, settings.topics, self.strategies.names()),
+            tables=tables,
             strategies=self.strategies,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
             results=RecordCodec(RecoveryResult, framing=framing, registry=registry_client),
@@ -79,6 +81,9 @@ class RecoveryService:
             metrics=Metrics(),
             schema_registry_configured=registry_client is not None,
             catchup=self.catchup,
+            dedup_state=DedupState(
+                tables.seen, tables.targets, settings.dedup, settings.topics.partitions
+            ),
         )
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
@@ -167,6 +172,7 @@ class RecoveryService:
         """Every lease lapses (Faust's rebalances are eager: all partitions are revoked), so
         every recovery is released; those still owned are resumed after the catch-up."""
         self.catchup.revoke()
+        self.pipeline.dedup_state.reset()
         self.readiness.mark_not_ready()
         released = await self.executor.release(lambda _: True)
         if released:

@@ -23,8 +23,8 @@ from streams.topology import TOPOLOGY
 class Tables:
     status: TableT[str, bytes]  # cluster~recovery id -> RecoveryResult (Avro)
     clusters: TableT[str, bytes]  # cluster -> ClusterStatus (Avro)
-    seen: TableT[str, dict[str, Any]]  # cluster~event id -> SeenEvent row (JSON)
-    targets: TableT[str, dict[str, Any]]  # cluster~strategy|target -> TargetClaim (JSON)
+    seen: TableT[str, bytes]  # cluster~@batch -> the event ids of one triage batch
+    targets: TableT[str, bytes]  # cluster~strategy|target -> TargetClaim
 
     @classmethod
     def declare(cls, app: faust.App, topics: TopicSettings) -> "Tables":
@@ -56,6 +56,6 @@ class Tables:
         return cls(
             status=table("status", bytes),
             clusters=table("clusters", bytes),
-            seen=table("seen", None),  # JSON objects: dicts
-            targets=table("targets", None),
+            seen=table("seen", bytes),  # streams/triage/rows.py
+            targets=table("targets", bytes),
         )

@@ -6,8 +6,8 @@ Everything else about topics derives from ``TOPOLOGY``: the ``topics.<setting>``
 names, and the test harness's per-test names. Adding a topic is one entry here.
 
 The compacted table topics carry a format version in their names (``.v2``: plain UTF-8 keys
-that start with their cluster): a new key or value format gets new names, so a worker never
-reads an older format as if it were the new one.
+that start with their cluster; the dedup tables' ``.v3``: binary batch rows): a new key or
+value format gets new names, so a worker never reads an older format as if it were the new one.
 """
 
 from __future__ import annotations
@@ -136,12 +136,12 @@ TOPOLOGY = Topology(
             "cluster table: <cluster> -> ClusterStatus summary (Avro)",
         ),
         TopicEntry(
-            "seen", "tmc.recovery.dedup.seen.v2", TABLE, False,
-            "triage's dedup table: the event ids it has counted, per cluster",
+            "seen", "tmc.recovery.dedup.seen.v3", TABLE, False,
+            "triage's dedup table: the event ids of each triage batch (streams/triage/rows.py)",
             configured_as="dedup_seen",
         ),
         TopicEntry(
-            "targets", "tmc.recovery.dedup.targets.v2", TABLE, False,
+            "targets", "tmc.recovery.dedup.targets.v3", TABLE, False,
             "triage's claims: the recovery a (strategy, target) merges into, active or cooling",
             configured_as="dedup_targets",
         ),

@@ -4,18 +4,20 @@
 cluster's (a producer with another partitioner, e.g. librdkafka's default) is forwarded,
 re-keyed, to the re-key topic (``tmc.errors.triage``), so that a cluster's dedup state lives on
 one partition; what arrives there is decoded again and handed on. Records on the re-key topic
-that carry triage's tick header are triage's own timers, and go straight to it.
+that carry triage's tick header are triage's own sweep timer: they only close a batch.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from typing import cast
 
-from faust.types import EventT, StreamT
+import faust
+from faust.types import ChannelT, EventT, StreamT
 
 from streams.context import Pipeline, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
 from streams.triage.agent import TICK_HEADER, Triage
+from streams.triage.batch import TriageBatch
 from streams.triage.ids import Source
 
 log = logging.getLogger(__name__)
@@ -31,22 +33,31 @@ class IngestAgents:
         app.agent(channels.errors, name="tmc-ingest")(self._errors)
         app.agent(channels.triage, name="tmc-triage")(self._rekeyed)
 
-    async def _errors(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            self.p.metrics.received.inc()
-            await self._admit(event, forward=True)
-            yield None
+    async def _errors(self, stream: StreamT[bytes]) -> None:
+        await self._in_batches(stream, forward=True)
 
-    async def _rekeyed(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            tick = dict(header_pairs(event.message.headers)).get(TICK_HEADER)
-            if tick is None:
-                await self._admit(event, forward=False)
-            else:
-                await self.triage.on_tick(event.message.partition, tick)
-            yield None
+    async def _rekeyed(self, stream: StreamT[bytes]) -> None:
+        await self._in_batches(stream, forward=False)
 
-    async def _admit(self, event: EventT[bytes], forward: bool) -> None:
+    async def _in_batches(self, stream: StreamT[bytes], forward: bool) -> None:
+        """Admit each event at once; close the batch when no more are waiting or it is full
+        (streams/triage/batch.py). Events are acked when their batch closes."""
+        waiting = cast(ChannelT[bytes], stream.channel).queue
+        limit = self.p.settings.dedup.max_batch
+        batch: TriageBatch | None = None
+        async for event in cast(faust.Stream[bytes], stream).noack().events():
+            if batch is None:  # begun at its first event, in that event's generation
+                batch = self.triage.batch()
+            batch.add(event)
+            if not is_tick(event):  # a tick only closes the batch, for the sweep
+                if forward:
+                    self.p.metrics.received.inc()
+                await self._admit(event, forward, batch)
+            if len(batch) >= limit or waiting.empty():
+                await self.triage.close(batch)
+                batch = None
+
+    async def _admit(self, event: EventT[bytes], forward: bool, batch: TriageBatch) -> None:
         msg = event.message
         source = Source(msg.topic, msg.partition, msg.offset)
         admitted = await admit(
@@ -60,7 +71,7 @@ class IngestAgents:
             self.p.metrics.forwarded.inc()
             await self.p.channels.triage.send(key=key, value=msg.value, headers=msg.headers)
             return
-        await self.triage.handle(admitted, source)
+        await self.triage.handle(admitted, source, batch)
 
     async def _dead_letter(self, event: EventT[bytes], rejected: Rejected, source: Source) -> None:
         msg = event.message
@@ -68,3 +79,7 @@ class IngestAgents:
         self.p.metrics.dead_lettered.labels(rejected.reason).inc()
         headers = dead_letter_headers(header_pairs(msg.headers), rejected, str(source))
         await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
+
+
+def is_tick(event: EventT[bytes]) -> bool:
+    return any(name == TICK_HEADER for name, _ in header_pairs(event.message.headers))

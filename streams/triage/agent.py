@@ -1,25 +1,26 @@
-"""Triage: one decision per admitted error, and the timers that keep dedup state tidy.
+"""Triage: one decision per admitted error, taken in batches (streams/triage/batch.py).
 
 An error is dropped (an exact duplicate), merged into the recovery already healing its
 (strategy, target), started as a new recovery on its strategy's request topic, or escalated
-when nothing may act on it (streams/triage/decide.py). Ticks arrive per partition on the
-re-key topic: "flush" writes batched merges onto recovery rows, "sweep" also re-checks every
-claim and expires dedup rows. Both run inside stream iteration, so their table writes land on
-the right partition.
+when nothing may act on it (streams/triage/decide.py). Decisions are taken at once against the
+in-memory dedup state; closing a batch writes that state, tells status what merged (one
+note per claim per batch, on the status-internal merges topic), sends the decisions'
+records, and acks the events. A periodic sweep tick on the re-key topic closes a batch on an
+otherwise idle partition, so its expired dedup rows leave too. Triage is the only writer
+of the dedup tables; it also lets a claim go when its recovery ends, from the results topic.
 """
 
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
 from schemas.codec import DecodeError
-from schemas.records import TMCError
+from schemas.records import RecoveryResult, TMCError
 from streams.context import Pipeline, now_ms
-from streams.partitioning import SEPARATOR
 from streams.status.merges import MergeNote
 from streams.triage import records
+from streams.triage.batch import TriageBatch, current
 from streams.triage.decide import (
     NO_STRATEGY,
     Duplicate,
@@ -29,30 +30,57 @@ from streams.triage.decide import (
     decide,
     target_of,
 )
+from streams.triage.dedup import ClaimNote
 from streams.triage.ids import Source, recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
 
 TICK_HEADER = "tmc.tick"
-FLUSH, SWEEP = b"flush", b"sweep"
+SWEEP = b"sweep"
 
 
 class Triage:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
-        self._dirty: dict[int, set[str]] = defaultdict(set)  # partition -> claim keys
 
     def register(self) -> None:
-        """The tick timers, and the agent that lets a claim go when its recovery ends; the
+        """The sweep timer, and the agent that lets a claim go when its recovery ends; the
         errors themselves come from the ingest agents."""
-        app, dedup = self.p.app, self.p.settings.dedup
-        app.timer(dedup.merge_flush_s)(self._send_flush_ticks)
-        app.timer(dedup.sweep_interval_s)(self._send_sweep_ticks)
+        app = self.p.app
+        app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
         app.agent(self.p.channels.results, name="tmc-triage-endings")(self._endings)
+
+    def batch(self) -> TriageBatch:
+        return TriageBatch(self.p.dedup_state.epoch)
+
+    async def close(self, batch: TriageBatch) -> None:
+        """Write each partition's dedup state, send what the batch decided, ack its events."""
+        if batch.epoch != self.p.dedup_state.epoch:
+            log.info("dropping a batch of %d begun before a rebalance", len(batch))
+            return  # unacked: whoever owns the partitions now reads them again
+        now = self.p.clock()
+        for partition, event in batch.last_event_of.items():
+            with current(event):
+                await self._flush(partition, now)
+        for out in batch.outbox:
+            await out.topic.send(key=out.key, value=out.value)
+        for event in batch.events:
+            event.ack()
+
+    async def _flush(self, partition: int, now: float) -> None:
+        for note in self.p.dedup_state.partition(partition).flush(now):
+            await self._send_note(note, partition)
+
+    async def _send_note(self, note: ClaimNote, partition: int) -> None:
+        claim = note.claim
+        merged = MergeNote(note.cluster, claim.recovery_id, claim.merged_ids, claim.merged_count)
+        await self.p.channels.merges.send(
+            key=claim.recovery_id.encode(), value=merged.encode(), partition=partition
+        )
 
     async def _endings(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         """A recovery that ended keeps its claim for the cooldown, then lets go: read from
-        the results topic (its cluster's partition, so the claim write lands there too)."""
+        the results topic, whose event (on the cluster's partition) is current for the write."""
         async for event in stream.events():
             try:
                 result = self.p.results.decode(event.message.value)
@@ -60,84 +88,61 @@ class Triage:
                 pass  # the status agent dead-letters it
             else:
                 if result.state.is_terminal:
-                    cluster = result.kafka_key().decode()
-                    dedup = self.p.dedup(event.message.partition, cluster)
-                    dedup.release(result.strategy, result.target, result.id, self.p.clock())
+                    await self._release(result, event.message.partition)
             yield None
 
-    async def on_tick(self, partition: int, kind: bytes) -> None:
-        """Inside stream iteration of ``partition``: send the merges of its claims to status
-        (a note per recovery, on the same partition), and on a sweep expire dedup rows."""
-        sweep = kind == SWEEP
-        dedup = self.p.dedup(partition)
-        keys = self._dirty.pop(partition, set())
-        if sweep:  # also catches merges whose dirty mark a crash or rebalance lost
-            keys.update(dedup.unflushed())
-        for key in keys:
-            claim = dedup.mark_flushed(key)
-            if claim is not None:
-                cluster = key.split(SEPARATOR, 1)[0]
-                note = MergeNote(cluster, claim.recovery_id, claim.merged_ids, claim.merged_count)
-                await self.p.channels.merges.send(
-                    key=claim.recovery_id.encode(), value=note.encode(), partition=partition
-                )
-        if sweep:
-            swept = dedup.sweep(self.p.clock())
-            log.debug("partition %d: expired %d dedup rows", partition, swept)
-
-    async def _send_flush_ticks(self) -> None:
-        if self._dirty:
-            await self._send_ticks(FLUSH, set(self._dirty))
+    async def _release(self, result: RecoveryResult, partition: int) -> None:
+        now = self.p.clock()
+        dedup = self.p.dedup(partition, result.kafka_key().decode())
+        dedup.release(result.strategy, result.target, result.id, now)
+        await self._flush(partition, now)
 
     async def _send_sweep_ticks(self) -> None:
-        await self._send_ticks(SWEEP, None)
+        """A tick to every owned partition of the re-key topic: it closes a batch there."""
+        triage = self.p.channels.triage
+        for partition in self.p.owned_partitions(triage):
+            headers = [(TICK_HEADER, SWEEP)]
+            await triage.send(key=b"", value=b"", partition=partition, headers=headers)
 
-    async def _send_ticks(self, kind: bytes, partitions: set[int] | None) -> None:
-        """Send a tick to owned triage partitions (all of them when ``partitions`` is None)."""
-        owned = self.p.owned_partitions(self.p.channels.triage)
-        for partition in owned if partitions is None else owned & partitions:
-            await self.p.channels.triage.send(
-                key=b"", value=b"", partition=partition, headers=[(TICK_HEADER, kind)]
-            )
-
-    async def handle(self, error: TMCError, source: Source) -> None:
-        """Decide what ``error``, read at ``source``, becomes; runs inside stream iteration
-        of the cluster's partition, so every table write lands on it."""
+    async def handle(self, error: TMCError, source: Source, batch: TriageBatch) -> None:
+        """Decide what ``error``, read at ``source``, becomes; its records wait in ``batch``."""
         dedup = self.p.dedup(source.partition, error.kafka_key().decode())
         decision = decide(error, self.p.strategies, dedup, self.p.clock(), source)
         match decision:
             case Start():
-                await self._start(error, decision, source)
+                self._start(error, decision, source, batch)
             case Merge():
                 self.p.metrics.deduplicated.labels("merged").inc()
-                claim_key = dedup.claim_key(decision.strategy, decision.target)
-                self._dirty[source.partition].add(claim_key)
             case Escalate():
-                await self._escalate(error, decision, source)
+                self._escalate(error, decision, source, batch)
             case Duplicate(redelivery=False):  # a resend: counted, nothing else
                 self.p.metrics.deduplicated.labels("duplicate").inc()
             case Duplicate():
-                await self._reconcile(error, decision, source)
+                await self._reconcile(error, decision, source, batch)
 
-    async def _start(self, error: TMCError, decision: Start, source: Source) -> None:
+    def _start(self, error: TMCError, decision: Start, source: Source, batch: TriageBatch) -> None:
         chosen = decision.strategy
         record = records.pending(
             decision.recovery_id, chosen.name, chosen.max_attempts, decision.target,
             error, str(source), now_ms(self.p.clock),
         )  # fmt: skip
         self.p.metrics.started.labels(chosen.name).inc()
-        await self.p.publish(record)
-        value = self.p.results.encode(record)
-        await self.p.channels.requests[chosen.name].send(key=record.kafka_key(), value=value)
+        key, value = record.kafka_key(), self.p.results.encode(record)
+        batch.send(self.p.channels.results, key, value)
+        batch.send(self.p.channels.requests[chosen.name], key, value)
 
-    async def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> None:
+    def _escalate(
+        self, error: TMCError, decision: Escalate, source: Source, batch: TriageBatch
+    ) -> None:
         record = records.escalated(
             decision.recovery_id, decision.target, error, decision.reason, str(source),
             now_ms(self.p.clock),
         )  # fmt: skip
-        await self.p.publish(record)
+        batch.send(self.p.channels.results, record.kafka_key(), self.p.results.encode(record))
 
-    async def _reconcile(self, error: TMCError, duplicate: Duplicate, source: Source) -> None:
+    async def _reconcile(
+        self, error: TMCError, duplicate: Duplicate, source: Source, batch: TriageBatch
+    ) -> None:
         """A redelivered record (a crash or a rebalance came between its triage and its
         commit): issue its recovery again if, and only if, its outcome never got out.
 
@@ -161,6 +166,6 @@ class Triage:
         if chosen is None:
             why = "not retryable" if not error.is_retryable() else "no enabled strategy"
             reason = f"no strategy: {error.type.value} ({why})"
-            await self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
+            self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source, batch)
         else:
-            await self._start(error, Start(duplicate.recovery_id, chosen, target), source)
+            self._start(error, Start(duplicate.recovery_id, chosen, target), source, batch)

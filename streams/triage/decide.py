@@ -19,7 +19,7 @@ class Duplicate:
     outcome of the first time never got out; ``recovery_id`` is where it went then."""
 
     event_id: str
-    recovery_id: str | None
+    recovery_id: str
     redelivery: bool = False
 
 
@@ -90,7 +90,7 @@ def _route(
     chosen, target = target_of(error, registry)
     name = NO_STRATEGY if chosen is None else chosen.name
     claim = dedup.claim_of(name, target, now)
-    if claim is not None and claim.applied(source):
+    if claim is not None and claim.applied(source.topic, source.offset):
         # This very record was triaged before, but its seen row was lost in a crash.
         return Duplicate(error.event_id or trigger, claim.recovery_id, redelivery=True)
     if claim is not None:
@@ -120,7 +120,7 @@ def _repair(
     name = NO_STRATEGY if chosen is None else chosen.name
     claim = dedup.current_claim(name, target)
     if claim is not None and claim.recovery_id == prior.recovery_id:
-        if not claim.applied(source):
+        if not claim.applied(source.topic, source.offset):
             dedup.record_merge(name, target, error.event_id or trigger, source)
     elif claim is None and prior.recovery_id == recovery_id(name, target, trigger):
         dedup.claim(name, target, prior.recovery_id, source)

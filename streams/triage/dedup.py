@@ -1,116 +1,195 @@
-"""Exact-duplicate and same-problem dedup over two changelogged key-value tables.
+"""Exact-duplicate and same-problem dedup: each partition's state in memory, written back to
+two changelogged tables once per batch (streams/triage/rows.py has their formats).
 
-``seen``: event id -> its expiry (epoch seconds), the recovery it went to and the record it
-was read from, so a redelivery (same record) can be told from a resend (same event id, new
-record): a resend is only counted, a redelivery is reconciled. ``targets``: "strategy|target"
--> the recovery that owns it, whether it is still active, until when it keeps merging
-after it ended (the cooldown), the errors merged into it, and per source topic the offset of
-the last record applied to it.
+``seen``: every event id triaged in the last ``event_id_ttl_s``, where it went (its recovery)
+and the record it was read from, so a redelivery (the same record) can be told from a resend
+(the same event id in a new record): a resend is only counted, a redelivery is reconciled.
+One row per flushed batch, keyed ``<cluster>~@<time>.<nonce>`` with a cluster of the batch.
+``claims``: ``<cluster>~<strategy>|<target>`` -> the recovery that heals it, whether it is
+still active, until when it keeps merging after it ended (the cooldown), the errors merged
+into it, and per source topic the offset of the last record counted on it.
 
-The two rows of one error are two changelog records, and a crash can keep one and lose the
-other. The claim's offsets make that harmless: its partition's records are triaged in order,
+The tables are the truth: after a rebalance the state is rebuilt from them (one scan), and
+whatever a batch had not written is redelivered, because its records were not acked.
+Expiry pops heaps ordered by expiry time (time buckets), never a scan of every row.
+
+The two tables are two changelog topics, and a crash can keep one's writes and lose the
+other's. The claim's offsets make that harmless: a partition's records are triaged in order,
 so a record at or below the claim's offset for its topic is already counted, and a
-redelivery whose claim lacks it is counted once more, exactly once. Both are plain mappings so
-the logic is testable without Kafka; the worker passes Faust tables (never windowed ones:
-NOTES.md, #385). Rows remember their partition, so that expiry can run as a per-partition
-tick inside stream iteration, where table writes land on the right changelog partition.
+redelivery whose claim lacks it is counted once more, exactly once.
 """
 
+import heapq
+import uuid
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from streams.config import DedupSettings
-from streams.partitioning import row_key
+from streams.partitioning import SEPARATOR, partition_for, row_key
 from streams.triage.ids import Source
+from streams.triage.rows import SeenEntry, TargetClaim, decode_seen, encode_seen
 
-TargetRow = dict[str, Any]
-SeenRow = dict[str, Any]
+Rows = MutableMapping[str, bytes]
 
-#: Merged error ids kept per recovery; the count keeps going past it.
-MAX_MERGED_IDS = 200
+#: The ``<id>`` of seen-row keys starts with it; event ids and claim keys never do.
+SEEN_ROW_MARK = "@"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SeenEvent:
     """An event id already triaged, until ``expires``, and where it went."""
 
     expires: float
-    recovery_id: str | None
-    partition: int = 0
-    source: str = ""
+    recovery_id: str
+    source: Source
 
     def redelivered_as(self, source: Source) -> bool:
         """Whether ``source`` is the very record this event was first triaged from."""
-        return self.source == str(source)
+        return self.source == source
 
 
-@dataclass(frozen=True)
-class TargetClaim:
-    """Who heals a (strategy, target) right now, or recently, and what merged into it."""
+@dataclass(frozen=True, slots=True)
+class ClaimNote:
+    """A claim whose merges status has not been told about yet."""
 
-    recovery_id: str
-    active: bool = True
-    cooldown_until: float | None = None
-    merged_ids: tuple[str, ...] = ()
-    merged_count: int = 0
-    flushed_count: int = 0  # merges already written to the recovery's row
-    partition: int = 0
-    offsets: dict[str, int] = field(default_factory=dict)  # topic -> last record applied
-
-    @classmethod
-    def from_row(cls, row: TargetRow) -> "TargetClaim":
-        return cls(**{**row, "merged_ids": tuple(row.get("merged_ids", ()))})
-
-    def merges_at(self, now: float) -> bool:
-        return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
-
-    def applied(self, source: Source) -> bool:
-        """Whether the record at ``source`` has already been counted on this claim."""
-        return source.offset <= self.offsets.get(source.topic, -1)
-
-    def with_merge(self, error_id: str, source: Source) -> "TargetClaim":
-        ids = self.merged_ids
-        if len(ids) < MAX_MERGED_IDS and error_id not in ids:
-            ids = (*ids, error_id)
-        offsets = {**self.offsets, source.topic: source.offset}
-        return replace(self, merged_ids=ids, merged_count=self.merged_count + 1, offsets=offsets)
-
-    def row(self) -> TargetRow:
-        # Spelled out: dataclasses.asdict deep-copies and was a tenth of triage's time.
-        return {
-            "recovery_id": self.recovery_id,
-            "active": self.active,
-            "cooldown_until": self.cooldown_until,
-            "merged_ids": list(self.merged_ids),
-            "merged_count": self.merged_count,
-            "flushed_count": self.flushed_count,
-            "partition": self.partition,
-            "offsets": self.offsets,
-        }
+    cluster: str
+    claim: TargetClaim
 
 
 def target_key(strategy: str, target: str) -> str:
     return f"{strategy}|{target}"
 
 
-class Dedup:
-    """The dedup rows one error touches (its cluster's), tagged with the partition they are
-    written to; ``unflushed`` and ``sweep`` cover every row of that partition."""
+class PartitionDedup:
+    """One partition's dedup state: reads hit memory, writes wait for :meth:`flush`."""
 
-    def __init__(
-        self,
-        seen: MutableMapping[str, SeenRow],
-        targets: MutableMapping[str, TargetRow],
-        settings: DedupSettings,
-        partition: int = 0,
-        cluster: str = "",
+    def __init__(self, seen: Rows, claims: Rows, settings: DedupSettings, partition: int) -> None:
+        self.seen_rows, self.claim_rows = seen, claims
+        self.settings, self.partition = settings, partition
+        self._index: dict[str, tuple[SeenEntry, str]] = {}  # cluster~event id -> (entry, row)
+        self._row_members: dict[str, list[str]] = {}  # seen row key -> its index keys
+        self._pending: list[SeenEntry] = []  # remembered, not yet in a row
+        self._claims: dict[str, TargetClaim | None] = {}  # claim rows read or written
+        self._dirty: set[str] = set()
+        self._noted: dict[str, int] = {}  # claim key -> merged count status was told
+        self._renote: set[str] = set()  # claims found with merges when the state was rebuilt
+        self._row_expiry: list[tuple[float, str]] = []  # heap of (expires, seen row key)
+        self._claim_expiry: list[tuple[float, str]] = []  # heap of (cooldown end, claim key)
+
+    def adopt_seen_row(self, key: str, raw: bytes) -> None:
+        """Index a stored seen row (when the state is rebuilt)."""
+        members = []
+        expires = 0.0
+        for entry in decode_seen(raw):
+            index_key = row_key(entry.cluster, entry.event_id)
+            self._index[index_key] = (entry, key)
+            members.append(index_key)
+            expires = max(expires, entry.expires)
+        self._row_members[key] = members
+        heapq.heappush(self._row_expiry, (expires, key))
+
+    def adopt_claim(self, key: str, raw: bytes) -> None:
+        """Track a stored claim's expiry and unsent merges (when the state is rebuilt)."""
+        claim = TargetClaim.decode(raw)
+        if claim.cooldown_until is not None:
+            heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))
+        if claim.active and claim.merged_count:
+            self._renote.add(key)  # status may not have seen them all: tell it again
+
+    def for_cluster(self, cluster: str) -> "Dedup":
+        return Dedup(self, cluster)
+
+    # -- reads and writes, in memory ------------------------------------------------------
+
+    def seen_before(self, cluster: str, event_id: str, now: float) -> SeenEvent | None:
+        found = self._index.get(row_key(cluster, event_id))
+        if found is None or now >= found[0].expires:
+            return None
+        entry = found[0]
+        return SeenEvent(entry.expires, entry.recovery_id, self._source(entry))
+
+    def remember(
+        self, cluster: str, event_id: str, now: float, recovery_id: str, source: Source
     ) -> None:
-        """Rows are keyed ``<cluster>~<event id>`` and ``<cluster>~<strategy>|<target>``."""
-        self.seen = seen
-        self.targets = targets
-        self.settings = settings
-        self.partition = partition
+        expires = now + self.settings.event_id_ttl_s
+        entry = SeenEntry(cluster, event_id, recovery_id, source.topic, source.offset, expires)
+        self._pending.append(entry)
+        self._index[row_key(cluster, event_id)] = (entry, "")  # its row is named at flush
+
+    def claim_at(self, key: str) -> TargetClaim | None:
+        """The claim row under ``key`` as stored (or as this batch left it)."""
+        if key not in self._claims:
+            raw = self.claim_rows.get(key)
+            self._claims[key] = None if raw is None else TargetClaim.decode(raw)
+        return self._claims[key]
+
+    def set_claim(self, key: str, claim: TargetClaim) -> None:
+        self._claims[key] = claim
+        self._dirty.add(key)
+        if claim.cooldown_until is not None:
+            heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))
+
+    # -- write-back -----------------------------------------------------------------------
+
+    def flush(self, now: float) -> list[ClaimNote]:
+        """Write what changed since the last flush, and expire what is due; the claims with
+        merges status has not been told about. Called with an event of this partition
+        current, so the writes land on its changelog partitions."""
+        if self._pending:
+            self._write_seen_row(now)
+        for key in self._dirty:
+            claim = self._claims.get(key)
+            if claim is not None:
+                self.claim_rows[key] = claim.encode()
+        notes = []
+        for key in self._dirty | self._renote:
+            claim = self.claim_at(key)
+            if claim is not None and claim.merged_count > self._noted.get(key, 0):
+                self._noted[key] = claim.merged_count
+                notes.append(ClaimNote(key.split(SEPARATOR, 1)[0], claim))
+        self._dirty.clear()
+        self._renote.clear()
+        self._expire(now)
+        return notes
+
+    def _write_seen_row(self, now: float) -> None:
+        entries, self._pending = self._pending, []
+        nonce = uuid.uuid4().hex[:12]
+        key = row_key(entries[0].cluster, f"{SEEN_ROW_MARK}{now:.3f}.{nonce}")
+        self.seen_rows[key] = encode_seen(entries)
+        members = []
+        for entry in entries:
+            index_key = row_key(entry.cluster, entry.event_id)
+            if self._index.get(index_key, (None, None))[0] is entry:
+                self._index[index_key] = (entry, key)
+            members.append(index_key)
+        self._row_members[key] = members
+        heapq.heappush(self._row_expiry, (max(e.expires for e in entries), key))
+
+    def _expire(self, now: float) -> None:
+        while self._row_expiry and self._row_expiry[0][0] <= now:
+            _, key = heapq.heappop(self._row_expiry)
+            self.seen_rows.pop(key, None)
+            for index_key in self._row_members.pop(key, ()):
+                if self._index.get(index_key, (None, ""))[1] == key:
+                    del self._index[index_key]
+        while self._claim_expiry and self._claim_expiry[0][0] <= now:
+            _, key = heapq.heappop(self._claim_expiry)
+            claim = self.claim_at(key)
+            if claim is not None and not claim.merges_at(now):
+                self.claim_rows.pop(key, None)
+                self._claims.pop(key, None)
+                self._noted.pop(key, None)
+
+    def _source(self, entry: SeenEntry) -> Source:
+        return Source(entry.topic, self.partition, entry.offset)
+
+
+class Dedup:
+    """The dedup state one error touches: its cluster's rows on its partition."""
+
+    def __init__(self, state: PartitionDedup, cluster: str) -> None:
+        self.state = state
         self.cluster = cluster
 
     def claim_key(self, strategy: str, target: str) -> str:
@@ -118,22 +197,11 @@ class Dedup:
 
     def seen_before(self, event_id: str | None, now: float) -> SeenEvent | None:
         """The earlier triage of this event id, within its TTL."""
-        row = None if event_id is None else self.seen.get(row_key(self.cluster, event_id))
-        if row is None or now >= row["expires"]:
-            return None
-        return SeenEvent(**row)
+        return None if event_id is None else self.state.seen_before(self.cluster, event_id, now)
 
-    def remember(
-        self, event_id: str | None, now: float, recovery_id: str | None, source: Source
-    ) -> None:
+    def remember(self, event_id: str | None, now: float, recovery_id: str, source: Source) -> None:
         if event_id is not None:
-            expires = now + self.settings.event_id_ttl_s
-            self.seen[row_key(self.cluster, event_id)] = {
-                "expires": expires,
-                "recovery_id": recovery_id,
-                "partition": self.partition,
-                "source": str(source),
-            }
+            self.state.remember(self.cluster, event_id, now, recovery_id, source)
 
     def claim_of(self, strategy: str, target: str, now: float) -> TargetClaim | None:
         """The recovery new errors for this (strategy, target) merge into, if any."""
@@ -141,14 +209,12 @@ class Dedup:
         return claim if claim is not None and claim.merges_at(now) else None
 
     def current_claim(self, strategy: str, target: str) -> TargetClaim | None:
-        """The claim row as stored, expired or not."""
-        row = self.targets.get(self.claim_key(strategy, target))
-        return None if row is None else TargetClaim.from_row(row)
+        """The claim as stored (or as this batch left it), expired or not."""
+        return self.state.claim_at(self.claim_key(strategy, target))
 
     def claim(self, strategy: str, target: str, recovery_id: str, source: Source) -> None:
-        offsets = {source.topic: source.offset}
-        claim = TargetClaim(recovery_id, partition=self.partition, offsets=offsets)
-        self.targets[self.claim_key(strategy, target)] = claim.row()
+        claim = TargetClaim(recovery_id, offsets={source.topic: source.offset})
+        self.state.set_claim(self.claim_key(strategy, target), claim)
 
     def record_merge(
         self, strategy: str, target: str, error_id: str, source: Source
@@ -157,29 +223,11 @@ class Dedup:
         exist); a record the claim has already counted is not counted again."""
         claim = self.current_claim(strategy, target)
         assert claim is not None, "merge into a missing claim"
-        if claim.applied(source):
+        if claim.applied(source.topic, source.offset):
             return claim
-        merged = claim.with_merge(error_id, source)
-        self.targets[self.claim_key(strategy, target)] = merged.row()
+        merged = claim.with_merge(error_id, source.topic, source.offset)
+        self.state.set_claim(self.claim_key(strategy, target), merged)
         return merged
-
-    def unflushed(self) -> list[str]:
-        """Keys of this partition's claims with merges not yet on their recovery's row."""
-        return [
-            key
-            for key, row in self.targets.items()
-            if row.get("partition", 0) == self.partition
-            and row.get("merged_count", 0) > row.get("flushed_count", 0)
-        ]
-
-    def mark_flushed(self, key: str) -> TargetClaim | None:
-        """The claim under ``key``, now recorded as flushed (None if it is gone)."""
-        row = self.targets.get(key)
-        if row is None:
-            return None
-        claim = TargetClaim.from_row(row)
-        self.targets[key] = replace(claim, flushed_count=claim.merged_count).row()
-        return claim
 
     def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
         """The recovery ended: keep merging into it for the cooldown, then let go."""
@@ -187,23 +235,56 @@ class Dedup:
         if claim is not None and claim.recovery_id == recovery_id and claim.active:
             until = now + self.settings.cooldown_s
             ended = replace(claim, active=False, cooldown_until=until)
-            self.targets[self.claim_key(strategy, target)] = ended.row()
+            self.state.set_claim(self.claim_key(strategy, target), ended)
 
-    def sweep(self, now: float) -> int:
-        """Forget this partition's expired event ids and cooled-down claims; how many."""
-        stale_ids = [
-            key
-            for key, row in self.seen.items()
-            if row["expires"] <= now and row.get("partition", 0) == self.partition
-        ]
-        for key in stale_ids:
-            del self.seen[key]
-        stale_claims = [
-            key
-            for key, row in self.targets.items()
-            if row.get("partition", 0) == self.partition
-            and not TargetClaim.from_row(row).merges_at(now)
-        ]
-        for key in stale_claims:
-            del self.targets[key]
-        return len(stale_ids) + len(stale_claims)
+    @property
+    def settings(self) -> DedupSettings:
+        return self.state.settings
+
+
+class DedupState:
+    """Every partition's dedup state on this worker, rebuilt from the tables (one scan of
+    both) on first use after each rebalance; ``epoch`` tells a batch begun before it."""
+
+    def __init__(
+        self,
+        seen: Rows,
+        claims: Rows,
+        settings: DedupSettings,
+        partitions: int,
+    ) -> None:
+        self.seen, self.claims = seen, claims
+        self.settings, self.partitions = settings, partitions
+        self.epoch = 0
+        self._parts: dict[int, PartitionDedup] | None = None
+
+    def reset(self) -> None:
+        """Forget everything in memory (partitions were revoked): the tables are the truth."""
+        self._parts = None
+        self.epoch += 1
+
+    def partition(self, partition: int) -> PartitionDedup:
+        if self._parts is None:
+            self._parts = self._load()
+        part = self._parts.get(partition)
+        if part is None:
+            part = self._parts[partition] = self._new(partition)
+        return part
+
+    def _new(self, partition: int) -> PartitionDedup:
+        return PartitionDedup(self.seen, self.claims, self.settings, partition)
+
+    def _load(self) -> dict[int, PartitionDedup]:
+        parts: dict[int, PartitionDedup] = {}
+
+        def part_of(key: str) -> PartitionDedup:
+            number = partition_for(key.encode(), self.partitions)
+            if number not in parts:
+                parts[number] = self._new(number)
+            return parts[number]
+
+        for key, raw in list(self.seen.items()):
+            part_of(key).adopt_seen_row(key, raw)
+        for key, raw in list(self.claims.items()):
+            part_of(key).adopt_claim(key, raw)
+        return parts

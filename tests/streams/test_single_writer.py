@@ -7,7 +7,7 @@ from pathlib import Path
 
 STREAMS = Path(__file__).parents[2] / "streams"
 MUTATORS = {"pop", "popitem", "clear", "update", "setdefault", "__setitem__", "__delitem__"}
-DEDUP_WRITES = {"claim", "record_merge", "release", "remember", "mark_flushed", "sweep"}
+DEDUP_WRITES = {"claim", "record_merge", "release", "remember", "set_claim", "flush"}
 OWNERS = {"status": "status", "clusters": "status", "seen": "triage", "targets": "triage"}
 
 
@@ -23,13 +23,19 @@ def _table(node: ast.expr) -> str | None:
 
 
 def _is_dedup(node: ast.expr) -> bool:
-    """``dedup`` or ``<x>.dedup(...)``: the triage state of one partition."""
+    """``dedup``, ``<x>.dedup(...)`` or ``<x>.dedup_state.partition(...)``: the triage state
+    of one partition."""
     if isinstance(node, ast.Name):
         return node.id == "dedup"
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return False
+    func = node.func
+    if func.attr == "dedup":
+        return True
     return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "dedup"
+        func.attr == "partition"
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "dedup_state"
     )
 
 
@@ -70,6 +76,7 @@ self.p.dedup(0).release("s", "t", "r", 0)
 dedup.claim("s", "t", "r", source)
 self.p.tables.status.get(k)
 self.executor.release(lambda r: True)
+self.p.dedup_state.partition(0).flush(now)
 """
     assert writes(ast.parse(code)) == [
         (2, "status"),
@@ -77,4 +84,5 @@ self.executor.release(lambda r: True)
         (4, "seen"),
         (5, "targets"),
         (6, "targets"),
+        (9, "targets"),
     ]

@@ -15,8 +15,9 @@ from strategies.registry import StrategyRegistry
 from streams.config import DedupSettings
 from streams.partitioning import row_key
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
-from streams.triage.dedup import MAX_MERGED_IDS, Dedup, SeenRow, TargetRow
+from streams.triage.dedup import Dedup, DedupState, PartitionDedup
 from streams.triage.ids import Source, recovery_id
+from streams.triage.rows import MAX_MERGED_IDS
 from tests.strategies.planned import Generic, planned
 
 DEDUP = DedupSettings(event_id_ttl_s=3600, cooldown_s=300)
@@ -50,9 +51,14 @@ def _registry() -> StrategyRegistry:
 
 
 def _dedup() -> Dedup:
-    seen: dict[str, SeenRow] = {}
-    targets: dict[str, TargetRow] = {}
-    return Dedup(seen, targets, DEDUP)
+    return PartitionDedup({}, {}, DEDUP, 0).for_cluster("")
+
+
+def _rebuilt(dedup: Dedup) -> Dedup:
+    """The state a worker rebuilds from the tables after a crash or a rebalance."""
+    state = dedup.state
+    rebuilt = DedupState(state.seen_rows, state.claim_rows, DEDUP, partitions=1)
+    return rebuilt.partition(0).for_cluster(dedup.cluster)
 
 
 def _unreachable(cluster: str) -> TMCError:
@@ -145,17 +151,45 @@ def test_non_retryable_error_without_strategy_escalates_then_merges() -> None:
     assert isinstance(later, Escalate)
 
 
-def test_sweep_forgets_expired_ids_and_cooled_claims_of_its_partition_only() -> None:
-    dedup = _dedup()
-    other = Dedup(dedup.seen, dedup.targets, DEDUP, partition=1)
-    dedup.remember("old", now=0, recovery_id=None, source=src())
-    other.remember("old-elsewhere", now=0, recovery_id=None, source=src())
+def test_expiry_forgets_expired_ids_and_cooled_claims_of_its_partition_only() -> None:
+    seen: dict[str, bytes] = {}
+    claims: dict[str, bytes] = {}
+    dedup = PartitionDedup(seen, claims, DEDUP, 0).for_cluster("")
+    other = PartitionDedup(seen, claims, DEDUP, 1).for_cluster("elsewhere")
+    dedup.remember("old", now=0, recovery_id="r0", source=src())
+    other.remember("old-elsewhere", now=0, recovery_id="r0", source=src())
     dedup.claim("S", "t", "r1", src())
     dedup.release("S", "t", "r1", now=0)
     dedup.claim("S", "busy", "r2", src())
-    assert dedup.sweep(now=DEDUP.event_id_ttl_s + 1) == 2
-    assert list(dedup.seen) == [row_key("", "old-elsewhere")]
-    assert list(dedup.targets) == [row_key("", "S|busy")]
+    dedup.state.flush(now=0)
+    other.state.flush(now=0)
+    assert len(seen) == 2
+    assert len(claims) == 2
+
+    dedup.state.flush(now=DEDUP.event_id_ttl_s + 1)
+    assert [key.split("~")[0] for key in seen] == ["elsewhere"], "partition 1's row stays"
+    assert list(claims) == [row_key("", "S|busy")]
+    assert dedup.seen_before("old", now=1) is None
+    assert other.seen_before("old-elsewhere", now=1) is not None
+
+
+def test_a_flush_writes_one_seen_row_per_batch_and_rebuilds_from_it() -> None:
+    dedup, registry = _dedup(), _registry()
+    errors = [_with_id(_unreachable(f"edge-{i % 3}"), f"e{i}") for i in range(30)]
+    decisions = [decide(e, registry, dedup, 0, src()) for e in errors]
+    assert dedup.state.seen_rows == {}, "nothing is written before the flush"
+    dedup.state.flush(now=0)
+    assert len(dedup.state.seen_rows) == 1
+    assert len(dedup.state.claim_rows) == 3
+
+    rebuilt = _rebuilt(dedup)
+    for error, decision in zip(errors, decisions, strict=True):
+        prior = rebuilt.seen_before(error.event_id, now=1)
+        assert prior is not None
+        assert prior.recovery_id == decision.recovery_id
+    claim = rebuilt.current_claim("ClusterConnectivity", "edge-0")
+    assert claim is not None
+    assert claim.merged_count == 9
 
 
 def test_merged_ids_are_capped_but_counted() -> None:
@@ -195,21 +229,19 @@ def test_storm_of_n_errors_over_k_targets_starts_k_recoveries(
     )
 
 
-def test_unflushed_claims_are_found_and_marked() -> None:
+def test_a_flush_notes_each_claim_with_new_merges_once() -> None:
     dedup = _dedup()
-    other = Dedup(dedup.seen, dedup.targets, DEDUP, partition=1)
     dedup.claim("S", "t", "r1", src())
-    other.claim("S", "elsewhere", "r2", src())
+    dedup.claim("S", "quiet", "r2", src())
     dedup.record_merge("S", "t", "e1", src())
-    other.record_merge("S", "elsewhere", "e2", src())
-    assert dedup.unflushed() == [row_key("", "S|t")]
-    claim = dedup.mark_flushed(row_key("", "S|t"))
-    assert claim is not None
-    assert claim.merged_ids == ("e1",)
-    assert dedup.unflushed() == []
+    notes = dedup.state.flush(now=0)
+    assert [(n.claim.recovery_id, n.claim.merged_ids) for n in notes] == [("r1", ("e1",))]
+    assert dedup.state.flush(now=0) == [], "nothing new merged"
     dedup.record_merge("S", "t", "e3", src())
-    assert dedup.unflushed() == [row_key("", "S|t")], "a later merge needs another flush"
-    assert dedup.mark_flushed(row_key("", "S|gone")) is None
+    assert [n.claim.merged_count for n in dedup.state.flush(now=0)] == [2]
+    assert [n.claim.merged_count for n in _rebuilt(dedup).state.flush(now=0)] == [2], (
+        "a rebuilt state tells status again: the note may not have got out"
+    )
 
 
 def test_a_resend_is_a_plain_duplicate_and_a_redelivery_is_marked() -> None:
@@ -226,9 +258,14 @@ def test_a_resend_is_a_plain_duplicate_and_a_redelivery_is_marked() -> None:
 def test_a_merge_redelivered_after_its_seen_row_was_lost_is_not_counted_twice() -> None:
     dedup, registry = _dedup(), _registry()
     decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src(1))
+    dedup.state.flush(now=0)
+    seen_before = dict(dedup.state.seen_rows)
     merged = _with_id(_unreachable("edge-1"), "b")
     assert isinstance(decide(merged, registry, dedup, 0, src(2)), Merge)
-    del dedup.seen[row_key("", "b")]  # the crash kept the claim's write, not the seen row's
+    dedup.state.flush(now=0)
+    dedup.state.seen_rows.clear()  # the crash kept the claim's write, not the seen row's
+    dedup.state.seen_rows.update(seen_before)
+    dedup = _rebuilt(dedup)
 
     again = decide(merged, registry, dedup, 1, src(2))
     assert isinstance(again, Duplicate)
@@ -236,18 +273,20 @@ def test_a_merge_redelivered_after_its_seen_row_was_lost_is_not_counted_twice() 
     claim = dedup.current_claim("ClusterConnectivity", "edge-1")
     assert claim is not None
     assert claim.merged_count == 1
-    assert row_key("", "b") in dedup.seen, "the seen row is written again"
+    assert dedup.seen_before("b", now=1) is not None, "the event id is remembered again"
 
 
 def test_a_merge_whose_claim_write_was_lost_is_counted_once_on_redelivery() -> None:
     dedup, registry = _dedup(), _registry()
     decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src(1))
-    before = dict(dedup.targets[dedup.claim_key("ClusterConnectivity", "edge-1")])
+    dedup.state.flush(now=0)
+    key = dedup.claim_key("ClusterConnectivity", "edge-1")
+    before = dedup.state.claim_rows[key]
     merged = _with_id(_unreachable("edge-1"), "b")
     decide(merged, registry, dedup, 0, src(2))
-    dedup.targets[dedup.claim_key("ClusterConnectivity", "edge-1")] = (
-        before  # the crash kept only the seen row
-    )
+    dedup.state.flush(now=0)
+    dedup.state.claim_rows[key] = before  # the crash kept only the seen row
+    dedup = _rebuilt(dedup)
 
     for _ in range(2):  # redelivered twice: counted once
         assert isinstance(decide(merged, registry, dedup, 1, src(2)), Duplicate)
@@ -261,7 +300,9 @@ def test_a_start_whose_claim_write_was_lost_claims_again_on_redelivery() -> None
     starter = _with_id(_unreachable("edge-1"), "a")
     first = decide(starter, registry, dedup, 0, src(1))
     assert isinstance(first, Start)
-    dedup.targets.clear()  # the crash kept only the seen row
+    dedup.state.flush(now=0)
+    dedup.state.claim_rows.clear()  # the crash kept only the seen row
+    dedup = _rebuilt(dedup)
 
     assert decide(starter, registry, dedup, 1, src(1)) == Duplicate("a", first.recovery_id, True)
     later = decide(_with_id(_unreachable("edge-1"), "b"), registry, dedup, 2, src(2))
@@ -323,25 +364,37 @@ def test_merge_counts_stay_exact_across_crashes_that_split_the_two_tables(
     log += [log[rng.randrange(len(log))] for _ in range(int(errors * resend))]  # resends
     rng.shuffle(log)
     seen, claims = _Changelog(), _Changelog()
-    dedup, registry = Dedup(seen, claims, DEDUP), _registry()
+    registry = _registry()
+
+    def rebuilt() -> PartitionDedup:
+        return DedupState(seen, claims, DEDUP, partitions=1).partition(0)
+
+    state = rebuilt()
     committed, durable_seen, durable_claims = 0, dict[str, Any](), dict[str, Any]()
     pending_crashes = sorted(crashes)
-    offset = 0
+    offset = flushed = 0
     while offset < len(log):
-        decide(log[offset], registry, dedup, now=1.0, source=src(offset, "errors"))
+        error = log[offset]
+        dedup = state.for_cluster(error.cluster_name or "")
+        decide(error, registry, dedup, now=1.0, source=src(offset, "errors"))
         offset += 1
         if pending_crashes and offset >= pending_crashes[0][0] * len(log):
             _, keep_seen, keep_claims = pending_crashes.pop(0)
             seen.crash(durable_seen, int(keep_seen * (len(seen.writes) + 1)))
             claims.crash(durable_claims, int(keep_claims * (len(claims.writes) + 1)))
-            offset = committed  # redelivered from the last commit
-        elif rng.random() < 0.2:  # a commit: what the tables hold is durable
-            committed, durable_seen, durable_claims = offset, dict(seen), dict(claims)
-            seen.writes, claims.writes = [], []
+            state, offset = rebuilt(), committed  # redelivered from the last commit
+        elif rng.random() < 0.3:  # a batch closes: its writes are sent, its records acked
+            state.flush(now=1.0)
+            flushed = offset
+            if rng.random() < 0.5:  # a commit: what the tables hold is durable
+                committed, durable_seen, durable_claims = flushed, dict(seen), dict(claims)
+                seen.writes, claims.writes = [], []
+    state.flush(now=1.0)
 
+    final = rebuilt()
     unique = {e.event_id: e.cluster_name or "" for e in log}
     for t in {cluster for cluster in unique.values()}:
-        claim = dedup.current_claim("ClusterConnectivity", t)
+        claim = final.for_cluster(t).current_claim("ClusterConnectivity", t)
         assert claim is not None
         expected = sum(cluster == t for cluster in unique.values()) - 1
         assert claim.merged_count == expected, f"{t}: {claim.merged_count} != {expected}"
