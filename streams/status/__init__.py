@@ -4,7 +4,10 @@ Reading map:
 - ``projection.py``: how one result changes a recovery's row and its cluster's summary;
   idempotent, never backwards, a terminal row is final.
 - ``agent.py``: the results agent that applies the projection, counts the metrics and sends
-  escalations on.
+  escalations on; the merges agent that folds triage's merges into rows and expires them.
+- ``merges.py``: the status-internal merges topic's records (merge notes, expiry ticks).
+- ``expiry.py``: when a terminal row leaves the table, by time bucket, and which late
+  records must not bring it back.
 - ``catchup.py``: per results partition, how far the projection must get after a rebalance
   before anything acts on the table (``offset_probe.py`` measures it on the broker).
 """

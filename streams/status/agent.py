@@ -5,19 +5,27 @@ on the cluster's changelog partition. Records may repeat or arrive late; the pro
 idempotent and never moves a row backwards. Merged errors arrive on the status-internal
 merges topic (co-partitioned), and a row being projected also picks up what its triage claim
 has merged so far, so neither order of arrival loses a merge.
+
+Terminal rows expire (streams/status/expiry.py): a timer sends a tick to each owned partition
+of the merges topic, and the merges agent tombstones that partition's due rows. Their counts
+stay in the cluster summary, whose last outcome per strategy may name an expired recovery.
+A record that would bring an expired row back is not projected (``Retention.is_late``).
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
 from faust.types import StreamT
+from prometheus_client import Counter
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
-from streams.context import Pipeline, now_ms
+from streams.context import Pipeline, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
-from streams.partitioning import row_key
-from streams.status.merges import MergeNote
+from streams.partitioning import partition_for, row_key
+from streams.status.expiry import ExpiryIndex, Retention
+from streams.status.merges import TICK, TICK_HEADER, MergeNote
 from streams.status.projection import project_cluster, project_row, summary_key, with_merges
 
 log = logging.getLogger(__name__)
@@ -26,21 +34,87 @@ log = logging.getLogger(__name__)
 class ResultsAgent:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
+        status = pipeline.settings.status
+        self.retention = Retention(status.retention_s)
+        self.expiry = ExpiryIndex(bucket_s=status.sweep_interval_s)
+        registry = pipeline.metrics.registry
+        self._expired = Counter(
+            "tmc_status_rows_expired_total", "Terminal rows removed after their retention.",
+            registry=registry,
+        )  # fmt: skip
+        self._late = Counter(
+            "tmc_status_late_records_total",
+            "Results not projected: their recovery has no row and started a retention ago.",
+            registry=registry,
+        )  # fmt: skip
 
     def register(self) -> None:
-        self.p.app.agent(self.p.channels.results, name="tmc-results")(self._project)
-        self.p.app.agent(self.p.channels.merges, name="tmc-merges")(self._merge)
+        app, settings = self.p.app, self.p.settings
+        app.agent(self.p.channels.results, name="tmc-results")(self._project)
+        app.agent(self.p.channels.merges, name="tmc-merges")(self._merge)
+        app.timer(settings.status.sweep_interval_s)(self._send_ticks)
+        self.p.tables.status.on_recover(self._index_terminal_rows)
+        if settings.status.retention_s < settings.dedup.event_id_ttl_s:
+            log.warning(
+                "status.retention_s (%s) < dedup.event_id_ttl_s (%s): an error redelivered "
+                "after its row expired starts its recovery again",
+                settings.status.retention_s, settings.dedup.event_id_ttl_s,
+            )  # fmt: skip
+
+    async def _send_ticks(self) -> None:
+        """A tick to each owned partition of the merges topic, where its rows expire."""
+        merges = self.p.channels.merges
+        for partition in self.p.owned_partitions(merges):
+            await merges.send(
+                key=b"", value=TICK, partition=partition, headers=[(TICK_HEADER, b"")]
+            )
+
+    async def _index_terminal_rows(self) -> None:
+        """After each rebalance's table recovery, before the streams resume: the expiry index
+        rebuilt from the owned partitions' rows. Expiry's one scan of every row, once per
+        assignment; it yields to the loop now and then, so heartbeats go on."""
+        owned = self.p.owned_partitions(self.p.channels.merges)
+        partitions = self.p.settings.topics.partitions
+        self.expiry.clear()
+        for n, (key, raw) in enumerate(list(self.p.tables.status.items()), 1):
+            partition = partition_for(key.encode(), partitions)
+            if partition in owned:
+                row = self.p.results.decode(raw)
+                if row.state.is_terminal:
+                    self.expiry.add(partition, key, self.retention.expires_at(row))
+            if n % 1000 == 0:
+                await asyncio.sleep(0)
+
+    def _expire(self, partition: int) -> None:
+        """A tick, inside stream iteration of ``partition``: tombstone its terminal rows whose
+        retention has passed (only the due buckets are read)."""
+        expired = 0
+        for key in self.expiry.pop_due(partition, self.p.clock()):
+            if key in self.p.tables.status:
+                del self.p.tables.status[key]
+                expired += 1
+        if expired:
+            self._expired.inc(expired)
+            log.debug("partition %d: %d terminal rows expired", partition, expired)
 
     async def _merge(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        """Triage's merge notes, and this stage's own expiry ticks."""
         async for event in stream.events():
-            note = MergeNote.decode(event.message.value)
-            row = None if note is None else self.p.row(note.cluster, note.recovery_id)
-            if note is not None and row is not None:
-                merged = with_merges(row, note.merged_ids, note.merged_count)
-                if merged != row:
-                    key = row_key(note.cluster, row.id)
-                    self.p.tables.status[key] = self.p.results.encode(merged)
+            msg = event.message
+            if TICK_HEADER in dict(header_pairs(msg.headers)):
+                self._expire(msg.partition)
+            else:
+                self._fold(MergeNote.decode(msg.value))
             yield None
+
+    def _fold(self, note: MergeNote | None) -> None:
+        """A note's merges onto its row. No row: not projected yet (the projection picks the
+        claim's merges up then), or expired, and it stays so."""
+        row = None if note is None else self.p.row(note.cluster, note.recovery_id)
+        if note is not None and row is not None:
+            merged = with_merges(row, note.merged_ids, note.merged_count)
+            if merged != row:
+                self.p.tables.status[row_key(note.cluster, row.id)] = self.p.results.encode(merged)
 
     async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
@@ -59,6 +133,10 @@ class ResultsAgent:
 
     async def apply(self, incoming: RecoveryResult, partition: int) -> None:
         before = self.p.row_of(incoming)
+        if before is None and self.retention.is_late(incoming, self.p.clock()):
+            self._late.inc()
+            log.debug("not projected, its row may have expired: %s %s", incoming.id, incoming.state)
+            return
         row = project_row(before, incoming)
         cluster = summary_key(row)
         claim = self.p.dedup(partition, cluster).current_claim(row.strategy, row.target)
@@ -66,10 +144,12 @@ class ResultsAgent:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
         if row == before:
             return
-        self.p.tables.status[row_key(cluster, row.id)] = self.p.results.encode(row)
+        key = row_key(cluster, row.id)
+        self.p.tables.status[key] = self.p.results.encode(row)
         self._summarize(before, row)
         self._count_attempts(before, row)
         if row.state.is_terminal and (before is None or not before.state.is_terminal):
+            self.expiry.add(partition, key, self.retention.expires_at(row))
             self._count_ending(row)
             if row.state is RecoveryState.ESCALATED:
                 await self.p.channels.escalations.send(
