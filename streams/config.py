@@ -17,6 +17,7 @@ from pydantic import (
     ValidationInfo,
     create_model,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -138,13 +139,34 @@ class IngestSettings(_Section):
 class DedupSettings(_Section):
     """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
     merging new errors for ``cooldown_s`` after its recovery ends. Triage writes its state
-    once per batch of at most ``max_batch`` errors (a batch closes sooner when no more are
-    waiting); idle partitions are swept for expired rows every ``sweep_interval_s``."""
+    once per batch: what arrives within ``batch_linger_s`` of the batch's first error (the
+    latency it adds to a lone error), or, while a backlog is being read, up to
+    ``batch_max_wait_s`` and ``max_batch`` errors. Idle partitions are swept for expired
+    rows every ``sweep_interval_s``."""
 
     event_id_ttl_s: float = Field(default=3600.0, gt=0)
     cooldown_s: float = Field(default=300.0, ge=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)
     max_batch: int = Field(default=1000, ge=1, le=100_000)
+    batch_linger_s: float = Field(default=0.01, ge=0, le=1.0)
+    batch_max_wait_s: float = Field(default=1.0, ge=0, le=30.0)
+
+
+class StatusSettings(_Section):
+    """Completed, Cancelled and Escalated rows leave the status table ``retention_s`` after
+    they ended (a tombstone on the changelog); their counts stay in the cluster summary.
+    Expiry runs every ``sweep_interval_s``, so a row leaves within two intervals after its
+    retention. Keep ``retention_s`` at least ``dedup.event_id_ttl_s``: triage takes a
+    redelivered error whose row is gone for one whose outcome never got out."""
+
+    retention_s: float = Field(default=7 * DAY_MS / 1000, gt=0)
+    sweep_interval_s: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sweeps_within_the_retention(self) -> "StatusSettings":
+        if self.sweep_interval_s > self.retention_s:
+            raise ValueError("sweep_interval_s must not exceed retention_s")
+        return self
 
 
 class RetrySettings(_Section):
@@ -187,6 +209,7 @@ class ServiceSettings(BaseSettings):
     codec: CodecSettings = CodecSettings()
     ingest: IngestSettings = IngestSettings()
     dedup: DedupSettings = DedupSettings()
+    status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     execution: ExecutionSettings = ExecutionSettings()
     web: WebSettings = WebSettings()

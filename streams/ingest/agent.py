@@ -11,13 +11,13 @@ import logging
 from typing import cast
 
 import faust
-from faust.types import ChannelT, EventT, StreamT
+from faust.types import EventT, StreamT
 
 from streams.context import Pipeline, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
 from streams.triage.agent import TICK_HEADER, Triage
-from streams.triage.batch import TriageBatch
+from streams.triage.batch import Outgoing
 from streams.triage.ids import Source
 
 log = logging.getLogger(__name__)
@@ -40,24 +40,18 @@ class IngestAgents:
         await self._in_batches(stream, forward=False)
 
     async def _in_batches(self, stream: StreamT[bytes], forward: bool) -> None:
-        """Admit each event at once; close the batch when no more are waiting or it is full
-        (streams/triage/batch.py). Events are acked when their batch closes."""
-        waiting = cast(ChannelT[bytes], stream.channel).queue
-        limit = self.p.settings.dedup.max_batch
-        batch: TriageBatch | None = None
+        """Admit each event at once; triage acks it when its batch closes
+        (streams/triage/batch.py)."""
         async for event in cast(faust.Stream[bytes], stream).noack().events():
-            if batch is None:  # begun at its first event, in that event's generation
-                batch = self.triage.batch()
-            batch.add(event)
-            if not is_tick(event):  # a tick only closes the batch, for the sweep
+            epoch = self.triage.epoch
+            outgoing = []
+            if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
                 if forward:
                     self.p.metrics.received.inc()
-                await self._admit(event, forward, batch)
-            if len(batch) >= limit or waiting.empty():
-                await self.triage.close(batch)
-                batch = None
+                outgoing = await self._admit(event, forward)
+            await self.triage.add(event, outgoing, epoch)
 
-    async def _admit(self, event: EventT[bytes], forward: bool, batch: TriageBatch) -> None:
+    async def _admit(self, event: EventT[bytes], forward: bool) -> list[Outgoing]:
         msg = event.message
         source = Source(msg.topic, msg.partition, msg.offset)
         admitted = await admit(
@@ -65,13 +59,13 @@ class IngestAgents:
         )
         if isinstance(admitted, Rejected):
             await self._dead_letter(event, admitted, source)
-            return
+            return []
         key = admitted.kafka_key()
         if forward and partition_for(key, self.p.settings.topics.partitions) != msg.partition:
             self.p.metrics.forwarded.inc()
             await self.p.channels.triage.send(key=key, value=msg.value, headers=msg.headers)
-            return
-        await self.triage.handle(admitted, source, batch)
+            return []
+        return await self.triage.handle(admitted, source)
 
     async def _dead_letter(self, event: EventT[bytes], rejected: Rejected, source: Source) -> None:
         msg = event.message

@@ -3,24 +3,27 @@
 An error is dropped (an exact duplicate), merged into the recovery already healing its
 (strategy, target), started as a new recovery on its strategy's request topic, or escalated
 when nothing may act on it (streams/triage/decide.py). Decisions are taken at once against the
-in-memory dedup state; closing a batch writes that state, tells status what merged (one
-note per claim per batch, on the status-internal merges topic), sends the decisions'
-records, and acks the events. A periodic sweep tick on the re-key topic closes a batch on an
-otherwise idle partition, so its expired dedup rows leave too. Triage is the only writer
-of the dedup tables; it also lets a claim go when its recovery ends, from the results topic.
+in-memory dedup state; closing a batch (a task, ``batch_linger_s`` after its first event)
+writes that state, tells status what merged (one note per claim per batch, on the
+status-internal merges topic), sends the decisions' records, and acks the events. A
+periodic sweep tick on the re-key topic puts an otherwise idle partition in a batch, so its
+expired dedup rows leave too. Triage is the only writer of the dedup tables; it also lets a
+claim go when its recovery ends, from the results topic.
 """
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 
-from faust.types import StreamT
+from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, TMCError
 from streams.context import Pipeline, now_ms
 from streams.status.merges import MergeNote
 from streams.triage import records
-from streams.triage.batch import TriageBatch, current
+from streams.triage.batch import Outgoing, TriageBatch, current
 from streams.triage.decide import (
     NO_STRATEGY,
     Duplicate,
@@ -42,16 +45,62 @@ SWEEP = b"sweep"
 class Triage:
     def __init__(self, pipeline: Pipeline) -> None:
         self.p = pipeline
+        self._open: TriageBatch | None = None
+        self._opened = asyncio.Event()
 
     def register(self) -> None:
-        """The sweep timer, and the agent that lets a claim go when its recovery ends; the
-        errors themselves come from the ingest agents."""
+        """The batch closer, the sweep timer, and the agent that lets a claim go when its
+        recovery ends; the errors themselves come from the ingest agents."""
         app = self.p.app
+        app.task(self._close_lingering)
         app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
         app.agent(self.p.channels.results, name="tmc-triage-endings")(self._endings)
 
-    def batch(self) -> TriageBatch:
-        return TriageBatch(self.p.dedup_state.epoch)
+    @property
+    def epoch(self) -> int:
+        """The dedup state's generation: read it before deciding an event, pass it to add."""
+        return self.p.dedup_state.epoch
+
+    async def add(self, event: EventT[bytes], outgoing: list[Outgoing], epoch: int) -> None:
+        """Put a decided event, and its records, in the open batch. An event decided against
+        state a rebalance has since discarded is left unacked: it is read again."""
+        if epoch != self.epoch:
+            return
+        if self._open is None:
+            self._open = TriageBatch(epoch, time.monotonic())
+            self._opened.set()
+        self._open.add(event, outgoing)
+        if len(self._open) >= self.p.settings.dedup.max_batch:
+            await self._close_open()
+
+    async def _close_lingering(self) -> None:
+        while True:
+            await self._opened.wait()
+            while True:
+                await asyncio.sleep(self.p.settings.dedup.batch_linger_s)
+                if not self._reading_a_backlog():
+                    break
+            try:
+                await self._close_open()
+            except Exception as exc:  # a closer that died would stall triage for good
+                log.exception("closing a triage batch failed; stopping the worker")
+                await self.p.app.crash(exc)
+                raise
+
+    def _reading_a_backlog(self) -> bool:
+        """Whether the open batch should grow: the broker holds more than it has read."""
+        batch = self._open
+        return (
+            batch is not None
+            and time.monotonic() - batch.opened < self.p.settings.dedup.batch_max_wait_s
+            and batch.behind(self.p.app.consumer.highwater)
+        )
+
+    async def _close_open(self) -> None:
+        batch, self._open = self._open, None
+        self._opened.clear()
+        if batch is not None:
+            await self.close(batch)
 
     async def close(self, batch: TriageBatch) -> None:
         """Write each partition's dedup state, send what the batch decided, ack its events."""
@@ -104,23 +153,24 @@ class Triage:
             headers = [(TICK_HEADER, SWEEP)]
             await triage.send(key=b"", value=b"", partition=partition, headers=headers)
 
-    async def handle(self, error: TMCError, source: Source, batch: TriageBatch) -> None:
-        """Decide what ``error``, read at ``source``, becomes; its records wait in ``batch``."""
+    async def handle(self, error: TMCError, source: Source) -> list[Outgoing]:
+        """Decide what ``error``, read at ``source``, becomes; the records to send for it."""
         dedup = self.p.dedup(source.partition, error.kafka_key().decode())
         decision = decide(error, self.p.strategies, dedup, self.p.clock(), source)
         match decision:
             case Start():
-                self._start(error, decision, source, batch)
+                return self._start(error, decision, source)
             case Merge():
                 self.p.metrics.deduplicated.labels("merged").inc()
             case Escalate():
-                self._escalate(error, decision, source, batch)
+                return self._escalate(error, decision, source)
             case Duplicate(redelivery=False):  # a resend: counted, nothing else
                 self.p.metrics.deduplicated.labels("duplicate").inc()
             case Duplicate():
-                await self._reconcile(error, decision, source, batch)
+                return await self._reconcile(error, decision, source)
+        return []
 
-    def _start(self, error: TMCError, decision: Start, source: Source, batch: TriageBatch) -> None:
+    def _start(self, error: TMCError, decision: Start, source: Source) -> list[Outgoing]:
         chosen = decision.strategy
         record = records.pending(
             decision.recovery_id, chosen.name, chosen.max_attempts, decision.target,
@@ -128,21 +178,20 @@ class Triage:
         )  # fmt: skip
         self.p.metrics.started.labels(chosen.name).inc()
         key, value = record.kafka_key(), self.p.results.encode(record)
-        batch.send(self.p.channels.results, key, value)
-        batch.send(self.p.channels.requests[chosen.name], key, value)
+        requests = self.p.channels.requests[chosen.name]
+        return [Outgoing(self.p.channels.results, key, value), Outgoing(requests, key, value)]
 
-    def _escalate(
-        self, error: TMCError, decision: Escalate, source: Source, batch: TriageBatch
-    ) -> None:
+    def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> list[Outgoing]:
         record = records.escalated(
             decision.recovery_id, decision.target, error, decision.reason, str(source),
             now_ms(self.p.clock),
         )  # fmt: skip
-        batch.send(self.p.channels.results, record.kafka_key(), self.p.results.encode(record))
+        value = self.p.results.encode(record)
+        return [Outgoing(self.p.channels.results, record.kafka_key(), value)]
 
     async def _reconcile(
-        self, error: TMCError, duplicate: Duplicate, source: Source, batch: TriageBatch
-    ) -> None:
+        self, error: TMCError, duplicate: Duplicate, source: Source
+    ) -> list[Outgoing]:
         """A redelivered record (a crash or a rebalance came between its triage and its
         commit): issue its recovery again if, and only if, its outcome never got out.
 
@@ -155,17 +204,16 @@ class Triage:
         trigger = trigger_of(error, source)
         if duplicate.recovery_id != recovery_id(name, target, trigger):
             self.p.metrics.deduplicated.labels("redelivered").inc()
-            return  # it was merged, and the claim's offsets keep that count exact
+            return []  # it was merged, and the claim's offsets keep that count exact
         if not await self.p.catchup.wait(source.partition):
-            return  # no longer ours: the next owner sees the record again
+            return []  # no longer ours: the next owner sees the record again
         if self.p.row(error.kafka_key().decode(), duplicate.recovery_id) is not None:
             self.p.metrics.deduplicated.labels("redelivered").inc()
-            return
+            return []
         log.info("re-issuing recovery %s for redelivered %s", duplicate.recovery_id, source)
         self.p.metrics.deduplicated.labels("reissued").inc()
         if chosen is None:
             why = "not retryable" if not error.is_retryable() else "no enabled strategy"
             reason = f"no strategy: {error.type.value} ({why})"
-            self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source, batch)
-        else:
-            self._start(error, Start(duplicate.recovery_id, chosen, target), source, batch)
+            return self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
+        return self._start(error, Start(duplicate.recovery_id, chosen, target), source)

@@ -1,21 +1,25 @@
-"""One batch of triage: the events read since the last flush, and the records they produce.
+"""One batch of triage: the events decided since the last flush, and the records they produce.
 
-Faust's ``take`` cannot write tables (NOTES.md), so the ingest agents batch by hand: they read
-events without acking them, triage each at once against the in-memory dedup state, and close
-the batch when nothing more is waiting or it is full. Closing writes each partition's dedup
-state once, with one of that partition's events current (Faust takes a table write's
-changelog partition, and the RocksDB store its database, from the current event), then
-sends the records the decisions produced, then acks the events. A crash before the ack
-redelivers the whole batch, and triage's decisions are deterministic.
+Faust's ``take`` cannot write tables (NOTES.md), so triage batches by hand: the ingest agents
+read events without acking them and triage each at once against the in-memory dedup state;
+the batch closes ``batch_linger_s`` after its first event, or when it is full. Faust hands
+events over one by one (its fetcher yields to the loop per record), so an empty queue does
+not mean the worker has caught up; the consumer's highwater does. While the broker held more
+than the batch has read, the batch stays open (up to ``batch_max_wait_s``), so that a backlog
+is triaged in large batches, which is where writing each claim once per batch pays. Closing writes
+each partition's dedup state once, with one of that partition's events current (Faust takes a
+table write's changelog partition, and the RocksDB store its database, from the current
+event), then sends the records the decisions produced, then acks the events. A crash before
+the ack redelivers the whole batch, and triage's decisions are deterministic.
 """
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from faust.streams import _current_event
-from faust.types import EventT, TopicT
+from faust.types import TP, EventT, TopicT
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,17 +34,23 @@ class TriageBatch:
     """Begun in dedup ``epoch``: a batch that outlives a rebalance is dropped, not closed."""
 
     epoch: int
+    opened: float  # monotonic seconds
     events: list[EventT[bytes]] = field(default_factory=list)
     last_event_of: dict[int, EventT[bytes]] = field(default_factory=dict)  # partition -> event
     outbox: list[Outgoing] = field(default_factory=list)
+    read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
 
-    def add(self, event: EventT[bytes]) -> None:
+    def add(self, event: EventT[bytes], outgoing: list[Outgoing]) -> None:
+        """``event``, decided, and the records to send once the batch's state is written."""
+        message = event.message
         self.events.append(event)
-        self.last_event_of[event.message.partition] = event
+        self.last_event_of[message.partition] = event
+        self.read_to[message.tp] = message.offset + 1
+        self.outbox += outgoing
 
-    def send(self, topic: TopicT, key: bytes, value: bytes) -> None:
-        """Send once the batch's state is written."""
-        self.outbox.append(Outgoing(topic, key, value))
+    def behind(self, highwater: Callable[[TP], int | None]) -> bool:
+        """Whether the broker held more of the batch's partitions than the batch has read."""
+        return any((highwater(tp) or 0) > read for tp, read in self.read_to.items())
 
     def __len__(self) -> int:
         return len(self.events)
