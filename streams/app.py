@@ -51,7 +51,8 @@ def create_app(settings: ServiceSettings) -> faust.App:
         # One partitioner for every key the app produces and every table lookup it routes: the
         # cluster part of a key decides, so rows and topic records of a cluster share a partition.
         producer_partitioner=cluster_partitioner,
-        store="memory://",
+        # "rocksdb" is faust's RocksDB store, which uses rocksdict when it is installed.
+        store=f"{settings.store}://",
         datadir=str(settings.data_dir),
         processing_guarantee=kafka.processing_guarantee,
         topic_partitions=settings.topics.partitions,

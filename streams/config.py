@@ -199,6 +199,10 @@ class ServiceSettings(BaseSettings):
 
     worker_id: str = DEFAULT_WORKER_ID
     data_dir: Path = Path(".tmc-recovery")
+    store: Literal["rocksdb", "memory"] = "rocksdb"
+    """Where tables live. ``rocksdb`` keeps them in ``data_dir``, so a restart replays only
+    the changelog records written since (streams/datadir.py); ``memory`` replays every
+    changelog from the beginning at each start."""
     fleet_file: Path | None = None
     ready_file: Path | None = None
     """Written (atomically) once the worker serves its partitions, removed when it stops

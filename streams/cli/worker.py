@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,10 +13,13 @@ from strategies.adapters.http_gateway import HttpClusterGateway
 from streams.cli.membership import check_instance_id_free
 from streams.cli.strategies import worker_strategies
 from streams.config import ServiceSettings, load_service_settings
+from streams.datadir import TableStores, held
 from streams.quiet_logs import muted
 from streams.service import RecoveryService, run
 from streams.settings_loader import ConfigError
 from streams.topics import TopicSpec, ensure_topics, topic_plan
+
+LOG_FORMAT = "[%(asctime)s] [%(process)s] [%(levelname)s]: %(message)s"
 
 ConfigFile = Annotated[
     Path | None,
@@ -37,12 +41,17 @@ def build_service(settings: ServiceSettings) -> RecoveryService:
     return RecoveryService(settings, worker_strategies(gateway), on_stop=[gateway.aclose])
 
 
-async def prepare(settings: ServiceSettings, plan: list[TopicSpec]) -> list[str]:
-    """Before joining the group: topics created or verified, the instance id (if any) free."""
+async def prepare(
+    settings: ServiceSettings, plan: list[TopicSpec], stores: TableStores | None
+) -> list[str]:
+    """Before joining the group: topics created or verified, the instance id (if any) free,
+    the tables' stores (if persistent) matching their changelogs."""
     created = await ensure_topics(
         settings.kafka.bootstrap_servers, plan, settings.topics.replication_factor
     )
     await check_instance_id_free(settings.kafka)
+    if stores is not None:
+        await stores.prepare()
     return created
 
 
@@ -72,9 +81,15 @@ def worker(
     if ready_file is not None:
         overrides["ready_file"] = ready_file
     settings = load_service_settings(config, **overrides)
-    service = build_service(settings)
-    plan = topic_plan(settings.topics, service.strategies.names())
-    with muted("aiokafka"):  # an unreachable broker is reported as one line
-        created = asyncio.run(prepare(settings, plan))
-    logging.getLogger(__name__).info("topics ready (%d created)", len(created))
-    run(service, loglevel)
+    # Faust sets logging up when it starts; the steps before it (topics, the data dir) log
+    # in the same shape, where an operator sees why tables were wiped.
+    logging.basicConfig(level=loglevel.upper(), format=LOG_FORMAT)
+    with held(settings.data_dir):  # one worker per data dir, until this process ends
+        service = build_service(settings)
+        stores = TableStores(service.app, settings) if settings.store == "rocksdb" else None
+        plan = topic_plan(settings.topics, service.strategies.names())
+        with muted("aiokafka"):  # an unreachable broker is reported as one line
+            created = asyncio.run(prepare(settings, plan, stores))
+        logging.getLogger(__name__).info("topics ready (%d created)", len(created))
+        with stores.in_use() if stores is not None else nullcontext():
+            run(service, loglevel)

@@ -64,6 +64,10 @@ class PipelineEnv:
         config: dict[str, Any] = {
             "worker_id": name,
             "data_dir": str(self.workdir / name),
+            # Tables in memory: each RocksDB worker takes about 1 s more to start and stop, and
+            # tests/pipeline/test_persistent_tables.py runs them persistent. TMC_STORE=rocksdb
+            # (the environment wins over this file) runs any pipeline test on RocksDB.
+            "store": "memory",
             "fleet_file": str(self.fleet_file),
             "kafka": {
                 "bootstrap_servers": self.bootstrap,
