@@ -9,7 +9,7 @@ import faust
 from faust.types import TopicT
 
 from schemas.codec import RecordCodec
-from schemas.records import ClusterStatus, RecoveryResult, TMCError
+from schemas.records import ClusterStatus, RecoveryResult, TMCError, whole_millis
 from strategies.registry import StrategyRegistry
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
@@ -32,8 +32,8 @@ def header_pairs(headers: Headers | None) -> list[tuple[str, bytes]]:
 
 
 def now_ms(clock: Callable[[], float]) -> datetime:
-    """Wall-clock time at the millisecond precision timestamp-millis keeps."""
-    return datetime.fromtimestamp(round(clock(), 3), UTC)
+    """``clock``'s time truncated to the millisecond, as timestamp-millis keeps it."""
+    return whole_millis(datetime.fromtimestamp(clock(), UTC))
 
 
 @dataclass

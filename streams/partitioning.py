@@ -8,7 +8,7 @@ partition and any worker can compute where to look a row up (the design's State 
 """
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -40,9 +40,14 @@ def java_partition(key: bytes, partitions: int) -> int:
 
 
 def partition_for(key: bytes, partitions: int) -> int:
-    """Where the pipeline keeps ``key``: its cluster's Java partition. Called once per error
-    on the hot path, hence the cached partition list."""
-    return java_partition(cluster_part(key), partitions)
+    """Where the pipeline keeps ``key``: its cluster's Java partition."""
+    return _cluster_partition(cluster_part(key), partitions)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cluster_partition(cluster: bytes, partitions: int) -> int:
+    # Once per error on the hot path, and clusters repeat: murmur2 is pure Python here.
+    return java_partition(cluster, partitions)
 
 
 def cluster_partitioner(

@@ -1,6 +1,6 @@
 """Typed Python records for every schema family, plus the TMC error model."""
 
-from schemas.records.convert import from_avro, to_avro, utc_now
+from schemas.records.convert import from_avro, to_avro, utc_now, whole_millis
 from schemas.records.error_policy import (
     classify_kubernetes,
     default_retryable,
@@ -61,4 +61,5 @@ __all__ = [
     "suggested_actions",
     "to_avro",
     "utc_now",
+    "whole_millis",
 ]

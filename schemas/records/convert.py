@@ -21,8 +21,12 @@ Convert = Callable[[Any], Any]
 
 def utc_now() -> datetime:
     """Now, in whole milliseconds as timestamp-millis keeps it, so records round-trip equal."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return whole_millis(datetime.now(UTC))
+
+
+def whole_millis(moment: datetime) -> datetime:
+    """``moment`` truncated to the millisecond, the one clock rule of every record."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def to_avro(record: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def resolve_java(settings: LocalKafkaSettings) -> str:
     path = shutil.which(candidate)
     if path is None:
         raise JavaNotFound(
-            f"java not found at {candidate!r}: install OpenJDK {MIN_JAVA}+ or set TMC_KAFKA_JAVA"
+            f"java not found at {candidate!r}: install OpenJDK {MIN_JAVA}+ or set TMC_BROKER_JAVA"
         )
     try:
         done = subprocess.run(
@@ -66,7 +66,7 @@ def ensure_jars(settings: LocalKafkaSettings) -> Path:
     if mvn is None:
         raise MavenNotFound(
             f"Kafka jars are not in {lib_dir} and mvn was not found at {settings.mvn!r}: "
-            "install Maven or set TMC_KAFKA_MVN"
+            "install Maven or set TMC_BROKER_MVN"
         )
     lib_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{lib_dir.name}.", dir=lib_dir.parent))

@@ -1,4 +1,5 @@
-"""Settings of the local broker, from TMC_KAFKA_* environment variables."""
+"""Settings of the local broker, from TMC_BROKER_* environment variables (the worker's own
+Kafka settings are ``TMC_KAFKA__*``: a prefix that differed by one underscore misled)."""
 
 from pathlib import Path
 
@@ -16,7 +17,7 @@ class LocalKafkaSettings(BaseSettings):
     Ports of 0 mean "pick a free loopback port" at start.
     """
 
-    model_config = SettingsConfigDict(env_prefix="TMC_KAFKA_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="TMC_BROKER_", extra="forbid")
 
     version: str = Field(default="4.1.2", pattern=r"^\d+\.\d+\.\d+$")
     home: Path = Field(default_factory=_default_home)

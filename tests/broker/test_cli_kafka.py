@@ -76,7 +76,7 @@ def test_up_status_down_restart_leaves_nothing_behind(run_dir: Path) -> None:
 
 def test_no_java(run_dir: Path) -> None:
     result = run_cli(
-        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_JAVA": "/nonexistent/java"}
+        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_BROKER_JAVA": "/nonexistent/java"}
     )
     assert_one_line_error(result, "java not found", "/nonexistent/java")
 
@@ -86,13 +86,13 @@ def test_java_older_than_17(run_dir: Path, tmp_path: Path) -> None:
     old_java.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
     old_java.chmod(old_java.stat().st_mode | stat.S_IEXEC)
     result = run_cli(
-        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_JAVA": str(old_java)}
+        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_BROKER_JAVA": str(old_java)}
     )
     assert_one_line_error(result, "needs Java 17", "is Java 11")
 
 
 def test_no_mvn_and_no_jars(run_dir: Path, tmp_path: Path) -> None:
-    env = {"TMC_KAFKA_HOME": str(tmp_path / "empty-home"), "TMC_KAFKA_MVN": "/nonexistent/mvn"}
+    env = {"TMC_BROKER_HOME": str(tmp_path / "empty-home"), "TMC_BROKER_MVN": "/nonexistent/mvn"}
     result = run_cli("kafka", "up", "--run-dir", str(run_dir), env=env)
     assert_one_line_error(result, "mvn was not found", "/nonexistent/mvn")
 
@@ -114,15 +114,15 @@ def test_corrupt_data_dir(run_dir: Path) -> None:
 
 
 def test_invalid_setting_names_the_variable(run_dir: Path) -> None:
-    result = run_cli("kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_PORT": "70000"})
+    result = run_cli("kafka", "up", "--run-dir", str(run_dir), env={"TMC_BROKER_PORT": "70000"})
     assert_one_line_error(
-        result, "port (env TMC_KAFKA_PORT) = '70000'", "less than or equal to 65535"
+        result, "port (env TMC_BROKER_PORT) = '70000'", "less than or equal to 65535"
     )
 
 
 def test_broker_not_ready_in_time_prints_its_log(run_dir: Path) -> None:
     result = run_cli(
-        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_KAFKA_READY_TIMEOUT_S": "0.5"}
+        "kafka", "up", "--run-dir", str(run_dir), env={"TMC_BROKER_READY_TIMEOUT_S": "0.5"}
     )
     assert_one_line_error(
         result, "not ready within 0.5s", f"log: {run_dir / 'logs' / 'server.log'}"

@@ -15,7 +15,7 @@ def test_fixture_fails_with_reason_when_the_broker_cannot_start(
         test_needs_kafka="def test_it(kafka_bootstrap):\n    assert kafka_bootstrap\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-    monkeypatch.setenv("TMC_KAFKA_JAVA", "/nonexistent/java")
+    monkeypatch.setenv("TMC_BROKER_JAVA", "/nonexistent/java")
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
 
