@@ -11,7 +11,7 @@ from pathlib import Path
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
 from strategies.base import ExecutionContext, RecoveryStrategy
 from streams.config import load_service_settings
-from streams.service import RecoveryService, run
+from streams.pipeline import RecoveryService, run
 
 
 class NoopFast(RecoveryStrategy):

@@ -37,10 +37,10 @@ def now_ms(clock: Callable[[], float]) -> datetime:
 
 
 @dataclass
-class Pipeline:
+class Shared:
     app: faust.App
     settings: ServiceSettings
-    channels: KafkaTopics
+    topics: KafkaTopics
     tables: Tables
     strategies: StrategyRegistry
     errors: RecordCodec[TMCError]
@@ -65,7 +65,7 @@ class Pipeline:
         return self.row(recovery.kafka_key().decode(), recovery.id)
 
     def summary(self, cluster: str) -> ClusterStatus | None:
-        raw = self.tables.clusters.get(cluster)
+        raw = self.tables.summaries.get(cluster)
         return None if raw is None else self.summaries.decode(raw)
 
     def owned_partitions(self, topic: TopicT) -> set[int]:
@@ -76,12 +76,12 @@ class Pipeline:
 
     async def publish(self, record: RecoveryResult) -> None:
         """From inside an agent: sent when the current event is acked, before its commit."""
-        await self.channels.results.send(key=record.kafka_key(), value=self.results.encode(record))
+        await self.topics.results.send(key=record.kafka_key(), value=self.results.encode(record))
 
     async def publish_now(self, record: RecoveryResult) -> None:
         """From a background task: sent at once (never attached to a stale event, which
         a task inherits from the agent that spawned it) and awaited until acknowledged."""
-        sent = await self.channels.results.send(
+        sent = await self.topics.results.send(
             key=record.kafka_key(), value=self.results.encode(record), force=True
         )
         await sent

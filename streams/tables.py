@@ -22,7 +22,7 @@ from streams.topology import TOPOLOGY
 @dataclass(frozen=True)
 class Tables:
     status: TableT[str, bytes]  # cluster~recovery id -> RecoveryResult (Avro)
-    clusters: TableT[str, bytes]  # cluster -> ClusterStatus (Avro)
+    summaries: TableT[str, bytes]  # cluster -> its summary, a ClusterStatus (Avro)
     seen: TableT[str, bytes]  # cluster~@batch -> the event ids of one triage batch
     targets: TableT[str, bytes]  # cluster~strategy|target -> TargetClaim
 
@@ -55,7 +55,7 @@ class Tables:
 
         return cls(
             status=table("status", bytes),
-            clusters=table("clusters", bytes),
+            summaries=table("summaries", bytes),
             seen=table("seen", bytes),  # streams/triage/rows.py
             targets=table("targets", bytes),
         )

@@ -132,8 +132,9 @@ TOPOLOGY = Topology(
             "status table: <cluster>~<recovery id> -> latest RecoveryResult (Avro)",
         ),
         TopicEntry(
-            "clusters", "tmc.recovery.clusters.v2", TABLE, True,
-            "cluster table: <cluster> -> ClusterStatus summary (Avro)",
+            "summaries", "tmc.recovery.clusters.v2", TABLE, True,
+            "cluster table: <cluster> -> the cluster's summary, a ClusterStatus (Avro)",
+            configured_as="clusters",
         ),
         TopicEntry(
             "seen", "tmc.recovery.dedup.seen.v3", TABLE, False,

@@ -14,8 +14,8 @@ from streams.cli.membership import check_instance_id_free
 from streams.cli.strategies import worker_strategies
 from streams.config import ServiceSettings, load_service_settings
 from streams.datadir import TableStores, held
+from streams.pipeline import RecoveryService, run
 from streams.quiet_logs import muted
-from streams.service import RecoveryService, run
 from streams.settings_loader import ConfigError
 from streams.topics import TopicSpec, ensure_topics, topic_plan
 

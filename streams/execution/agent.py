@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
-from streams.context import Pipeline, header_pairs, now_ms
+from streams.context import Shared, header_pairs, now_ms
 from streams.execution import lifecycle
 from streams.execution.executor import RecoveryExecutor
 
@@ -26,12 +26,12 @@ def cancel_headers(recovery_id: str, reason: str) -> list[tuple[str, bytes]]:
 
 
 class RequestAgents:
-    def __init__(self, pipeline: Pipeline, executor: RecoveryExecutor) -> None:
+    def __init__(self, pipeline: Shared, executor: RecoveryExecutor) -> None:
         self.p = pipeline
         self.executor = executor
 
     def register(self) -> None:
-        for name, topic in self.p.channels.requests.items():
+        for name, topic in self.p.topics.requests.items():
             self.p.app.agent(topic, name=f"tmc-requests-{name}")(self._handle)
 
     async def _handle(self, stream: StreamT[bytes]) -> AsyncIterator[None]:

@@ -13,7 +13,7 @@ from typing import cast
 import faust
 from faust.types import EventT, StreamT
 
-from streams.context import Pipeline, header_pairs
+from streams.context import Shared, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
 from streams.triage.agent import TICK_HEADER, Triage
@@ -24,14 +24,14 @@ log = logging.getLogger(__name__)
 
 
 class IngestAgents:
-    def __init__(self, pipeline: Pipeline, triage: Triage) -> None:
+    def __init__(self, pipeline: Shared, triage: Triage) -> None:
         self.p = pipeline
         self.triage = triage
 
     def register(self) -> None:
-        app, channels = self.p.app, self.p.channels
-        app.agent(channels.errors, name="tmc-ingest")(self._errors)
-        app.agent(channels.triage, name="tmc-triage")(self._rekeyed)
+        app, topics = self.p.app, self.p.topics
+        app.agent(topics.errors, name="tmc-ingest")(self._errors)
+        app.agent(topics.triage, name="tmc-triage")(self._rekeyed)
 
     async def _errors(self, stream: StreamT[bytes]) -> None:
         await self._in_batches(stream, forward=True)
@@ -63,7 +63,7 @@ class IngestAgents:
         key = admitted.kafka_key()
         if forward and partition_for(key, self.p.settings.topics.partitions) != msg.partition:
             self.p.metrics.forwarded.inc()
-            await self.p.channels.triage.send(key=key, value=msg.value, headers=msg.headers)
+            await self.p.topics.triage.send(key=key, value=msg.value, headers=msg.headers)
             return []
         return await self.triage.handle(admitted, source)
 
@@ -72,7 +72,7 @@ class IngestAgents:
         log.warning("dead-lettered %s: %s", source, rejected.detail)
         self.p.metrics.dead_lettered.labels(rejected.reason).inc()
         headers = dead_letter_headers(header_pairs(msg.headers), rejected, str(source))
-        await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
+        await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
 
 
 def is_tick(event: EventT[bytes]) -> bool:

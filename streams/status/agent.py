@@ -21,18 +21,18 @@ from prometheus_client import Counter
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
-from streams.context import Pipeline, header_pairs, now_ms
+from streams.context import Shared, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
 from streams.partitioning import partition_for, row_key
 from streams.status.expiry import ExpiryIndex, Retention
 from streams.status.merges import TICK, TICK_HEADER, MergeNote
-from streams.status.projection import project_cluster, project_row, summary_key, with_merges
+from streams.status.projection import cluster_of, project_row, project_summary, with_merges
 
 log = logging.getLogger(__name__)
 
 
 class ResultsAgent:
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Shared) -> None:
         self.p = pipeline
         status = pipeline.settings.status
         self.retention = Retention(status.retention_s)
@@ -50,8 +50,8 @@ class ResultsAgent:
 
     def register(self) -> None:
         app, settings = self.p.app, self.p.settings
-        app.agent(self.p.channels.results, name="tmc-results")(self._project)
-        app.agent(self.p.channels.merges, name="tmc-merges")(self._merge)
+        app.agent(self.p.topics.results, name="tmc-results")(self._project)
+        app.agent(self.p.topics.merges, name="tmc-merges")(self._merge)
         app.timer(settings.status.sweep_interval_s)(self._send_ticks)
         self.p.tables.status.on_recover(self._index_terminal_rows)
         if settings.status.retention_s < settings.dedup.event_id_ttl_s:
@@ -63,7 +63,7 @@ class ResultsAgent:
 
     async def _send_ticks(self) -> None:
         """A tick to each owned partition of the merges topic, where its rows expire."""
-        merges = self.p.channels.merges
+        merges = self.p.topics.merges
         for partition in self.p.owned_partitions(merges):
             await merges.send(
                 key=b"", value=TICK, partition=partition, headers=[(TICK_HEADER, b"")]
@@ -73,7 +73,7 @@ class ResultsAgent:
         """After each rebalance's table recovery, before the streams resume: the expiry index
         rebuilt from the owned partitions' rows. Expiry's one scan of every row, once per
         assignment; it yields to the loop now and then, so heartbeats go on."""
-        owned = self.p.owned_partitions(self.p.channels.merges)
+        owned = self.p.owned_partitions(self.p.topics.merges)
         partitions = self.p.settings.topics.partitions
         self.expiry.clear()
         for n, (key, raw) in enumerate(list(self.p.tables.status.items()), 1):
@@ -125,7 +125,7 @@ class ResultsAgent:
                 source = f"{msg.topic}:{msg.partition}:{msg.offset}"
                 log.error("undecodable record on the results topic at %s: %s", source, exc)
                 headers = dead_letter_headers([], Rejected(exc.reason, str(exc)), source)
-                await self.p.channels.dlq.send(key=msg.key, value=msg.value, headers=headers)
+                await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
             else:
                 await self.apply(incoming, msg.partition)
             self.p.catchup.projected(msg.partition, msg.offset)
@@ -138,7 +138,7 @@ class ResultsAgent:
             log.debug("not projected, its row may have expired: %s %s", incoming.id, incoming.state)
             return
         row = project_row(before, incoming)
-        cluster = summary_key(row)
+        cluster = cluster_of(row)
         claim = self.p.dedup(partition, cluster).current_claim(row.strategy, row.target)
         if claim is not None and claim.recovery_id == row.id:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
@@ -152,14 +152,14 @@ class ResultsAgent:
             self.expiry.add(partition, key, self.retention.expires_at(row))
             self._count_ending(row)
             if row.state is RecoveryState.ESCALATED:
-                await self.p.channels.escalations.send(
+                await self.p.topics.escalations.send(
                     key=row.kafka_key(), value=self.p.results.encode(row)
                 )
 
     def _summarize(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
-        key = summary_key(row)
-        updated = project_cluster(self.p.summary(key), before, row, now_ms(self.p.clock))
-        self.p.tables.clusters[key] = self.p.summaries.encode(updated)
+        key = cluster_of(row)
+        updated = project_summary(self.p.summary(key), before, row, now_ms(self.p.clock))
+        self.p.tables.summaries[key] = self.p.summaries.encode(updated)
 
     def _count_attempts(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
         new = row.transitions[0 if before is None else len(before.transitions) :]

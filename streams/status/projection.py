@@ -27,7 +27,7 @@ _COUNTED = {
 }
 
 
-def summary_key(result: RecoveryResult) -> str:
+def cluster_of(result: RecoveryResult) -> str:
     """The cluster a recovery belongs to (its component when it names none): the topic key."""
     return result.kafka_key().decode()
 
@@ -73,14 +73,14 @@ def project_row(current: RecoveryResult | None, incoming: RecoveryResult) -> Rec
     return with_merges(base, other.merged_error_ids, other.merged_count)
 
 
-def project_cluster(
+def project_summary(
     summary: ClusterStatus | None,
     before: RecoveryResult | None,
     after: RecoveryResult,
     now: datetime,
 ) -> ClusterStatus:
     """The cluster summary after one recovery's row went from ``before`` to ``after``."""
-    summary = summary or ClusterStatus(cluster_name=summary_key(after), updated_at=now)
+    summary = summary or ClusterStatus(cluster_name=cluster_of(after), updated_at=now)
     counts = dataclasses.asdict(summary.counts)
     if before is None:
         counts["started"] += 1

@@ -2,10 +2,15 @@
 
 Reading map:
 - ``decide.py``: the pure decision over the dedup state, so every error is accounted for.
-- ``dedup.py``: the dedup state (seen event ids, claims per strategy and target), and how a
-  crash that keeps one of an error's two writes is repaired on redelivery.
+- ``dedup.py``: the dedup state of each partition, in memory, rebuilt from the two dedup
+  tables after a rebalance and written back once per batch; expiry by time, not by scan;
+  and how a crash that keeps one table's writes and loses the other's is repaired.
+- ``rows.py``: the dedup tables' binary formats (a seen row per batch, a claim per target).
+- ``batch.py``: a batch of decided events, the records they produce, and the current-event
+  context under which a partition's rows are written.
 - ``ids.py``: where a record was read (``Source``) and deterministic recovery ids.
 - ``records.py``: the records triage publishes: a Pending recovery, an escalation.
-- ``agent.py``: runs the decision inside stream iteration, publishes, re-issues a recovery
-  whose outcome a crash lost, and the tick timers that flush merges and expire dedup rows.
+- ``agent.py``: decides each error, closes batches (write, note merges to status, send, ack),
+  re-issues a recovery whose outcome a crash lost, releases claims as recoveries end, and
+  the sweep ticks that expire dedup rows of idle partitions.
 """

@@ -20,7 +20,7 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, TMCError
-from streams.context import Pipeline, now_ms
+from streams.context import Shared, now_ms
 from streams.status.merges import MergeNote
 from streams.triage import records
 from streams.triage.batch import Outgoing, TriageBatch, current
@@ -43,7 +43,7 @@ SWEEP = b"sweep"
 
 
 class Triage:
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Shared) -> None:
         self.p = pipeline
         self._open: TriageBatch | None = None
         self._opened = asyncio.Event()
@@ -54,7 +54,7 @@ class Triage:
         app = self.p.app
         app.task(self._close_lingering)
         app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
-        app.agent(self.p.channels.results, name="tmc-triage-endings")(self._endings)
+        app.agent(self.p.topics.results, name="tmc-triage-endings")(self._endings)
 
     @property
     def epoch(self) -> int:
@@ -123,7 +123,7 @@ class Triage:
     async def _send_note(self, note: ClaimNote, partition: int) -> None:
         claim = note.claim
         merged = MergeNote(note.cluster, claim.recovery_id, claim.merged_ids, claim.merged_count)
-        await self.p.channels.merges.send(
+        await self.p.topics.merges.send(
             key=claim.recovery_id.encode(), value=merged.encode(), partition=partition
         )
 
@@ -148,7 +148,7 @@ class Triage:
 
     async def _send_sweep_ticks(self) -> None:
         """A tick to every owned partition of the re-key topic: it closes a batch there."""
-        triage = self.p.channels.triage
+        triage = self.p.topics.triage
         for partition in self.p.owned_partitions(triage):
             headers = [(TICK_HEADER, SWEEP)]
             await triage.send(key=b"", value=b"", partition=partition, headers=headers)
@@ -178,8 +178,8 @@ class Triage:
         )  # fmt: skip
         self.p.metrics.started.labels(chosen.name).inc()
         key, value = record.kafka_key(), self.p.results.encode(record)
-        requests = self.p.channels.requests[chosen.name]
-        return [Outgoing(self.p.channels.results, key, value), Outgoing(requests, key, value)]
+        requests = self.p.topics.requests[chosen.name]
+        return [Outgoing(self.p.topics.results, key, value), Outgoing(requests, key, value)]
 
     def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> list[Outgoing]:
         record = records.escalated(
@@ -187,7 +187,7 @@ class Triage:
             now_ms(self.p.clock),
         )  # fmt: skip
         value = self.p.results.encode(record)
-        return [Outgoing(self.p.channels.results, record.kafka_key(), value)]
+        return [Outgoing(self.p.topics.results, record.kafka_key(), value)]
 
     async def _reconcile(
         self, error: TMCError, duplicate: Duplicate, source: Source

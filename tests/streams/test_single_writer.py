@@ -8,7 +8,7 @@ from pathlib import Path
 STREAMS = Path(__file__).parents[2] / "streams"
 MUTATORS = {"pop", "popitem", "clear", "update", "setdefault", "__setitem__", "__delitem__"}
 DEDUP_WRITES = {"claim", "record_merge", "release", "remember", "set_claim", "flush"}
-OWNERS = {"status": "status", "clusters": "status", "seen": "triage", "targets": "triage"}
+OWNERS = {"status": "status", "summaries": "status", "seen": "triage", "targets": "triage"}
 
 
 def _table(node: ast.expr) -> str | None:
@@ -70,7 +70,7 @@ def test_each_table_is_written_only_by_its_stage() -> None:
 def test_the_check_sees_each_kind_of_write() -> None:
     code = """
 self.p.tables.status[k] = v
-del self.p.tables.clusters[k]
+del self.p.tables.summaries[k]
 self.tables.seen.pop(k)
 self.p.dedup(0).release("s", "t", "r", 0)
 dedup.claim("s", "t", "r", source)
@@ -80,7 +80,7 @@ self.p.dedup_state.partition(0).flush(now)
 """
     assert writes(ast.parse(code)) == [
         (2, "status"),
-        (3, "clusters"),
+        (3, "summaries"),
         (4, "seen"),
         (5, "targets"),
         (6, "targets"),

@@ -7,6 +7,7 @@ from faust.types import Message
 from streams.app import create_app
 from streams.config import ServiceSettings
 from streams.tables import Tables
+from streams.triage.rows import SeenEntry, TargetClaim, encode_seen
 
 
 def changelog_round_trip_problems() -> list[str]:
@@ -19,9 +20,12 @@ def changelog_round_trip_problems() -> list[str]:
     tables = Tables.declare(create_app(settings), settings.topics)
     samples: dict[str, tuple[Any, Any]] = {
         "status": (tables.status, b"\xc3\x01avro"),
-        "clusters": (tables.clusters, b"\xc3\x01avro"),
-        "seen": (tables.seen, {"expires": 1.5, "recovery_id": "r-1", "partition": 2}),
-        "targets": (tables.targets, {"recovery_id": "r-1", "active": True, "merged_ids": ["e"]}),
+        "summaries": (tables.summaries, b"\xc3\x01avro"),
+        "seen": (
+            tables.seen,
+            encode_seen([SeenEntry("edge-1", "e-1", "r-1", "tmc.errors", 4, 1.5)]),
+        ),
+        "targets": (tables.targets, TargetClaim("r-1", merged_ids=("e",), merged_count=1).encode()),
     }
     problems = []
     for name, (table, value) in samples.items():

@@ -51,7 +51,7 @@ def test_public_names_are_the_ones_clients_know() -> None:
         "escalations": "tmc.recovery.escalations",
         "events": "tmc.recovery.events",
         "status": "tmc.recovery.status.v2",
-        "clusters": "tmc.recovery.clusters.v2",
+        "summaries": "tmc.recovery.clusters.v2",
     }
     assert public["errors"] == DEFAULT_ERRORS_TOPIC
     assert public["results"] == DEFAULT_RESULTS_TOPIC

@@ -13,7 +13,7 @@ from schemas.records import (
     TMCError,
 )
 from streams.execution import lifecycle
-from streams.status.projection import project_cluster, project_row
+from streams.status.projection import project_row, project_summary
 from streams.testing.harness import unreachable
 from streams.triage import records
 
@@ -88,23 +88,23 @@ def test_cluster_summary_tracks_active_counts_and_last_outcome() -> None:
     reason = "ClusterConnectivity recovery failed after 3 attempts"
     escalated = _then(scheduled, S.ESCALATED, reason)
 
-    summary = project_cluster(None, None, pending, T0)
+    summary = project_summary(None, None, pending, T0)
     assert summary.cluster_name == "edge-1"
     assert summary.counts.started == 1
     assert [a.recovery_id for a in summary.active_recoveries] == [pending.id]
 
-    summary = project_cluster(summary, pending, scheduled, T0)
+    summary = project_summary(summary, pending, scheduled, T0)
     assert summary.counts.failed == 1
     assert summary.active_recoveries[0].state == S.RETRY_SCHEDULED
 
-    summary = project_cluster(summary, scheduled, escalated, T0)
+    summary = project_summary(summary, scheduled, escalated, T0)
     assert summary.active_recoveries == ()
     assert summary.counts.escalated == 1
     outcome = summary.last_outcomes["ClusterConnectivity"]
     assert outcome.state == S.ESCALATED
     assert outcome.message == reason
 
-    again = project_cluster(summary, escalated, escalated, T0)
+    again = project_summary(summary, escalated, escalated, T0)
     assert again.counts == summary.counts, "a redelivered record is not counted twice"
 
 

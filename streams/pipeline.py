@@ -26,7 +26,7 @@ from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
 from streams.app import create_app
 from streams.config import ServiceSettings
-from streams.context import Pipeline
+from streams.context import Shared
 from streams.execution.agent import RequestAgents
 from streams.execution.executor import Admission, RecoveryExecutor
 from streams.ingest.agent import IngestAgents
@@ -69,10 +69,10 @@ class RecoveryService:
         self._catching_up: asyncio.Task[None] | None = None
         self.readiness = Readiness(settings.ready_file)
         tables = Tables.declare(self.app, settings.topics)
-        self.pipeline = Pipeline(
+        self.shared = Shared(
             app=self.app,
             settings=settings,
-            channels=KafkaTopics.declare(self.app, settings.topics, self.strategies.names()),
+            topics=KafkaTopics.declare(self.app, settings.topics, self.strategies.names()),
             tables=tables,
             strategies=self.strategies,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
@@ -87,19 +87,19 @@ class RecoveryService:
         )
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
-            self.pipeline.publish_now,
+            self.shared.publish_now,
             settings.execution,
             settings.retry,
             admit=self._admit,
             timeouts={configured.name: configured.timeout for configured in self.strategies},
             dry_run=settings.dry_run,
         )
-        triage = Triage(self.pipeline)
+        triage = Triage(self.shared)
         triage.register()
-        IngestAgents(self.pipeline, triage).register()
-        RequestAgents(self.pipeline, self.executor).register()
-        ResultsAgent(self.pipeline).register()
-        self.pipeline.tables.clusters.on_recover(self._on_recovered)
+        IngestAgents(self.shared, triage).register()
+        RequestAgents(self.shared, self.executor).register()
+        ResultsAgent(self.shared).register()
+        self.shared.tables.summaries.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
@@ -113,7 +113,7 @@ class RecoveryService:
         generation = self.catchup.generation
         if not await self.catchup.wait(self._partition_of(recovery)):
             return None
-        row = self.pipeline.row_of(recovery)
+        row = self.shared.row_of(recovery)
         latest = recovery if row is None else project_row(row, recovery)
         if latest.state.is_terminal:
             return None
@@ -121,7 +121,7 @@ class RecoveryService:
 
     async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         assigned: set[TP] = args[0]
-        topic = self.pipeline.channels.results.get_topic_name()
+        topic = self.shared.topics.results.get_topic_name()
         partitions = {tp.partition for tp in assigned if tp.topic == topic}
         self.catchup.assign(partitions)
         # Measured off the rebalance path: the callback must not hold up the group.
@@ -156,15 +156,15 @@ class RecoveryService:
     async def _resume(self, owned: set[int]) -> int:
         """Hand every active recovery of the owned partitions back to the executor."""
         resumed = 0
-        for cluster, raw in list(self.pipeline.tables.clusters.items()):
+        for cluster, raw in list(self.shared.tables.summaries.items()):
             if partition_for(cluster.encode(), self.settings.topics.partitions) not in owned:
                 continue
-            for active in self.pipeline.summaries.decode(raw).active_recoveries:
-                row = self.pipeline.row(cluster, active.recovery_id)
+            for active in self.shared.summaries.decode(raw).active_recoveries:
+                row = self.shared.row(cluster, active.recovery_id)
                 if row is not None and not row.state.is_terminal:
                     await self.executor.submit(row)
                     resumed += 1
-        self.pipeline.metrics.active.set(len(self.executor.tracked))
+        self.shared.metrics.active.set(len(self.executor.tracked))
         log.info("resumed %d recoveries on partitions %s", resumed, sorted(owned))
         return resumed
 
@@ -172,7 +172,7 @@ class RecoveryService:
         """Every lease lapses (Faust's rebalances are eager: all partitions are revoked), so
         every recovery is released; those still owned are resumed after the catch-up."""
         self.catchup.revoke()
-        self.pipeline.dedup_state.reset()
+        self.shared.dedup_state.reset()
         self.readiness.mark_not_ready()
         released = await self.executor.release(lambda _: True)
         if released:
