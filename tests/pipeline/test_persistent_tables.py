@@ -12,7 +12,7 @@ import asyncio
 import json
 import re
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -140,14 +140,23 @@ async def assert_resends_only_counted(
     assert [r.state for r in published[row.id]] == [S.PENDING, S.IN_PROGRESS, S.COMPLETED]
 
 
+async def filled_then_stopped(
+    env: PipelineEnv, start_worker: Any, per_cluster: int
+) -> tuple[WorkerProcess, list[TMCError], Any]:
+    """A persistent worker that triaged a storm until its table settled, then stopped."""
+    first = await start_worker("w1", **PERSISTENT).ready()
+    errors = storm(per_cluster)
+    await emit(env.bootstrap, env.topics["errors"], errors)
+    within_s = 60 + per_cluster / 4
+    rows = await wait_for_table(env, settled(len(errors)), within_s=within_s, workers=(first,))
+    assert await stop(first) == 0, first.tail()
+    return first, errors, rows
+
+
 async def test_a_restart_replays_only_the_changelog_tail(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, workers: list[WorkerProcess]
 ) -> None:
-    first = await start_worker("w1", **PERSISTENT).ready()
-    errors = storm(500)
-    await emit(env.bootstrap, env.topics["errors"], errors)
-    await wait_for_table(env, settled(len(errors)), within_s=180, workers=(first,))
-    assert await stop(first) == 0, first.tail()
+    first, errors, _ = await filled_then_stopped(env, start_worker, per_cluster=500)
 
     settings = load_service_settings(first.config)
     kept = persisted(settings)
@@ -181,11 +190,7 @@ async def test_a_restart_replays_only_the_changelog_tail(
 async def test_tables_built_for_another_group_are_wiped_not_served(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, workers: list[WorkerProcess]
 ) -> None:
-    first = await start_worker("w1", **PERSISTENT).ready()
-    errors = storm(20)
-    await emit(env.bootstrap, env.topics["errors"], errors)
-    rows = await wait_for_table(env, settled(len(errors)), within_s=60, workers=(first,))
-    assert await stop(first) == 0, first.tail()
+    first, errors, rows = await filled_then_stopped(env, start_worker, per_cluster=20)
 
     # The dir now holds another group's tables: here, dedup stores that know no event id
     # (their offsets kept). Served, they would take the resends below for new errors.
@@ -209,11 +214,7 @@ async def test_tables_built_for_another_group_are_wiped_not_served(
 async def test_stores_ahead_of_a_recreated_changelog_are_wiped(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, workers: list[WorkerProcess]
 ) -> None:
-    first = await start_worker("w1", **PERSISTENT).ready()
-    errors = storm(20)
-    await emit(env.bootstrap, env.topics["errors"], errors)
-    await wait_for_table(env, settled(len(errors)), within_s=60, workers=(first,))
-    assert await stop(first) == 0, first.tail()
+    first, _, _ = await filled_then_stopped(env, start_worker, per_cluster=20)
 
     settings = load_service_settings(first.config)
     seen = env.topics["dedup_seen"]
