@@ -25,7 +25,7 @@ from streams.context import Shared, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
 from streams.partitioning import partition_for, row_key
 from streams.status.expiry import ExpiryIndex, Retention
-from streams.status.merges import TICK, TICK_HEADER, MergeNote
+from streams.status.merges import TICK, TICK_HEADER, MergeNote, decode_notes
 from streams.status.projection import cluster_of, project_row, project_summary, with_merges
 
 log = logging.getLogger(__name__)
@@ -104,14 +104,15 @@ class ResultsAgent:
             if TICK_HEADER in dict(header_pairs(msg.headers)):
                 self._expire(msg.partition)
             else:
-                self._fold(MergeNote.decode(msg.value))
+                for note in decode_notes(msg.value):
+                    self._fold(note)
             yield None
 
-    def _fold(self, note: MergeNote | None) -> None:
+    def _fold(self, note: MergeNote) -> None:
         """A note's merges onto its row. No row: not projected yet (the projection picks the
         claim's merges up then), or expired, and it stays so."""
-        row = None if note is None else self.p.row(note.cluster, note.recovery_id)
-        if note is not None and row is not None:
+        row = self.p.row(note.cluster, note.recovery_id)
+        if row is not None:
             merged = with_merges(row, note.merged_ids, note.merged_count)
             if merged != row:
                 self.p.tables.status[row_key(note.cluster, row.id)] = self.p.results.encode(merged)

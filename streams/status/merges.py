@@ -1,10 +1,12 @@
 """The status-internal merges topic: merged errors from triage, and status's expiry ticks.
 
 Triage owns the dedup claims and counts the errors merged into each recovery; status owns the
-rows. So triage sends what a claim has merged, per partition tick, on the status-internal
-merges topic (never the public results topic, whose last record for a recovery is final), and
-status folds it into the row. A note carries the claim's totals, not a delta, so a note sent
-twice, late or out of order changes nothing it should not.
+rows. So triage sends what its claims merged, one record per partition per triage batch, on the
+status-internal merges topic (never the public results topic, whose last record for a
+recovery is final), and status folds it into the rows. Each note carries its claim's total
+count and the merged ids not sent before; folding is a union and a maximum, so a note sent
+twice, late or out of order changes nothing it should not. Ids a lost note carried reach the
+row when the recovery's next result is projected, which folds in the claim's ids.
 
 Status also sends itself a tick per owned partition on this topic, so that expiring rows
 happens inside stream iteration of the rows' partition (NOTES.md: table writes take their
@@ -15,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 #: Bumped when the value format changes; a reader skips versions it does not know.
-FORMAT = 1
+FORMAT = 2
 
 #: Marks an expiry tick. Its value has no version, so a reader that predates ticks skips it.
 TICK_HEADER = "tmc.status.tick"
@@ -26,18 +28,18 @@ TICK = b'{"tick":"expire"}'
 class MergeNote:
     cluster: str
     recovery_id: str
-    merged_ids: tuple[str, ...]
-    merged_count: int
+    merged_ids: tuple[str, ...]  # those not sent before
+    merged_count: int  # the claim's total
 
-    def encode(self) -> bytes:
-        raw = {"v": FORMAT, "cluster": self.cluster, "id": self.recovery_id}
-        raw |= {"ids": self.merged_ids, "n": self.merged_count}
-        return json.dumps(raw, separators=(",", ":")).encode()
 
-    @classmethod
-    def decode(cls, value: bytes) -> "MergeNote | None":
-        """The note, or None for a format this version does not read."""
-        raw = json.loads(value)
-        if raw.get("v") != FORMAT:
-            return None
-        return cls(raw["cluster"], raw["id"], tuple(raw["ids"]), int(raw["n"]))
+def encode_notes(notes: list[MergeNote]) -> bytes:
+    rows = [[n.cluster, n.recovery_id, n.merged_ids, n.merged_count] for n in notes]
+    return json.dumps({"v": FORMAT, "notes": rows}, separators=(",", ":")).encode()
+
+
+def decode_notes(value: bytes) -> list[MergeNote]:
+    """The notes of one record; none for a format this version does not read."""
+    raw = json.loads(value)
+    if raw.get("v") != FORMAT:
+        return []
+    return [MergeNote(c, r, tuple(ids), int(n)) for c, r, ids, n in raw["notes"]]

@@ -21,7 +21,7 @@ from faust.types import EventT, StreamT
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, TMCError
 from streams.context import Shared, now_ms
-from streams.status.merges import MergeNote
+from streams.status.merges import MergeNote, encode_notes
 from streams.triage import records
 from streams.triage.batch import Outgoing, TriageBatch, current
 from streams.triage.decide import (
@@ -33,7 +33,6 @@ from streams.triage.decide import (
     decide,
     target_of,
 )
-from streams.triage.dedup import ClaimNote
 from streams.triage.ids import Source, recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
@@ -117,15 +116,16 @@ class Triage:
             event.ack()
 
     async def _flush(self, partition: int, now: float) -> None:
-        for note in self.p.dedup_state.partition(partition).flush(now):
-            await self._send_note(note, partition)
-
-    async def _send_note(self, note: ClaimNote, partition: int) -> None:
-        claim = note.claim
-        merged = MergeNote(note.cluster, claim.recovery_id, claim.merged_ids, claim.merged_count)
-        await self.p.topics.merges.send(
-            key=claim.recovery_id.encode(), value=merged.encode(), partition=partition
-        )
+        """Write the partition's dedup state, then tell status what merged: one record."""
+        notes = self.p.dedup_state.partition(partition).flush(now)
+        if notes:
+            merged = [
+                MergeNote(n.cluster, n.claim.recovery_id, n.new_ids, n.claim.merged_count)
+                for n in notes
+            ]
+            await self.p.topics.merges.send(
+                key=notes[0].cluster.encode(), value=encode_notes(merged), partition=partition
+            )
 
     async def _endings(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         """A recovery that ended keeps its claim for the cooldown, then lets go: read from

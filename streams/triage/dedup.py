@@ -50,10 +50,12 @@ class SeenEvent:
 
 @dataclass(frozen=True, slots=True)
 class ClaimNote:
-    """A claim whose merges status has not been told about yet."""
+    """A claim whose merges status has not been told about yet, and the merged ids it has
+    not been sent."""
 
     cluster: str
     claim: TargetClaim
+    new_ids: tuple[str, ...]
 
 
 def target_key(strategy: str, target: str) -> str:
@@ -71,7 +73,7 @@ class PartitionDedup:
         self._pending: list[SeenEntry] = []  # remembered, not yet in a row
         self._claims: dict[str, TargetClaim | None] = {}  # claim rows read or written
         self._dirty: set[str] = set()
-        self._noted: dict[str, int] = {}  # claim key -> merged count status was told
+        self._noted: dict[str, tuple[int, int]] = {}  # claim key -> (count, ids) status has
         self._renote: set[str] = set()  # claims found with merges when the state was rebuilt
         self._row_expiry: list[tuple[float, str]] = []  # heap of (expires, seen row key)
         self._claim_expiry: list[tuple[float, str]] = []  # heap of (cooldown end, claim key)
@@ -144,9 +146,11 @@ class PartitionDedup:
         notes = []
         for key in self._dirty | self._renote:
             claim = self.claim_at(key)
-            if claim is not None and claim.merged_count > self._noted.get(key, 0):
-                self._noted[key] = claim.merged_count
-                notes.append(ClaimNote(key.split(SEPARATOR, 1)[0], claim))
+            count, ids = self._noted.get(key, (0, 0))
+            if claim is not None and claim.merged_count > count:
+                self._noted[key] = (claim.merged_count, len(claim.merged_ids))
+                cluster = key.split(SEPARATOR, 1)[0]
+                notes.append(ClaimNote(cluster, claim, claim.merged_ids[ids:]))
         self._dirty.clear()
         self._renote.clear()
         self._expire(now)
