@@ -4,25 +4,43 @@ Each runs in its own process (a benchmark starts brokers and workers, and must l
 behind); each writes ``bench/results/<name>.json`` and the table is read back from those.
 """
 
+import argparse
 import subprocess
 import sys
 import time
 
 from bench.report import RESULTS, table
 
-BENCHMARKS = ["codec", "storm", "restart"]
+#: Every benchmark, in the order they run: ``python -m bench.<name>`` with its defaults.
+BENCHMARKS = ["codec", "storm", "latency", "restart"]
+
+#: Arguments of ``--quick``: the small storm only, shorter latency steps.
+QUICK = {"storm": ["--errors", "20000"], "latency": ["--seconds", "5"]}
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "names", nargs="*", default=BENCHMARKS, metavar="NAME",
+        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="; ".join(f"{name} {' '.join(args)}" for name, args in QUICK.items()),
+    )  # fmt: skip
+    args = parser.parse_args()
+    if unknown := sorted(set(args.names) - set(BENCHMARKS)):
+        parser.error(f"no benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
     failed = []
     started = time.time()
-    for name in BENCHMARKS:
-        print(f"\n=== bench.{name} ===", flush=True)
-        if subprocess.call([sys.executable, "-m", f"bench.{name}"]) != 0:
+    for name in args.names:
+        argv = [sys.executable, "-m", f"bench.{name}", *(QUICK.get(name, []) * args.quick)]
+        print(f"\n=== {' '.join(argv[1:])} ===", flush=True)
+        if subprocess.call(argv) != 0:
             failed.append(name)
     fresh = [
         RESULTS / f"{name}.json"
-        for name in BENCHMARKS
+        for name in args.names
         if (RESULTS / f"{name}.json").exists()
         and (RESULTS / f"{name}.json").stat().st_mtime >= started
     ]

@@ -1,76 +1,52 @@
-"""Storm throughput and end-to-end latency of one worker, next to raw aiokafka.
+"""Storm throughput of one worker, next to the raw aiokafka passthrough of the same errors.
 
-Run from the repository root: ``.venv/bin/python -m bench.storm [--errors N] [--rate R]``.
+Run from the repository root: ``.venv/bin/python -m bench.storm [--errors N [N ...]]``.
 Uses ``KAFKA_BOOTSTRAP_SERVERS`` when set, else starts the project's local broker.
 
-1. raw: an aiokafka consume->produce passthrough of the same encoded errors (the ceiling);
+Each storm size (``--errors``, default the issue's two: 20,000 errors over 200 targets and
+200,000 over 2,000, ``--per-target`` errors per target; ``--errors 20000`` is the quick run)
+is measured on its own, so the cost per error can be compared as the storm grows:
+
+1. raw: an aiokafka consume->produce passthrough of the same encoded errors (the ceiling,
+   bench/raw.py);
 2. storm: the same errors through a real ``tmc-recovery worker`` (ingest, dedup, routing),
    timed until the worker's group has committed every error, on the errors topic and on the
    triage topic. It runs once per producer (``--producers``): aiokafka (murmur2, as Java),
    confluent-kafka (librdkafka) with its default partitioner (``consistent_random``, CRC32),
    and confluent-kafka with ``partitioner=murmur2_random``. An error produced to another
    partition than its cluster's is forwarded through the triage topic; the share forwarded is
-   counted there;
-3. latency: emit -> Completed result at a steady rate, with a do-nothing strategy
-   (``--rate`` with no value skips it).
+   counted there.
+
+Latency (emit -> Completed) is bench.latency's.
 """
 
 import argparse
 import asyncio
-import contextlib
-import os
 import random
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from confluent_kafka import KafkaError, Message, Producer
 
 from bench import report
+from bench.cpu import cpu_seconds
+from bench.raw import PARTITIONS, Records, encoded, produce_all, raw_passthrough
 from bench.report import Figure
-from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.clients import LIBRDKAFKA_PARTITIONER
-from streams.clients.subscriber import ResultSubscriber
-from streams.config import load_service_settings
 from streams.partitioning import partition_for
-from streams.testing.harness import (
-    ERRORS,
-    PipelineEnv,
-    WorkerProcess,
-    broker,
-    create_topics,
-    unreachable,
-)
-from streams.topics import ensure_topics, topic_plan
-
-PARTITIONS = 6
-
-
-async def produce_all(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> int:
-    """Produce with aiokafka; returns how many records landed off their key's murmur2 partition."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, value, key=key) for key, value in records]
-        sent = await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return sum(
-        meta.partition != partition_for(key, PARTITIONS)
-        for meta, (key, _) in zip(sent, records, strict=True)
-    )
+from streams.testing.harness import PipelineEnv, WorkerProcess, broker, unreachable
 
 
 def produce_librdkafka(
-    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]], config: Mapping[str, str]
+    bootstrap: str, topic: str, records: Records, config: Mapping[str, str]
 ) -> int:
     """Produce with confluent-kafka (blocking); returns how many records landed off their key's
     murmur2 partition."""
@@ -104,7 +80,7 @@ class Producing:
     label: str
     librdkafka: Mapping[str, str] | None  # None: aiokafka
 
-    async def produce(self, bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> int:
+    async def produce(self, bootstrap: str, topic: str, records: Records) -> int:
         if self.librdkafka is None:
             return await produce_all(bootstrap, topic, records)
         return await asyncio.to_thread(
@@ -119,38 +95,6 @@ PRODUCERS = {
         "confluent-kafka partitioner=murmur2_random", dict(LIBRDKAFKA_PARTITIONER)
     ),
 }
-
-
-async def raw_passthrough(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
-    """Records/s of consume -> produce of the same bytes, with commits, like a worker."""
-    source, sink = f"raw.in.{os.getpid()}", f"raw.out.{os.getpid()}"
-    await create_topics(bootstrap, [NewTopic(t, PARTITIONS, 1) for t in (source, sink)])
-    consumer = AIOKafkaConsumer(
-        source, bootstrap_servers=bootstrap, group_id=f"raw-{os.getpid()}",
-        auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
-    await consumer.start()
-    await producer.start()
-    try:
-        await consumer.getmany(timeout_ms=2000)  # join the group before the clock starts
-        started = time.perf_counter()
-        feeder = asyncio.create_task(produce_all(bootstrap, source, records))
-        moved = 0
-        while moved < len(records):
-            batch = await consumer.getmany(timeout_ms=1000, max_records=500)
-            for messages in batch.values():
-                for message in messages:
-                    await producer.send(sink, message.value, key=message.key)
-                moved += len(messages)
-            if batch:
-                await producer.flush()
-                await consumer.commit()
-        await feeder
-        return len(records) / (time.perf_counter() - started)
-    finally:
-        await consumer.stop()
-        await producer.stop()
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> dict[TopicPartition, int]:
@@ -203,13 +147,6 @@ async def count_forwarded(bootstrap: str, topic: str, ends: dict[TopicPartition,
         await consumer.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux), less sensitive to a busy machine
-    than wall time: another process's load slows the storm but costs the worker no CPU."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass(frozen=True)
 class StormRun:
     rate: float  # errors/s through ingest and triage
@@ -220,7 +157,7 @@ class StormRun:
 
 async def storm(
     bootstrap: str,
-    records: list[tuple[bytes, bytes]],
+    records: Records,
     workdir: Path,
     producing: Producing = PRODUCERS["aiokafka"],
 ) -> StormRun:
@@ -249,61 +186,6 @@ async def storm(
         return StormRun(rate, misplaced, forwarded, cpu)
 
 
-async def latency(bootstrap: str, rate: float, seconds: float, workdir: Path) -> list[float]:
-    """Seconds from emit to the Completed result, at a steady ``rate`` per second."""
-    env = PipelineEnv(bootstrap, workdir / "unused-fleet.yaml", workdir, partitions=PARTITIONS)
-    config = env.config("latency", execution={"max_concurrent": 100})
-    log = (workdir / "latency.log").open("ab")
-    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before the clock runs
-        [sys.executable, "-m", "bench.noop_worker", "-c", str(config)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    sent: dict[str, float] = {}
-    seen: list[float] = []
-    try:
-        topics = load_service_settings(config).topics
-        await ensure_topics(bootstrap, topic_plan(topics, ["NoopFast"]))
-        async with ResultSubscriber(
-            bootstrap, topic=env.topics["results"], states=[RecoveryState.COMPLETED]
-        ) as results:
-            await asyncio.sleep(8)  # let the worker join its group and recover
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
-            await producer.start()
-            count = int(rate * seconds)
-
-            async def emit_steadily() -> None:
-                start = time.perf_counter()
-                for i in range(count):
-                    error = unreachable(f"lat-{i % 50}")
-                    assert error.event_id is not None
-                    delay = start + i / rate - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                    sent[error.event_id] = time.perf_counter()
-                    value = ERRORS.encode(error)
-                    await producer.send(env.topics["errors"], value, key=error.kafka_key())
-
-            emitter = asyncio.create_task(emit_steadily())
-
-            async def collect() -> None:
-                async for result in results:
-                    t = sent.get(result.error.event_id or "")
-                    if t is not None:
-                        seen.append(time.perf_counter() - t)
-                    if len(seen) >= count:
-                        return
-
-            with contextlib.suppress(TimeoutError):  # a worker that falls behind: report it
-                await asyncio.wait_for(collect(), seconds + 30)
-            await emitter
-            await producer.stop()
-    finally:
-        worker.terminate()
-        worker.wait(30)
-        log.close()
-    return seen
-
-
 def print_storm_table(raw: float, runs: dict[str, StormRun], total: int) -> None:
     """Markdown: each producer's storm rate and ratio to raw, share forwarded, worker CPU; then
     what librdkafka's default partitioner costs next to murmur2_random (same client)."""
@@ -326,67 +208,73 @@ def print_storm_table(raw: float, runs: dict[str, StormRun], total: int) -> None
     sys.stdout.flush()
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+async def storm_size(
+    bootstrap: str, args: argparse.Namespace, errors: int, workdir: Path
+) -> tuple[list[Figure], dict[str, Any]]:
+    """One storm size: the raw baseline, then every producer's storm (best of the repeats)."""
+    targets = max(1, errors // args.per_target)
+    size = f"{errors:,} errors over {targets:,} targets"
+    rng = random.Random(7)
+    names = [f"storm-{i}" for i in range(targets)]
+    records = encoded(unreachable(rng.choice(names)) for _ in range(errors))
+    print(f"\nrecords: {size}, {PARTITIONS} partitions")
+    raw = await raw_passthrough(bootstrap, records)
+    print(f"raw aiokafka passthrough: {raw:10.0f} records/s", flush=True)
+    runs: dict[str, list[StormRun]] = {name: [] for name in args.producers}
+    for _ in range(args.repeat):  # round robin, so a busy spell hits every producer alike
+        for name in args.producers:
+            run = await storm(bootstrap, records, workdir, PRODUCERS[name])
+            runs[name].append(run)
+            print(
+                f"storm through triage, {PRODUCERS[name].label}: {run.rate:.0f} errors/s "
+                f"({run.rate / raw:.3f}x raw), {run.forwarded} forwarded ({run.misplaced} "
+                f"produced off their partition), worker CPU {run.cpu:.1f} s",
+                flush=True,
+            )
+    best = {  # the best rate and, separately, the least CPU of the repeats
+        name: replace(max(done, key=lambda run: run.rate), cpu=min(run.cpu for run in done))
+        for name, done in runs.items()
+    }
+    print_storm_table(raw, best, len(records))
+    figures = [
+        Figure(f"storm {size}, {PRODUCERS[name].label}", run.rate, raw, "errors/s")
+        for name, run in best.items()
+    ]
+    details = {
+        "errors": errors,
+        "targets": targets,
+        "raw_records_per_s": raw,
+        "runs": {name: [asdict(run) for run in done] for name, done in runs.items()},
+    }
+    return figures, details
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--errors", type=int, default=20_000)
-    parser.add_argument("--targets", type=int, default=200)
-    parser.add_argument("--rate", type=float, nargs="*", default=[500.0, 100.0])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.storm", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--errors", type=int, nargs="+", default=[20_000, 200_000],
+        help="storm sizes, each measured on its own (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument("--per-target", type=int, default=100, help="errors per target")
     parser.add_argument(
         "--producers", nargs="+", choices=list(PRODUCERS), default=list(PRODUCERS),
         help="who produces the storm; each is one storm run (times --repeat)",
     )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=1, help="storm runs per producer (best)")
     args = parser.parse_args()
-    rng = random.Random(7)
-    names = [f"storm-{i}" for i in range(args.targets)]
-    errors = [unreachable(rng.choice(names)) for _ in range(args.errors)]
-    records = [(e.kafka_key(), ERRORS.encode(e)) for e in errors]
     workdir = Path(tempfile.mkdtemp(prefix="bench-storm-"))
+    figures: list[Figure] = []
+    sizes: list[dict[str, Any]] = []
     async with broker() as bootstrap:
-        print(f"records: {args.errors} errors over {args.targets} targets, {PARTITIONS} partitions")
-        raw = await raw_passthrough(bootstrap, records)
-        print(f"raw aiokafka passthrough: {raw:10.0f} records/s", flush=True)
-        runs: dict[str, list[StormRun]] = {name: [] for name in args.producers}
-        for _ in range(args.repeat):  # round robin, so a busy spell hits every producer alike
-            for name in args.producers:
-                run = await storm(bootstrap, records, workdir, PRODUCERS[name])
-                runs[name].append(run)
-                print(
-                    f"storm through triage, {PRODUCERS[name].label}: {run.rate:.0f} errors/s, "
-                    f"{run.forwarded} forwarded ({run.misplaced} produced off their partition), "
-                    f"worker CPU {run.cpu:.1f} s",
-                    flush=True,
-                )
-        best = {  # the best rate and, separately, the least CPU of the repeats
-            name: replace(max(done, key=lambda run: run.rate), cpu=min(run.cpu for run in done))
-            for name, done in runs.items()
-        }
-        print_storm_table(raw, best, len(records))
-        report.write(
-            "storm",
-            " ".join(["python -m bench.storm", *sys.argv[1:]]),
-            [
-                Figure(f"storm through triage, {PRODUCERS[name].label}", run.rate, raw, "errors/s")
-                for name, run in best.items()
-            ],
-        )
-        for rate in args.rate:
-            lat = await latency(bootstrap, rate, args.seconds, workdir)
-            wanted = int(rate * args.seconds)
-            figures = "no recovery completed"
-            if lat:
-                p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
-                figures = f"p50 {p50:.0f} ms, p99 {p99:.0f} ms"
-            print(
-                f"e2e latency at {rate:.0f}/s for {args.seconds:.0f}s: {len(lat)}/{wanted} "
-                f"completed within {args.seconds + 30:.0f}s, {figures}",
-                flush=True,
-            )
+        for errors in args.errors:
+            measured, details = await storm_size(bootstrap, args, errors, workdir)
+            figures += measured
+            sizes.append(details)
+    command = " ".join(["python -m bench.storm", *sys.argv[1:]])
+    written = report.write("storm", command, figures, {"sizes": sizes, "workdir": str(workdir)})
+    print(f"\nwritten to {written}; worker logs in {workdir}")
 
 
 if __name__ == "__main__":
