@@ -12,10 +12,15 @@ import time
 from bench.report import RESULTS, table
 
 #: Every benchmark, in the order they run: ``python -m bench.<name>`` with its defaults.
-BENCHMARKS = ["codec", "storm", "latency", "restart"]
+BENCHMARKS = ["codec", "storm", "latency", "restart", "footprint"]
 
 #: Arguments of ``--quick``: the small storm only, shorter latency steps.
-QUICK = {"storm": ["--errors", "20000"], "latency": ["--seconds", "5"]}
+QUICK = {
+    "storm": ["--errors", "20000"],
+    "latency": ["--seconds", "5"],
+    "restart": ["--cases", "big-state", "--entries", "100000", "--status-rows", "10000"],
+    "footprint": ["--entries", "100000", "--status-rows", "10000"],
+}
 
 
 def main() -> int:

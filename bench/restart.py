@@ -11,8 +11,20 @@ results topic (so the figure includes that recovery of a healthy simulated clust
 (``kafka.instance_id``) and with dynamic membership:
 
 - restart: SIGKILL the only worker and start it again at once (as a supervisor would);
+- restart-term: SIGTERM the only worker and start it again once it has exited;
 - takeover: two workers, SIGKILL one; the other must take its partitions over;
-- scale-in: two workers, SIGTERM one (a graceful stop).
+- scale-in: two workers, SIGTERM one (a graceful stop);
+- big-state (only when named: it fills a worker first, which takes minutes): the issue's
+  restart goal. One worker is filled through the pipeline with ``--entries`` dedup entries
+  and ``--status-rows`` recoveries (bench/bigstate.py says how, and why not by writing the
+  changelogs directly), then, for each membership and for ``store: rocksdb`` and ``store:
+  memory`` (a full replay, for comparison), restarted after SIGTERM and after SIGKILL. Each
+  restart also reports when the worker exited and logged ``worker ready:``, and how many
+  changelog records it replayed (its ``N of M changelog records to replay`` line; a memory
+  store replays them all). Its baselines are the raw member's restart-term and restart.
+  ``python -m bench.restart --cases big-state --modes static`` is the issue's case (goal:
+  consuming again within 15 s after either signal); ``--entries 100000 --status-rows 10000``
+  is a quick one (about 5 minutes on 2 busy cores).
 
 The baseline for each case is the same protocol dance with bare aiokafka in the same run:
 a consumer process that echoes each record of a ping topic to a pong topic, with the same
@@ -42,13 +54,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench import report
+from bench import bigstate, report
+from bench.noop_plugin import installed
 from bench.report import Figure
+from bench.topicwatch import TopicWatch
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from streams.cli.topics import worker_plan
@@ -64,9 +78,34 @@ from streams.testing.harness import (
 )
 from streams.topics import ensure_topics
 
-CASES = ("restart", "takeover", "scale-in")
 MODES = ("static", "dynamic")
 ROUNDS = 4  # warm-up, warm-up with two workers, steady, measured
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a case does: how many members, which one signal to the last of them, and
+    whether it is started again (as a supervisor would, once it has exited)."""
+
+    members: int
+    signal: signal.Signals
+    restarts: bool
+
+    @property
+    def waits_for_exit(self) -> bool:
+        """A killed member serves nothing more; a stopping one serves until it has left,
+        unless it is to be started again (then the supervisor waits for it)."""
+        return self.restarts or self.signal is signal.SIGKILL
+
+
+PLANS = {
+    "restart": Plan(1, signal.SIGKILL, restarts=True),
+    "restart-term": Plan(1, signal.SIGTERM, restarts=True),
+    "takeover": Plan(2, signal.SIGKILL, restarts=False),
+    "scale-in": Plan(2, signal.SIGTERM, restarts=False),
+}
+BIG_STATE = "big-state"  # bench/bigstate.py: restarts of a worker holding the issue's state
+CASES = (*PLANS, BIG_STATE)
 
 
 @dataclass(frozen=True)
@@ -178,6 +217,16 @@ async def exited(proc: Proc, within_s: float = 60) -> None:
         proc.proc.wait()
 
 
+async def put_through(plan: Plan, victim: Proc, within_s: float = 60) -> float:
+    """Signal ``victim`` as ``plan`` says and wait for its exit when the plan does (SIGKILL
+    after ``within_s``); when the signal went, for the clock."""
+    started = time.monotonic()
+    send_signal(victim, plan.signal)
+    if plan.waits_for_exit:
+        await exited(victim, within_s)
+    return started
+
+
 async def dump_tasks(workers: Sequence[WorkerProcess]) -> None:
     """Ask each live worker where its tasks wait: mode's worker logs every thread's and
     asyncio task's stack on SIGUSR1, so a stalled run's log says where it is stuck."""
@@ -229,46 +278,6 @@ async def settle_members(bootstrap: str, group: str, count: int) -> None:
 # --- the worker side ---------------------------------------------------------------------
 
 
-class TopicWatch:
-    """Follows partitions of a topic from their end, in the background, noting when each
-    record arrived (``seen``); a subclass says what a record means."""
-
-    def __init__(self, bootstrap: str, topic: str, partitions: int) -> None:
-        self.bootstrap = bootstrap
-        self.tps = [TopicPartition(topic, p) for p in range(partitions)]
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Self:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
-        await consumer.start()
-        consumer.assign(self.tps)
-        await consumer.seek_to_end(*self.tps)
-        for tp in self.tps:
-            await consumer.position(tp)
-        self._task = asyncio.create_task(self._follow(consumer))
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-
-    def on_record(self, value: bytes, now: float) -> None:
-        raise NotImplementedError
-
-    async def _follow(self, consumer: AIOKafkaConsumer) -> None:
-        try:
-            while True:
-                batch = await consumer.getmany(timeout_ms=200)
-                now = time.monotonic()
-                for records in batch.values():
-                    for record in records:
-                        self.on_record(record.value, now)
-        finally:
-            await consumer.stop()
-
-
 class ResultWatch(TopicWatch):
     """Completed recoveries on the results topic, by the event id of the error they heal."""
 
@@ -288,12 +297,17 @@ class PipelineProbe:
     """One error per partition; done when each has a Completed recovery."""
 
     def __init__(
-        self, topic: str, partitions: int, watch: ResultWatch, producer: AIOKafkaProducer
+        self,
+        topic: str,
+        partitions: int,
+        watch: ResultWatch,
+        producer: AIOKafkaProducer,
+        rounds: int = ROUNDS,
     ) -> None:
         self.topic = topic
         self.watch = watch
         self.producer = producer
-        self.clusters = clusters_per_partition(partitions)
+        self.clusters = clusters_per_partition(partitions, rounds)
         self.rounds = 0
 
     async def send(self) -> dict[int, str]:
@@ -316,7 +330,9 @@ class PipelineProbe:
         return outcome({p: self.watch.completed.get(e) for p, e in sent.items()}, since)
 
 
-def worker_config(env: PipelineEnv, name: str, timing: Timing, static: bool) -> Path:
+def worker_config(
+    env: PipelineEnv, name: str, timing: Timing, static: bool, **overrides: Any
+) -> Path:
     kafka: dict[str, Any] = {
         "session_timeout_s": timing.session_timeout_s,
         "heartbeat_interval_s": timing.heartbeat_interval_s,
@@ -325,8 +341,9 @@ def worker_config(env: PipelineEnv, name: str, timing: Timing, static: bool) -> 
     }
     if static:
         kafka["instance_id"] = f"bench-{name}"
-    # Every probe must start its own recovery, not merge into the previous one.
-    return env.config(name, kafka=kafka, dedup={"cooldown_s": 0})
+    # Every probe must start its own recovery, not merge into the previous one (the probes
+    # of big-state runs use clusters of their own for that).
+    return env.config(name, kafka=kafka, **{"dedup": {"cooldown_s": 0}, **overrides})
 
 
 async def measure_pipeline(
@@ -334,7 +351,8 @@ async def measure_pipeline(
 ) -> Measurement:
     rundir = Path(tempfile.mkdtemp(prefix=f"{case}-{mode}-", dir=workdir))
     env = PipelineEnv(bootstrap, fleet_file, rundir, partitions=timing.partitions)
-    names = ["w1"] if case == "restart" else ["w1", "w2"]
+    plan = PLANS[case]
+    names = ["w1", "w2"][: plan.members]
     configs = [worker_config(env, name, timing, mode == "static") for name in names]
     settings = load_service_settings(configs[0])
     await ensure_topics(bootstrap, worker_plan(settings))
@@ -369,12 +387,9 @@ async def measure_pipeline(
             await asyncio.sleep(2)  # let the steady round's commits and releases land
 
             victim = workers[-1]
-            started = time.monotonic()
-            send_signal(victim, signal.SIGTERM if case == "scale-in" else signal.SIGKILL)
-            if case != "scale-in":
-                await exited(victim)  # dead before the probe: it can serve nothing more
+            started = await put_through(plan, victim)
             sent = await probe.send()
-            if case == "restart":
+            if plan.restarts:
                 workers.append(WorkerProcess(victim.config, victim.log).start())
             with contextlib.suppress(TimeoutError):
                 await wait_until(lambda: probe.done(sent), limit, case, workers)
@@ -471,7 +486,8 @@ async def measure_raw(
             argv += ["--instance-id", name]
         return Process(argv, rundir / f"{name}.log")
 
-    names = ["m1"] if case == "restart" else ["m1", "m2"]
+    plan = PLANS[case]
+    names = ["m1", "m2"][: plan.members]
     members = [member(name).start() for name in names]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
     await producer.start()
@@ -491,13 +507,9 @@ async def measure_raw(
             await settle_members(bootstrap, group, len(members))
             warm = await send()
             await wait_until(back(warm), deadline(timing), "raw warm-up", members)
-            victim = members[-1]
-            started = time.monotonic()
-            send_signal(victim, signal.SIGTERM if case == "scale-in" else signal.SIGKILL)
-            if case != "scale-in":
-                await exited(victim)
+            started = await put_through(plan, members[-1])
             sent = await send()
-            if case == "restart":
+            if plan.restarts:
                 members.append(member(names[-1]).start())
             with contextlib.suppress(TimeoutError):
                 await wait_until(back(sent), deadline(timing), f"raw {case}", members)
@@ -536,7 +548,163 @@ async def raw_join(bootstrap: str, timing: Timing) -> float:
         await consumer.stop()
 
 
-# --- report ------------------------------------------------------------------------------
+# --- the big-state case ------------------------------------------------------------------
+
+STORES = ("rocksdb", "memory")
+STATE_GRACE_S = 450.0  # on top of the deadline: a memory store replays everything at start
+
+
+@dataclass
+class StateRestart:
+    """One restart of the worker holding the big state: seconds from the signal until it
+    exited, logged ``worker ready:`` and consumed every partition again; records replayed
+    (from its replay line; a memory store replays every changelog record)."""
+
+    store: str
+    mode: str
+    signal: str
+    all_partitions_s: float | None
+    first_partition_s: float | None
+    stalled: list[int]
+    exit_s: float
+    ready_s: float | None
+    replayed: int
+    changelog_records: int
+    rss_kib: int | None  # the restarted worker's, once it consumed again
+
+
+class StateWorker:
+    """The one worker of a big-state run, started with a store and a membership, restarted
+    on the same config; a probe tells when it consumes again."""
+
+    def __init__(self, env: PipelineEnv, timing: Timing) -> None:
+        self.env, self.timing = env, timing
+        self.limit = deadline(timing) + STATE_GRACE_S
+        self.worker: WorkerProcess | None = None
+        self.running: tuple[str, str] | None = None  # (store, mode) of the worker
+
+    def start(self, store: str, mode: str) -> WorkerProcess:
+        """Start on a fresh config (the last worker must have exited); each store keeps its
+        own data dir, so RocksDB's survives the memory runs."""
+        overrides = bigstate.overrides(store, self.env.workdir / f"data-{store}")
+        config = worker_config(self.env, "w1", self.timing, mode == "static", **overrides)
+        self.worker = WorkerProcess(config, self.env.workdir / f"w1-{store}-{mode}.log").start()
+        self.running = (store, mode)
+        return self.worker
+
+    async def switch(self, probe: PipelineProbe, store: str, mode: str) -> float:
+        """Start a worker with ``store`` and ``mode`` unless it runs (stopping the other);
+        seconds until a probe round completed (a memory store replays everything here)."""
+        if self.running != (store, mode):
+            if self.worker is not None:
+                await put_through(PLANS["restart-term"], self.worker, self.limit)
+            self.start(store, mode)
+        worker = self.worker
+        assert worker is not None
+        started = time.monotonic()
+        sent = await probe.send()
+        await wait_until(lambda: probe.done(sent), self.limit, f"{store} start", [worker])
+        return time.monotonic() - started
+
+    async def measure(
+        self, probe: PipelineProbe, modes: list[str]
+    ) -> tuple[dict[str, float | None], list[StateRestart]]:
+        """Per membership and store: seconds from a start to consuming, and a SIGTERM and a
+        SIGKILL restart (none when the start never consumed)."""
+        starts: dict[str, float | None] = {}
+        runs: list[StateRestart] = []
+        for mode, store in [(mode, store) for mode in modes for store in STORES]:
+            try:
+                starts[f"{store} {mode}"] = await self.switch(probe, store, mode)
+            except TimeoutError:
+                starts[f"{store} {mode}"] = None
+                print(f"big-state {store} {mode}: not consuming {self.limit:g} s after its "
+                      "start; its restarts are skipped", flush=True)  # fmt: skip
+                continue
+            for case in ("restart-term", "restart"):
+                runs.append(run := await self.restart(probe, PLANS[case], store, mode))
+                print(f"big-state {store:7} {mode:7} {run.signal:7} {fmt(run.all_partitions_s)} "
+                      f"(ready {fmt(run.ready_s)}, {run.replayed:,} of "
+                      f"{run.changelog_records:,} records replayed)", flush=True)  # fmt: skip
+        return starts, runs
+
+    async def restart(
+        self, probe: PipelineProbe, plan: Plan, store: str, mode: str
+    ) -> StateRestart:
+        old = self.worker
+        assert old is not None
+        mark = len(old.text())
+        records = sum((await bigstate.changelog_records(self.env)).values())
+        started = await put_through(plan, old, self.limit)
+        exit_s = time.monotonic() - started
+        sent = await probe.send()
+        new = self.worker = WorkerProcess(old.config, old.log).start()
+        ready_at: list[float] = []
+
+        def consuming() -> bool:
+            if not ready_at and "worker ready:" in new.text()[mark:]:
+                ready_at.append(time.monotonic() - started)
+            return probe.done(sent)
+
+        with contextlib.suppress(TimeoutError):
+            await wait_until(consuming, self.limit, f"{store} {plan.signal.name}", [new])
+        result = probe.outcome(sent, started)
+        if result.stalled:
+            await dump_tasks([new])
+        replay = bigstate.replayed(new.text()[mark:])
+        pid = new.proc.pid if new.proc is not None and new.proc.poll() is None else None
+        rss = None if pid is None else bigstate.memory_kib(pid)["VmRSS"]
+        await asyncio.sleep(2)  # the probe's commits land before the next signal
+        return StateRestart(
+            store, mode, plan.signal.name, result.slowest_s, result.fastest_s, result.stalled,
+            exit_s, ready_at[0] if ready_at else None, replay[0] if replay else records,
+            records, rss,
+        )  # fmt: skip
+
+
+async def measure_big_state(
+    bootstrap: str, fleet_file: Path, workdir: Path, timing: Timing, modes: list[str],
+    shape: bigstate.Shape,
+) -> dict[str, Any]:  # fmt: skip
+    """Fill one worker (RocksDB, the first mode) through the pipeline, then per membership
+    and store: a start, a SIGTERM restart and a SIGKILL restart, each timed by a probe."""
+    rundir = Path(tempfile.mkdtemp(prefix="big-state-", dir=workdir))
+    env = PipelineEnv(bootstrap, fleet_file, rundir, partitions=timing.partitions)
+    state = StateWorker(env, timing)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
+    await producer.start()
+    try:
+        with installed(rundir / "plugin"):
+            filler = state.start(STORES[0], modes[0])
+            await filler.ready(state.limit)
+            filled = await bigstate.fill(env, filler, shape)
+            census = await bigstate.census(env)
+            print(f"filled in {filled.seconds:.0f} s ({filled.rate:,.0f} errors/s): "
+                  f"{census.line()}", flush=True)  # fmt: skip
+            async with ResultWatch(bootstrap, env.topics["results"], env.partitions) as watch:
+                rounds = len(modes) * len(STORES) * 3  # a start and two restarts each
+                probe = PipelineProbe(env.topics["errors"], env.partitions, watch, producer, rounds)
+                starts, runs = await state.measure(probe, modes)
+    finally:
+        await producer.stop()
+        if state.worker is not None:
+            await stop([state.worker])
+    raws = {
+        (mode, PLANS[case].signal.name): await measure_raw(bootstrap, workdir, timing, case, mode)
+        for mode in modes
+        for case in ("restart-term", "restart")
+    }
+    return {
+        "shape": asdict(shape),
+        "fill": {**asdict(filled), "errors_per_s": filled.rate},
+        "census": asdict(census),
+        "cold_start_s": starts,
+        "runs": [asdict(r) for r in runs],
+        "raw": {f"{mode} {sig}": asdict(m) for (mode, sig), m in raws.items()},
+        "workdir": str(rundir),
+    }
+
+
 # --- report ------------------------------------------------------------------------------
 
 
@@ -592,6 +760,48 @@ def table(rows: list[dict[str, Any]], timing: Timing, join_s: float) -> str:
     return "\n".join(lines)
 
 
+def state_key(run: dict[str, Any]) -> str:
+    return f"{run['mode']} {run['signal']}"
+
+
+def state_table(big: dict[str, Any]) -> str:
+    """One line per big-state restart, beside the raw member's restart with that signal."""
+    shape = big["shape"]
+    lines = [
+        f"Big state: {shape['entries']:,} dedup entries, {shape['targets']:,} status rows "
+        f"({big['census']['dedup_entries']:,} and {big['census']['rows']['status']:,} found on "
+        "the changelogs)",
+        "",
+        "| store | membership | signal | worker: all partitions (first) | exited | ready "
+        "| changelog records replayed | raw aiokafka | worker / raw | < 15 s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in big["runs"]:
+        raw = big["raw"][state_key(run)]["all_partitions_s"]
+        ours = run["all_partitions_s"]
+        ratio = f"{ours / raw:.1f}" if ours and raw else "-"
+        stalled = f", partitions {run['stalled']} stalled" * bool(run["stalled"])
+        lines.append(
+            f"| {run['store']} | {run['mode']} | {run['signal']} | {fmt(ours)} "
+            f"(first {fmt(run['first_partition_s'])}{stalled}) | {fmt(run['exit_s'])} "
+            f"| {fmt(run['ready_s'])} | {run['replayed']:,} of {run['changelog_records']:,} "
+            f"| {fmt(raw)} | {ratio} | {'yes' if ours is not None and ours < 15 else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def state_figures(big: dict[str, Any]) -> list[Figure]:
+    shape = big["shape"]
+    return [
+        Figure(f"big state ({shape['entries']:,} entries, {shape['targets']:,} status rows), "
+               f"{run['store']}, {run['signal']} restart ({run['mode']}), consuming again",
+               run["all_partitions_s"], big["raw"][state_key(run)]["all_partitions_s"], "s",
+               higher_is_better=False)
+        for run in big["runs"]
+        if run["all_partitions_s"] and big["raw"][state_key(run)]["all_partitions_s"]
+    ]  # fmt: skip
+
+
 async def run_all(args: argparse.Namespace) -> None:
     defaults = ServiceSettings().kafka
     timing = Timing(
@@ -609,7 +819,7 @@ async def run_all(args: argparse.Namespace) -> None:
     async with broker() as bootstrap, FleetSimulator(clusters) as fleet:
         join_s = await raw_join(bootstrap, timing)
         print(f"raw AIOKafkaConsumer group join: {join_s:.2f} s", flush=True)
-        for case in args.cases:
+        for case in [c for c in args.cases if c in PLANS]:
             for mode in args.modes:
                 ours: list[Measurement] = []
                 raws: list[Measurement] = []
@@ -638,8 +848,14 @@ async def run_all(args: argparse.Namespace) -> None:
                         "runs": [asdict(r) for r in ours + raws],
                     }
                 )
+        if BIG_STATE in args.cases:
+            shape = bigstate.shape_of(args)
+            big = await measure_big_state(
+                bootstrap, fleet.fleet_path, workdir, timing, args.modes, shape
+            )
     print()
-    print(table(rows, timing, join_s))
+    if rows:
+        print(table(rows, timing, join_s))
     figures = [
         Figure(f"{row['case']} ({row['mode']}), all partitions served again",
                row["worker"]["all_partitions_s"], row["raw"]["all_partitions_s"], "s",
@@ -647,7 +863,7 @@ async def run_all(args: argparse.Namespace) -> None:
         for row in rows
         if row["worker"]["all_partitions_s"] and row["raw"]["all_partitions_s"]
     ]  # fmt: skip
-    details = {
+    details: dict[str, Any] = {
         "measured": "seconds from the signal until every partition's fresh error has a "
         "Completed recovery (worker) or its ping is echoed (raw aiokafka)",
         "timing": asdict(timing),
@@ -655,6 +871,10 @@ async def run_all(args: argparse.Namespace) -> None:
         "rows": rows,
         "workdir": str(workdir),
     }
+    if BIG_STATE in args.cases:
+        print(f"\n{state_table(big)}")
+        figures += state_figures(big)
+        details["big_state"] = big
     command = "python -m bench.restart " + " ".join(sys.argv[1:])
     written = report.write("restart", command.strip(), figures, details)
     print(f"\nwritten to {written}; worker logs in {workdir}")
@@ -673,7 +893,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     member.add_argument("--instance-id")
     for flag in ("--session-timeout-s", "--heartbeat-interval-s", "--rebalance-timeout-s"):
         member.add_argument(flag, type=float, required=True)
-    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    parser.add_argument(
+        "--cases", nargs="+", choices=CASES, default=list(PLANS),
+        help=f"default: all but {BIG_STATE} (which fills a worker first: minutes)",
+    )  # fmt: skip
+    bigstate.add_shape_arguments(parser, f"{BIG_STATE}: ")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (medians)")
