@@ -139,16 +139,19 @@ async def produce(bootstrap: str, topic: str, errors: Iterable[TMCError]) -> int
 
 
 async def backlog(bootstrap: str, group: str, topic: str, partitions: int) -> int:
-    """Records of ``topic`` that ``group`` has not committed yet."""
-    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    """Records that ``group`` has not committed yet: of ``topic``, and of every other topic
+    it consumes (results and merges: the status table is only filled once they are)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
     await admin.start()
     await consumer.start()
     try:
-        ends = await consumer.end_offsets(tps)
-        done = await admin.list_consumer_group_offsets(group, partitions=tps)
-        return sum(end - max(done[tp].offset if tp in done else 0, 0) for tp, end in ends.items())
+        done = {
+            tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+        }
+        tps = {TopicPartition(topic, p) for p in range(partitions)} | set(done)
+        ends = await consumer.end_offsets(list(tps))
+        return sum(end - max(done.get(tp, 0), 0) for tp, end in ends.items())
     finally:
         await consumer.stop()
         await admin.close()
