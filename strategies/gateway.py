@@ -2,15 +2,21 @@
 
 Strategies depend on this protocol only, so the same strategy runs against a real
 fleet (``strategies.adapters.http_gateway``) and against the loopback simulator.
-It holds just the operations a built-in strategy uses end to end today.
+It holds just the operations the built-in strategies use. Objects travel as the
+Kubernetes JSON they are (``KubeObject``), so a three-way merge sees every field,
+including ones this code has never heard of.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from schemas.errors import TmcRecoveryError
+
+#: An object as the API server serves it (``apiVersion``, ``kind``, ``metadata``, ...).
+KubeObject = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,117 @@ class ClusterHealth:
 
     ready: bool
     reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """Where an object lives on an API server: ``api`` is ``v1`` (core) or ``group/version``,
+    ``resource`` the lower-case plural; no ``namespace`` for cluster-scoped objects."""
+
+    api: str
+    resource: str
+    name: str
+    namespace: str | None = None
+
+    def path(self) -> str:
+        """``/api/v1/namespaces/ns/configmaps/x`` or ``/apis/apps/v1/...``"""
+        root = f"/api/{self.api}" if "/" not in self.api else f"/apis/{self.api}"
+        scope = f"/namespaces/{self.namespace}" if self.namespace else ""
+        return f"{root}{scope}/{self.resource}/{self.name}"
+
+    def describe(self) -> str:
+        """``deployments.apps shop/web``, the way kubectl names objects in messages."""
+        group = self.api.rpartition("/")[0]
+        kind = f"{self.resource}.{group}" if group else self.resource
+        return f"{kind} {self.namespace}/{self.name}" if self.namespace else f"{kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A kcp logical cluster on the control plane (paths ``/clusters/<logical-cluster>/...``)."""
+
+    logical_cluster: str
+
+
+#: Where an object lives: a workload cluster by name, or a workspace on the control plane.
+Location = str | Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a credential refresh found; ``fingerprint`` identifies the token, never shows it."""
+
+    source: str
+    fingerprint: str
+    rotated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccessReview:
+    """A SelfSubjectAccessReview's verdict for one verb on one resource."""
+
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """CPU in millicores and memory in bytes, the two quantities placement weighs."""
+
+    cpu_milli: int = 0
+    memory_bytes: int = 0
+
+    def __sub__(self, other: Resources) -> Resources:
+        return Resources(self.cpu_milli - other.cpu_milli, self.memory_bytes - other.memory_bytes)
+
+    def fits(self, need: Resources) -> bool:
+        return self.cpu_milli >= need.cpu_milli and self.memory_bytes >= need.memory_bytes
+
+    def describe(self) -> str:
+        return f"{self.cpu_milli}m CPU, {self.memory_bytes // 2**20}Mi memory"
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """A cluster's nodes' allocatable resources and what its running pods request."""
+
+    allocatable: Resources
+    requested: Resources
+
+    @property
+    def free(self) -> Resources:
+        return self.allocatable - self.requested
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    """A SyncTarget of a logical cluster: its name, labels and recorded readiness."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    ready: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """The syncer's ``Synced`` condition on a SyncTarget, and the last re-sync it has seen."""
+
+    synced: bool
+    reason: str
+    message: str
+    observed_resync: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """A workload migration between clusters: its phase and the checkpoint it reached."""
+
+    name: str
+    source: str
+    target: str
+    phase: str
+    checkpoint: str | None
     message: str
 
 
@@ -73,6 +190,22 @@ class BadResponse(GatewayError):
         self.status = status
 
 
+class Unauthorized(BadResponse):
+    """401: the credentials were refused (expired or rotated token)."""
+
+
+class Forbidden(BadResponse):
+    """403: authenticated, but RBAC does not allow the operation."""
+
+
+class NotFound(BadResponse):
+    """404: no such object (or API)."""
+
+
+class Conflict(BadResponse):
+    """409: the object changed since it was read (a stale resourceVersion)."""
+
+
 class ClusterGateway(Protocol):
     """Operations on the fleet. Every call is bounded in time and raises GatewayError subclasses."""
 
@@ -86,4 +219,50 @@ class ClusterGateway(Protocol):
 
     async def record_health(self, cluster: str, health: ClusterHealth) -> None:
         """Set the cluster's Ready condition on the control plane."""
+        ...
+
+    async def refresh_credentials(self, cluster: str) -> Credentials:
+        """Read the cluster's credentials afresh (token file, env or exec plugin) and use them."""
+        ...
+
+    async def review_access(
+        self, cluster: str, verb: str, resource: str, group: str = "", namespace: str | None = None
+    ) -> AccessReview:
+        """Whether our identity may ``verb`` the resource: an authenticated call (SSAR)."""
+        ...
+
+    async def get_object(self, where: Location, ref: ObjectRef) -> KubeObject:
+        """The object as it is now, with its ``metadata.resourceVersion``."""
+        ...
+
+    async def update_object(self, where: Location, ref: ObjectRef, obj: KubeObject) -> KubeObject:
+        """Replace the object; its ``metadata.resourceVersion`` must be current, else Conflict."""
+        ...
+
+    async def read_capacity(self, cluster: str) -> Capacity:
+        """Allocatable resources of the cluster's nodes, and what its live pods request."""
+        ...
+
+    async def list_clusters(self, logical_cluster: str) -> list[ClusterInfo]:
+        """The SyncTargets of a logical cluster, with labels and readiness."""
+        ...
+
+    async def trigger_resync(self, cluster: str, request_id: str) -> None:
+        """Ask the cluster's syncer to re-sync everything (idempotent per ``request_id``)."""
+        ...
+
+    async def sync_status(self, cluster: str) -> SyncStatus:
+        """What the cluster's syncer reports on its SyncTarget."""
+        ...
+
+    async def get_migration(self, logical_cluster: str, name: str) -> Migration:
+        """A migration's phase and checkpoint."""
+        ...
+
+    async def resume_migration(self, logical_cluster: str, name: str, checkpoint: str) -> Migration:
+        """Ask the migration controller to continue from ``checkpoint``; the migration after."""
+        ...
+
+    async def rollback_migration(self, logical_cluster: str, name: str) -> Migration:
+        """Ask the migration controller to move the workload back; the migration after."""
         ...

@@ -16,6 +16,9 @@ Example::
 
 Tokens are referenced (file or environment variable), never inlined, and are read into a
 ``SecretStr`` only when a connection is made, so rotated tokens are picked up on refresh.
+Instead of a token, an endpoint may name an exec credential plugin, as a kubeconfig's
+``exec`` does (``exec: {command: /usr/bin/cloud-auth, args: [token]}``): it is run at every
+(re)connection and prints an ``ExecCredential`` whose ``status.token`` is used.
 """
 
 from __future__ import annotations
@@ -76,11 +79,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ExecPlugin(_Strict):
+    """A kubeconfig-style exec credential plugin (``client.authentication.k8s.io/v1``)."""
+
+    command: str = Field(min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
 class Endpoint(_Strict):
     """How to reach one API server: optional bearer token reference and CA bundle."""
 
     token_file: FilePath | None = None
     token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    exec: ExecPlugin | None = None
     ca_file: FilePath | None = None
 
     @field_validator("token_file")
@@ -99,8 +112,9 @@ class Endpoint(_Strict):
 
     @model_validator(mode="after")
     def _one_token_source(self) -> Endpoint:
-        if self.token_file is not None and self.token_env is not None:
-            raise ValueError("set token_file or token_env, not both")
+        sources = [self.token_file, self.token_env, self.exec]
+        if sum(source is not None for source in sources) > 1:
+            raise ValueError("set one of token_file, token_env and exec")
         return self
 
     def bearer_token(self) -> SecretStr | None:
@@ -122,6 +136,8 @@ class Endpoint(_Strict):
         """Where the token comes from, for messages (never the token itself)."""
         if self.token_file is not None:
             return f"token_file {self.token_file}"
+        if self.exec is not None:
+            return f"exec plugin {self.exec.command}"
         return f"token_env {self.token_env}" if self.token_env else "no token"
 
 

@@ -1,25 +1,35 @@
 """ClusterGateway over the Kubernetes/kcp REST API, with aiohttp.
 
-The REST subset it speaks:
+The REST subset it speaks (cluster paths under the cluster's ``server``, workspace paths
+under ``{control plane}/clusters/{logical_cluster}``):
 
-- probe: ``GET {server}/readyz`` on the cluster's API server. ``200`` with body ``ok`` is
-  healthy; any other answer is unhealthy, with the failed checks (``[-]...`` lines) or the
-  Kubernetes Status message as detail. No answer in time is ``ClusterUnreachable``.
-- record health: on the control plane, the cluster's SyncTarget
-  ``{url}/clusters/{logical_cluster}/apis/workload.kcp.io/v1alpha1/synctargets/{cluster}``
-  is read (``GET``), its ``Ready`` condition is set in ``status.conditions`` (other
-  conditions are kept), and the list is written back with ``PATCH .../status``,
-  ``Content-Type: application/merge-patch+json``, carrying ``metadata.resourceVersion`` so
-  a concurrent writer makes it ``409 Conflict``, which is retried from a fresh read.
+- probe: ``GET /readyz``. ``200`` with body ``ok`` is healthy; any other answer is
+  unhealthy, with the failed checks (``[-]...`` lines) or the Status message as detail.
+- objects: ``GET``/``PUT`` on the object's path (``/api/v1/...``, ``/apis/group/v/...``);
+  a PUT carries ``metadata.resourceVersion``, so a concurrent writer makes it 409, which
+  surfaces as ``Conflict``. Patches are ``application/merge-patch+json``.
+- access: ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``.
+- capacity: ``GET /api/v1/nodes`` (``status.allocatable``) and the pods that are not
+  finished (``GET /api/v1/pods?fieldSelector=...``, their containers' requests).
+- the control plane: SyncTargets (``workload.kcp.io/v1alpha1``: readiness conditions,
+  labels, the syncer's ``Synced`` condition and the re-sync annotation), Placements and
+  Migrations (``tmc.kcp.io/v1alpha1``). A migration is resumed or rolled back by setting
+  ``spec.action`` (and ``spec.resumeFrom``); its controller answers in ``status``.
 - refresh: the cluster's session (connection pool, default headers) is replaced and the
-  bearer token re-read, so stale sockets and rotated tokens stop mattering.
+  token re-read (file, env, or the exec plugin run again), so stale sockets and rotated
+  tokens stop mattering.
 
+Errors are typed by status: 401 ``Unauthorized``, 403 ``Forbidden``, 404 ``NotFound``,
+409 ``Conflict``, anything else ``BadResponse``; no answer is ``ClusterUnreachable``. A 429
+with ``Retry-After`` is retried after that wait when it fits in the request's time budget.
 Each cluster and the control plane get a session of their own, so a refresh of one never
-disturbs the others. Every request is bounded by a total timeout.
+disturbs the others. Every call is bounded by a total timeout, retries included.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
 import ssl
@@ -29,24 +39,51 @@ from types import TracebackType
 from typing import Any, Self
 
 import aiohttp
+from pydantic import SecretStr
 
+from strategies import resources
 from strategies.adapters.conditions import ready_condition, set_condition
+from strategies.adapters.exec_credential import exec_token
 from strategies.adapters.fleet import Endpoint, Fleet, FleetConfigError
 from strategies.gateway import (
+    AccessReview,
     BadResponse,
+    Capacity,
     ClusterHealth,
+    ClusterInfo,
     ClusterUnreachable,
+    Conflict,
+    Credentials,
+    Forbidden,
     GatewayError,
+    KubeObject,
+    Location,
+    Migration,
+    NotFound,
+    ObjectRef,
     ProbeResult,
+    SyncStatus,
+    Unauthorized,
+    Workspace,
 )
 
 log = logging.getLogger(__name__)
 
-SYNCTARGETS = "apis/workload.kcp.io/v1alpha1/synctargets"
+JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
-_MAX_BODY = 256 * 1024
+ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+LIVE_PODS = "/api/v1/pods?fieldSelector=status.phase!%3DSucceeded,status.phase!%3DFailed"
+_MAX_BODY = 1024 * 1024
 _MAX_DETAIL = 300
 _CONFLICT_ATTEMPTS = 3
+_TYPED: dict[int, type[BadResponse]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+}
+#: The control plane's session key: cluster names are DNS labels, never empty.
+_CONTROL_PLANE = ""
 
 
 async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
@@ -76,12 +113,45 @@ def _detail(body: str) -> str:
     return text[:_MAX_DETAIL]
 
 
-def _unreachable(
-    what: str, url: str, exc: BaseException, timeout: aiohttp.ClientTimeout
-) -> ClusterUnreachable:
+def _unreachable(what: str, url: str, exc: BaseException, budget_s: float) -> ClusterUnreachable:
     if isinstance(exc, TimeoutError):
-        return ClusterUnreachable(what, f"no answer from {url} within {timeout.total} s")
+        return ClusterUnreachable(what, f"no answer from {url} within {budget_s} s")
     return ClusterUnreachable(what, f"{url}: {type(exc).__name__}: {exc}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds form only), None when absent."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _fingerprint(token: SecretStr | None) -> str:
+    if token is None:
+        return "none"
+    return hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:12]
+
+
+def _condition(obj: KubeObject, kind: str) -> dict[str, Any]:
+    status = obj.get("status")
+    conditions = status.get("conditions") if isinstance(status, dict) else None
+    for condition in conditions if isinstance(conditions, list) else []:
+        if isinstance(condition, dict) and condition.get("type") == kind:
+            return condition
+    return {}
+
+
+def _migration(obj: KubeObject) -> Migration:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    return Migration(
+        name=obj["metadata"]["name"],
+        source=str(spec.get("source", "")),
+        target=str(spec.get("target", "")),
+        phase=str(status.get("phase", "Pending")),
+        checkpoint=status.get("checkpoint"),
+        message=str(status.get("message", "")),
+    )
 
 
 class HttpClusterGateway:
@@ -92,9 +162,9 @@ class HttpClusterGateway:
     ) -> None:
         self._fleet = fleet
         self._probe_timeout = aiohttp.ClientTimeout(total=probe_timeout_s)
-        self._request_timeout = aiohttp.ClientTimeout(total=request_timeout_s)
+        self._request_timeout_s = request_timeout_s
         self._sessions: dict[str, aiohttp.ClientSession] = {}
-        self._control_plane: aiohttp.ClientSession | None = None
+        self._fingerprints: dict[str, str] = {}
 
     async def __aenter__(self) -> Self:
         return self
@@ -109,23 +179,21 @@ class HttpClusterGateway:
 
     async def aclose(self) -> None:
         sessions = list(self._sessions.values())
-        if self._control_plane is not None:
-            sessions.append(self._control_plane)
         self._sessions.clear()
-        self._control_plane = None
         for session in sessions:
             await session.close()
 
     async def probe(self, cluster: str) -> ProbeResult:
         endpoint = self._fleet.cluster(cluster)
-        session = self._cluster_session(cluster, endpoint)
+        session = await self._session(cluster)
         url = f"{endpoint.server}/readyz"
         started = time.monotonic()
         try:
             async with session.get(url, timeout=self._probe_timeout) as response:
                 body = (await _read_capped(response)).decode("utf-8", "replace").strip()
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _unreachable(f"cluster {cluster}", url, exc, self._probe_timeout) from exc
+            budget = self._probe_timeout.total or 0.0
+            raise _unreachable(f"cluster {cluster}", url, exc, budget) from exc
         latency = time.monotonic() - started
         healthy = response.status == 200 and body == "ok"
         result = ProbeResult(
@@ -140,51 +208,201 @@ class HttpClusterGateway:
         return result
 
     async def refresh_connection(self, cluster: str) -> None:
-        fresh = self._open(self._fleet.cluster(cluster), f"cluster {cluster}")
-        stale = self._sessions.get(cluster)
-        self._sessions[cluster] = fresh
+        await self.refresh_credentials(cluster)
+
+    async def refresh_credentials(self, cluster: str) -> Credentials:
+        endpoint = self._fleet.cluster(cluster)
+        before = self._fingerprints.get(cluster)
+        stale = self._sessions.pop(cluster, None)
+        await self._session(cluster)
         if stale is not None:
             await stale.close()
+        after = self._fingerprints[cluster]
         log.debug("refreshed the connection to %s", cluster)
+        return Credentials(endpoint.token_source(), after, before not in (None, after))
 
     async def record_health(self, cluster: str, health: ClusterHealth) -> None:
-        endpoint = self._fleet.cluster(cluster)
-        url = (
-            f"{self._fleet.control_plane.url}/clusters/{endpoint.logical_cluster}"
-            f"/{SYNCTARGETS}/{cluster}"
-        )
+        where = self._workspace_of(cluster)
+        ref = resources.sync_target(cluster)
         condition = ready_condition(health, datetime.now(UTC))
         for _ in range(_CONFLICT_ATTEMPTS):
-            status, target = await self._control_plane_call("GET", url)
-            if status != 200:
-                raise self._bad_response(url, status, target)
-            resource_version, conditions = self._sync_target_state(url, target)
+            target = await self.get_object(where, ref)
+            version, conditions = self._sync_target_state(ref, target)
             patch = {
-                "metadata": {"resourceVersion": resource_version},
+                "metadata": {"resourceVersion": version},
                 "status": {"conditions": set_condition(conditions, condition)},
             }
-            status, answer = await self._control_plane_call("PATCH", f"{url}/status", patch)
-            if status == 409:
+            try:
+                await self._request(where, "PATCH", f"{ref.path()}/status", patch, MERGE_PATCH)
+            except Conflict:
                 log.debug("SyncTarget %s changed under us; re-reading", cluster)
                 continue
-            if status != 200:
-                raise self._bad_response(f"{url}/status", status, answer)
             log.debug("recorded Ready=%s (%s) for %s", health.ready, health.reason, cluster)
             return
         raise BadResponse(
-            f"{url}/status", 409, f"still conflicting after {_CONFLICT_ATTEMPTS} tries"
+            f"{ref.path()}/status", 409, f"still conflicting after {_CONFLICT_ATTEMPTS} tries"
         )
 
-    def _cluster_session(self, cluster: str, endpoint: Endpoint) -> aiohttp.ClientSession:
-        session = self._sessions.get(cluster)
+    async def review_access(
+        self, cluster: str, verb: str, resource: str, group: str = "", namespace: str | None = None
+    ) -> AccessReview:
+        attributes = {"verb": verb, "resource": resource, "group": group}
+        if namespace is not None:
+            attributes["namespace"] = namespace
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes},
+        }
+        answer = await self._request(cluster, "POST", ACCESS_REVIEWS, review)
+        status = answer.get("status", {}) if isinstance(answer, dict) else {}
+        reason = status.get("reason") or status.get("evaluationError") or ""
+        return AccessReview(allowed=status.get("allowed") is True, reason=str(reason))
+
+    async def get_object(self, where: Location, ref: ObjectRef) -> KubeObject:
+        return await self._object(where, "GET", ref.path())
+
+    async def update_object(self, where: Location, ref: ObjectRef, obj: KubeObject) -> KubeObject:
+        return await self._object(where, "PUT", ref.path(), obj)
+
+    async def read_capacity(self, cluster: str) -> Capacity:
+        nodes = await self._items(cluster, "/api/v1/nodes")
+        pods = await self._items(cluster, LIVE_PODS)
+        try:
+            return resources.capacity_of(nodes, pods)
+        except (ValueError, KeyError, AttributeError) as exc:
+            raise BadResponse(f"cluster {cluster}", 200, f"unreadable capacity: {exc}") from None
+
+    async def list_clusters(self, logical_cluster: str) -> list[ClusterInfo]:
+        collection = resources.sync_target("").path().rstrip("/")
+        targets = await self._items(Workspace(logical_cluster), collection)
+        return [
+            ClusterInfo(
+                name=target["metadata"]["name"],
+                labels=dict(target["metadata"].get("labels") or {}),
+                ready=_condition(target, "Ready").get("status") != "False",
+            )
+            for target in targets
+        ]
+
+    async def trigger_resync(self, cluster: str, request_id: str) -> None:
+        patch = {"metadata": {"annotations": {resources.RESYNC_ANNOTATION: request_id}}}
+        path = resources.sync_target(cluster).path()
+        await self._request(self._workspace_of(cluster), "PATCH", path, patch, MERGE_PATCH)
+
+    async def sync_status(self, cluster: str) -> SyncStatus:
+        target = await self.get_object(self._workspace_of(cluster), resources.sync_target(cluster))
+        synced = _condition(target, "Synced")
+        observed = (target.get("status") or {}).get("observedResync")
+        return SyncStatus(
+            synced=synced.get("status") == "True",
+            reason=str(synced.get("reason", "NoSyncerStatus")),
+            message=str(synced.get("message", "the syncer has reported no Synced condition")),
+            observed_resync=observed if isinstance(observed, str) else None,
+        )
+
+    async def get_migration(self, logical_cluster: str, name: str) -> Migration:
+        obj = await self.get_object(Workspace(logical_cluster), resources.migration(name))
+        return _migration(obj)
+
+    async def resume_migration(self, logical_cluster: str, name: str, checkpoint: str) -> Migration:
+        return await self._migration_action(
+            logical_cluster, name, {"action": "Resume", "resumeFrom": checkpoint}
+        )
+
+    async def rollback_migration(self, logical_cluster: str, name: str) -> Migration:
+        return await self._migration_action(logical_cluster, name, {"action": "Rollback"})
+
+    async def _migration_action(
+        self, logical_cluster: str, name: str, spec: dict[str, str]
+    ) -> Migration:
+        path = resources.migration(name).path()
+        answer = await self._object(Workspace(logical_cluster), "PATCH", path, {"spec": spec})
+        return _migration(answer)
+
+    def _workspace_of(self, cluster: str) -> Workspace:
+        return Workspace(self._fleet.cluster(cluster).logical_cluster)
+
+    async def _items(self, where: Location, path: str) -> list[Any]:
+        answer = await self._request(where, "GET", path)
+        items = answer.get("items") if isinstance(answer, dict) else None
+        if not isinstance(items, list):
+            raise BadResponse(path, 200, "not a list (no items)")
+        return [item for item in items if isinstance(item, dict)]
+
+    async def _object(
+        self, where: Location, method: str, path: str, body: KubeObject | None = None
+    ) -> KubeObject:
+        kind = JSON if method != "PATCH" else MERGE_PATCH
+        answer = await self._request(where, method, path, body, kind)
+        if not isinstance(answer, dict) or not isinstance(answer.get("metadata"), dict):
+            raise BadResponse(path, 200, "not a Kubernetes object")
+        return answer
+
+    def _where(self, where: Location) -> tuple[str, Endpoint, str, str]:
+        """The session key, endpoint, base URL and name (for messages) of a location."""
+        if isinstance(where, Workspace):
+            plane = self._fleet.control_plane
+            base = f"{plane.url}/clusters/{where.logical_cluster}"
+            return _CONTROL_PLANE, plane, base, "the control plane"
+        endpoint = self._fleet.cluster(where)
+        return where, endpoint, endpoint.server, f"cluster {where}"
+
+    async def _request(
+        self,
+        where: Location,
+        method: str,
+        path: str,
+        body: KubeObject | None = None,
+        content_type: str = JSON,
+    ) -> Any:
+        """One call, 429s retried within the budget: the JSON of a 2xx, else a typed error."""
+        key, _, base, what = self._where(where)
+        session = await self._session(key)
+        url = f"{base}{path}"
+        data = None if body is None else json.dumps(body).encode()
+        headers = None if body is None else {"Content-Type": content_type}
+        deadline = time.monotonic() + self._request_timeout_s
+        while True:
+            budget = aiohttp.ClientTimeout(total=max(deadline - time.monotonic(), 0.001))
+            try:
+                async with session.request(
+                    method, url, data=data, headers=headers, timeout=budget
+                ) as response:
+                    raw = await _read_capped(response)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise _unreachable(what, url, exc, self._request_timeout_s) from exc
+            wait = _retry_after(response.headers.get("Retry-After"))
+            if response.status != 429 or wait is None or time.monotonic() + wait >= deadline:
+                break
+            log.debug("%s throttled %s %s; retrying after %.1f s", what, method, path, wait)
+            await asyncio.sleep(wait)
+        text = raw.decode("utf-8", "replace")
+        if not 200 <= response.status < 300:
+            error = _TYPED.get(response.status, BadResponse)
+            raise error(url, response.status, _detail(text) or response.reason or "")
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise BadResponse(url, response.status, "the body is not JSON") from None
+
+    async def _session(self, key: str) -> aiohttp.ClientSession:
+        """The location's session, opened with the credentials as of now on first use."""
+        session = self._sessions.get(key)
         if session is None:
-            session = self._sessions[cluster] = self._open(endpoint, f"cluster {cluster}")
+            session = self._sessions[key] = await self._open(key)
         return session
 
-    def _open(self, endpoint: Endpoint, what: str) -> aiohttp.ClientSession:
+    async def _open(self, key: str) -> aiohttp.ClientSession:
         """A session with the endpoint's token and CA; the token is read now, not at load."""
+        endpoint = self._fleet.control_plane if key == _CONTROL_PLANE else self._fleet.cluster(key)
+        what = "the control plane" if key == _CONTROL_PLANE else f"cluster {key}"
         try:
-            token = endpoint.bearer_token()
+            token = (
+                await exec_token(endpoint.exec)
+                if endpoint.exec is not None
+                else endpoint.bearer_token()
+            )
             tls: ssl.SSLContext | bool = (
                 ssl.create_default_context(cafile=str(endpoint.ca_file))
                 if endpoint.ca_file is not None
@@ -192,43 +410,20 @@ class HttpClusterGateway:
             )
         except (FleetConfigError, OSError) as exc:
             raise GatewayError(f"cannot connect to {what}: {exc}") from None
-        headers = {"Accept": "application/json", "User-Agent": "tmc-recovery"}
+        except GatewayError as exc:
+            raise GatewayError(f"cannot connect to {what}: {exc}") from None
+        self._fingerprints[key] = _fingerprint(token)
+        headers = {"Accept": JSON, "User-Agent": "tmc-recovery"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token.get_secret_value()}"
         return aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(ssl=tls))
 
-    async def _control_plane_call(
-        self, method: str, url: str, patch: dict[str, Any] | None = None
-    ) -> tuple[int, Any]:
-        """One request to the control plane: its status and JSON body."""
-        if self._control_plane is None:
-            self._control_plane = self._open(self._fleet.control_plane, "the control plane")
-        data = None if patch is None else json.dumps(patch).encode()
-        headers = {"Content-Type": MERGE_PATCH} if patch is not None else None
-        try:
-            async with self._control_plane.request(
-                method, url, data=data, headers=headers, timeout=self._request_timeout
-            ) as response:
-                body = await _read_capped(response)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _unreachable("the control plane", url, exc, self._request_timeout) from exc
-        try:
-            return response.status, json.loads(body)
-        except ValueError:
-            raise BadResponse(url, response.status, "the body is not JSON") from None
-
     @staticmethod
-    def _bad_response(url: str, status: int, body: Any) -> BadResponse:
-        message = body.get("message") if isinstance(body, dict) else None
-        return BadResponse(url, status, str(message or "unexpected answer")[:_MAX_DETAIL])
-
-    @staticmethod
-    def _sync_target_state(url: str, target: Any) -> tuple[str, list[dict[str, Any]]]:
+    def _sync_target_state(ref: ObjectRef, target: KubeObject) -> tuple[str, list[dict[str, Any]]]:
         """The resourceVersion and the conditions of a SyncTarget as read."""
-        metadata = target.get("metadata") if isinstance(target, dict) else None
-        version = metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+        version = target["metadata"].get("resourceVersion")
         if not isinstance(version, str) or target.get("kind") != "SyncTarget":
-            raise BadResponse(url, 200, "not a SyncTarget with a resourceVersion")
+            raise BadResponse(ref.path(), 200, "not a SyncTarget with a resourceVersion")
         status = target.get("status")
         conditions = status.get("conditions") if isinstance(status, dict) else None
         if not isinstance(conditions, list):

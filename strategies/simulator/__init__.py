@@ -4,7 +4,7 @@ REST subset of ``strategies.adapters.http_gateway``, with fault injection via an
 from strategies.simulator.admin import AdminClient, SimulatorAdminError
 from strategies.simulator.faults import FaultMode
 from strategies.simulator.server import FleetSimulator, SimulatorError
-from strategies.simulator.state import SimulatedCluster
+from strategies.simulator.state import SimulatedCluster, Syncer
 
 __all__ = [
     "AdminClient",
@@ -13,4 +13,5 @@ __all__ = [
     "SimulatedCluster",
     "SimulatorAdminError",
     "SimulatorError",
+    "Syncer",
 ]

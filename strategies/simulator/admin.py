@@ -6,11 +6,14 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from schemas.errors import TmcRecoveryError
+from strategies.gateway import KubeObject, Location, ObjectRef, Workspace
 from strategies.simulator.faults import FaultMode
+from strategies.simulator.state import Syncer
 
 
 class SimulatorAdminError(TmcRecoveryError):
@@ -65,6 +68,39 @@ class AdminClient:
     async def control_plane(self) -> dict[str, Any]:
         return await self._call("GET", "/_sim/controlplane")
 
+    async def rotate_token(self, cluster: str) -> None:
+        """Issue a new token (written to the fleet's token file); the old one stops working."""
+        await self._call("POST", f"/_sim/clusters/{cluster}/token", {"action": "rotate"})
+
+    async def expire_token(self, cluster: str) -> None:
+        """The token stops working and no new one is issued."""
+        await self._call("POST", f"/_sim/clusters/{cluster}/token", {"action": "expire"})
+
+    async def set_rbac(self, cluster: str, *, allowed: bool) -> None:
+        await self._call("POST", f"/_sim/clusters/{cluster}/rbac", {"allowed": allowed})
+
+    async def put_object(self, where: Location, obj: KubeObject) -> KubeObject:
+        """Create or replace ``obj`` on a cluster or a workspace, unchecked (seeding)."""
+        return await self._call("PUT", f"{_prefix(where)}/objects", obj)
+
+    async def get_object(self, where: Location, ref: ObjectRef) -> KubeObject:
+        query = urlencode({"path": ref.path()})
+        return await self._call("GET", f"{_prefix(where)}/objects?{query}")
+
+    async def add_conflicting_writer(
+        self, cluster: str, ref: ObjectRef, patch: dict[str, Any], times: int = 1
+    ) -> None:
+        """Another writer changes the object (``patch``) before each of our next writes."""
+        body = {"path": ref.path(), "patch": patch, "times": times}
+        await self._call("POST", f"/_sim/clusters/{cluster}/writer", body)
+
+    async def fill(self, cluster: str) -> KubeObject:
+        """Start a pod taking all the cluster's free capacity; returns the pod."""
+        return await self._call("POST", f"/_sim/clusters/{cluster}/fill")
+
+    async def set_syncer(self, cluster: str, state: Syncer) -> None:
+        await self._call("POST", f"/_sim/clusters/{cluster}/syncer", {"state": state.value})
+
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -87,6 +123,12 @@ class AdminClient:
                 return answer
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise SimulatorAdminError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
+
+
+def _prefix(where: Location) -> str:
+    if isinstance(where, Workspace):
+        return f"/_sim/workspaces/{where.logical_cluster}"
+    return f"/_sim/clusters/{where}"
 
 
 def _fault_body(mode: FaultMode, for_requests: int | None, delay_s: float | None) -> dict[str, Any]:

@@ -26,88 +26,38 @@ takes effect before authentication, as an outage in front of the API server woul
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from pydantic import ValidationError
 
+from strategies.adapters.http_gateway import ACCESS_REVIEWS
 from strategies.simulator.faults import Fault, FaultMode, FaultSpec
+from strategies.simulator.injection import add_routes, parse_body
 from strategies.simulator.kube import (
     MERGE_PATCH,
     invalid_conditions,
     merge_patch,
     status_response,
 )
+from strategies.simulator.rest import (
+    access_review,
+    cluster_api,
+    list_sync_targets,
+    patch_sync_target,
+    workspace_api,
+)
+from strategies.simulator.serving import CONFLICT, STATE, serve
 from strategies.simulator.state import (
     MUTATING_METHODS,
     ClusterState,
-    EndpointState,
     SimulatorState,
     bearer_matches,
 )
 
 log = logging.getLogger(__name__)
 
-STATE = web.AppKey("state", SimulatorState)
 SYNCTARGET = "/clusters/{logical}/apis/workload.kcp.io/v1alpha1/synctargets/{name}"
-CONFLICT = (
-    "Operation cannot be fulfilled on synctargets.workload.kcp.io: the object has been"
-    " modified; please apply your changes to the latest version and try again"
-)
-READYZ_FAILED = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n"
-
-Handler = Callable[[], Awaitable[web.Response]]
-
-
-async def _fault_response(
-    mode: FaultMode, fault: Fault, state: SimulatorState, *, readyz: bool
-) -> web.Response | None:
-    """The answer a fault forces, or None to serve the request normally (after any delay)."""
-    if mode is FaultMode.HANG:
-        await state.stopping.wait()
-        return status_response(503, "ServiceUnavailable", "the simulator is stopping")
-    if mode is FaultMode.SLOW:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(fault.spec.delay_s):
-                await state.stopping.wait()
-        return None
-    if mode is FaultMode.DOWN:
-        return status_response(
-            503, "ServiceUnavailable", "the server is currently unable to handle the request"
-        )
-    if mode is FaultMode.ERROR500:
-        if readyz:
-            return web.Response(status=500, text=READYZ_FAILED)
-        return status_response(500, "InternalError", "etcdserver: request timed out")
-    if mode is FaultMode.CONFLICT:
-        return status_response(409, "Conflict", CONFLICT)
-    return None
-
-
-async def _serve(
-    request: web.Request,
-    endpoint: EndpointState,
-    handler: Handler,
-    *,
-    write: bool = False,
-    readyz: bool = False,
-) -> web.Response:
-    """Apply the endpoint's fault, then its authentication, then ``handler``; log the result."""
-    state = request.app[STATE]
-    arrived = time.time()
-    mode = endpoint.fault.take(write=write)
-    response = await _fault_response(mode, endpoint.fault, state, readyz=readyz)
-    if response is None:
-        if bearer_matches(request, endpoint.token):
-            response = await handler()
-        else:
-            response = status_response(401, "Unauthorized", "Unauthorized")
-    endpoint.record(request, response.status, mode, arrived)
-    return response
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -118,7 +68,7 @@ async def readyz(request: web.Request) -> web.Response:
     async def ready() -> web.Response:
         return web.Response(text="ok")
 
-    return await _serve(request, cluster.endpoint, ready, readyz=True)
+    return await serve(request, cluster.endpoint, ready, readyz=True)
 
 
 def _sync_target_or_404(request: web.Request) -> ClusterState | web.Response:
@@ -134,7 +84,7 @@ async def get_sync_target(request: web.Request) -> web.Response:
         found = _sync_target_or_404(request)
         return found if isinstance(found, web.Response) else web.json_response(found.sync_target)
 
-    return await _serve(request, request.app[STATE].control_plane, read)
+    return await serve(request, request.app[STATE].control_plane, read)
 
 
 async def _apply_status_patch(request: web.Request, cluster: ClusterState) -> web.Response:
@@ -174,7 +124,7 @@ async def patch_status(request: web.Request) -> web.Response:
             return found
         return await _apply_status_patch(request, found)
 
-    return await _serve(request, request.app[STATE].control_plane, write, write=True)
+    return await serve(request, request.app[STATE].control_plane, write, write=True)
 
 
 def _admin_cluster(request: web.Request) -> ClusterState:
@@ -182,17 +132,6 @@ def _admin_cluster(request: web.Request) -> ClusterState:
     if cluster is None:
         raise web.HTTPNotFound(text=f"no simulated cluster {request.match_info['cluster']!r}")
     return cluster
-
-
-async def _fault_spec(request: web.Request) -> FaultSpec:
-    try:
-        return FaultSpec.model_validate_json(await request.read())
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        )
-        raise web.HTTPBadRequest(text=problems) from None
 
 
 async def admin_cluster(request: web.Request) -> web.Response:
@@ -206,7 +145,7 @@ async def admin_cluster_mutations(request: web.Request) -> web.Response:
 
 async def admin_cluster_fault(request: web.Request) -> web.Response:
     cluster = _admin_cluster(request)
-    spec = await _fault_spec(request)
+    spec = await parse_body(request, FaultSpec)
     if spec.mode is FaultMode.CONFLICT:
         raise web.HTTPBadRequest(text="mode: conflict applies to the control plane only")
     cluster.endpoint.fault = Fault(spec)
@@ -220,7 +159,7 @@ async def admin_control_plane(request: web.Request) -> web.Response:
 
 async def admin_control_plane_fault(request: web.Request) -> web.Response:
     control_plane = request.app[STATE].control_plane
-    spec = await _fault_spec(request)
+    spec = await parse_body(request, FaultSpec)
     control_plane.fault = Fault(spec)
     log.info("control plane: fault %s", spec.model_dump(mode="json"))
     return web.json_response(control_plane.describe())
@@ -276,9 +215,15 @@ def build_app(state: SimulatorState) -> web.Application:
     app = web.Application(middlewares=[_admin_auth, _log_mutations])
     app[STATE] = state
     app.router.add_get("/k8s/{cluster}/readyz", readyz)
+    app.router.add_post(f"/k8s/{{cluster}}{ACCESS_REVIEWS}", access_review)
+    app.router.add_route("*", "/k8s/{cluster}/{path:apis?/.*}", cluster_api)
+    app.router.add_get(SYNCTARGET.rpartition("/")[0], list_sync_targets)
     app.router.add_get(SYNCTARGET, get_sync_target)
+    app.router.add_patch(SYNCTARGET, patch_sync_target)
     app.router.add_get(f"{SYNCTARGET}/status", get_sync_target)
     app.router.add_patch(f"{SYNCTARGET}/status", patch_status)
+    app.router.add_route("*", "/clusters/{logical}/{path:apis/.*}", workspace_api)
+    add_routes(app)
     app.router.add_get("/_sim/clusters/{cluster}", admin_cluster)
     app.router.add_get("/_sim/clusters/{cluster}/mutations", admin_cluster_mutations)
     app.router.add_post("/_sim/clusters/{cluster}/faults", admin_cluster_fault)

@@ -21,6 +21,7 @@ class FaultMode(StrEnum):
     FLAP = "flap"  # down, healthy, down, ...
     ERROR500 = "error500"  # 500: readyz checks failing (etcd), InternalError elsewhere
     CONFLICT = "conflict"  # control plane only: writes get 409 Conflict
+    THROTTLE = "throttle"  # 429 TooManyRequests with Retry-After: delay_s (whole seconds)
 
 
 class FaultSpec(BaseModel):
@@ -53,6 +54,13 @@ class Fault:
         if spec.mode is FaultMode.FLAP:
             return FaultMode.DOWN if self.served % 2 else FaultMode.HEALTHY
         return spec.mode
+
+    def active(self) -> bool:
+        """Whether the fault still affects requests (it has not worn off)."""
+        spec = self.spec
+        if spec.mode in (FaultMode.HEALTHY, FaultMode.CONFLICT):
+            return False
+        return spec.for_requests is None or self.served < spec.for_requests
 
     def describe(self) -> dict[str, object]:
         return {**self.spec.model_dump(mode="json"), "served": self.served}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +46,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def new_sync_target(name: str, logical_cluster: str) -> dict[str, Any]:
+def new_sync_target(name: str, logical_cluster: str, labels: Mapping[str, str]) -> dict[str, Any]:
     """A registered SyncTarget whose syncer heartbeats, before anyone judged its readiness."""
     return {
         "apiVersion": SYNCTARGET_API_VERSION,
@@ -54,6 +55,7 @@ def new_sync_target(name: str, logical_cluster: str) -> dict[str, Any]:
             "name": name,
             "uid": str(uuid.uuid4()),
             "resourceVersion": "1",
+            "labels": dict(labels),
             "annotations": {"kcp.io/cluster": logical_cluster},
         },
         "spec": {},
@@ -69,6 +71,45 @@ def new_sync_target(name: str, logical_cluster: str) -> dict[str, Any]:
             ]
         },
     }
+
+
+def new_node(name: str, cpu: str, memory: str) -> dict[str, Any]:
+    """A ready node with this much allocatable CPU and memory."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "uid": str(uuid.uuid4())},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "110"}},
+    }
+
+
+def new_pod(namespace: str, name: str, cpu: str, memory: str) -> dict[str, Any]:
+    """A running pod of one container requesting this much CPU and memory."""
+    requests = {"cpu": cpu, "memory": memory}
+    container = {"name": "main", "image": "busybox", "resources": {"requests": requests}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4())},
+        "spec": {"containers": [container]},
+        "status": {"phase": "Running"},
+    }
+
+
+def set_status_condition(
+    obj: dict[str, Any], kind: str, status: bool, reason: str, message: str
+) -> None:
+    """Set one condition in ``obj``'s status (a fresh transition time), as a controller does."""
+    condition = {
+        "type": kind,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": rfc3339(datetime.now(UTC)),
+    }
+    state = obj.setdefault("status", {})
+    others = [c for c in state.get("conditions", []) if c.get("type") != kind]
+    state["conditions"] = [*others, condition]
 
 
 def invalid_conditions(status: Any) -> str | None:

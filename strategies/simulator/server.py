@@ -161,6 +161,8 @@ class FleetSimulator:
             path = tokens / f"{name}.token"
             with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(token)
+            if name in self._state.clusters:
+                self._state.clusters[name].token_file = path
             return {"token_file": str(path), **trust}
 
         document: dict[str, Any] = {

@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import deque
+from collections import defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from strategies.simulator.faults import Fault, FaultMode, healthy
-from strategies.simulator.kube import new_sync_target
+from strategies.simulator.kube import new_node, new_sync_target
+from strategies.simulator.objects import ObjectStore
 
 REQUEST_LOG_SIZE = 500
 MUTATION_LOG_SIZE = 10_000
@@ -33,13 +37,26 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+class Syncer(StrEnum):
+    """A cluster's syncer: working, stuck (a re-sync unsticks it) or wedged (nothing helps)."""
+
+    HEALTHY = "healthy"
+    STUCK = "stuck"
+    WEDGED = "wedged"
+
+
 @dataclass(frozen=True)
 class SimulatedCluster:
-    """A cluster to simulate; by default it demands a random bearer token of its own."""
+    """A cluster to simulate; by default it demands a random bearer token of its own and has
+    two nodes of 4 CPUs and 16Gi each, with nothing running."""
 
     name: str
     logical_cluster: str = "root:tmc"
     token: str | None = field(default_factory=new_token, repr=False)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    nodes: int = 2
+    node_cpu: str = "4"
+    node_memory: str = "16Gi"
 
 
 def bearer_matches(request: web.Request, token: str | None) -> bool:
@@ -125,14 +142,29 @@ class ClusterState:
     mutations: deque[Mutation] = field(default_factory=lambda: deque(maxlen=MUTATION_LOG_SIZE))
     #: How many mutating requests were aimed at this cluster in all (the log may be shorter).
     mutations_total: int = 0
+    #: The objects its API server holds (nodes, pods, workloads...).
+    objects: ObjectStore = field(default_factory=ObjectStore)
+    #: Where the fleet file points for its token, so a rotation can write the new one there.
+    token_file: Path | None = None
+    #: False once RBAC is revoked: access reviews deny, object calls are 403.
+    rbac_allowed: bool = True
+    syncer: Syncer = Syncer.HEALTHY
 
     @classmethod
     def create(cls, cluster: SimulatedCluster) -> ClusterState:
-        return cls(
+        state = cls(
             cluster=cluster,
             endpoint=EndpointState(token=cluster.token),
-            sync_target=new_sync_target(cluster.name, cluster.logical_cluster),
+            sync_target=new_sync_target(cluster.name, cluster.logical_cluster, cluster.labels),
         )
+        for index in range(1, cluster.nodes + 1):
+            name = f"{cluster.name}-node-{index}"
+            state.objects.put(new_node(name, cluster.node_cpu, cluster.node_memory))
+        return state
+
+    def healthy(self) -> bool:
+        """Whether its API server serves requests normally right now (no fault in force)."""
+        return not self.endpoint.fault.active()
 
     def mutation(self, request: web.Request) -> Mutation:
         """Log a mutating request as it arrives; the caller sets its status when answered."""
@@ -153,6 +185,8 @@ class ClusterState:
             "logical_cluster": self.cluster.logical_cluster,
             **self.endpoint.describe(),
             "health_updates": list(self.health_updates),
+            "rbac_allowed": self.rbac_allowed,
+            "syncer": self.syncer.value,
             **self.describe_mutations(),
             "sync_target": self.sync_target,
         }
@@ -165,6 +199,10 @@ class SimulatorState:
     admin_token: str = field(repr=False)
     #: Set when the server shuts down, releasing requests held by ``hang`` and ``slow``.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The control plane's objects (Placements, Migrations) per logical cluster.
+    workspaces: defaultdict[str, ObjectStore] = field(
+        default_factory=lambda: defaultdict(ObjectStore)
+    )
 
     def sync_target(self, logical_cluster: str, name: str) -> ClusterState | None:
         cluster = self.clusters.get(name)

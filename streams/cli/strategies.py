@@ -5,10 +5,13 @@ servers) and ``topics create`` (which needs only their names, for the request to
 may run where there is no fleet file).
 """
 
+from strategies.adapters.offline import NoFleet
 from strategies.base import RecoveryStrategy
 from strategies.builtin import ClusterConnectivityRecovery
-from strategies.gateway import ClusterGateway, ClusterHealth, GatewayError, ProbeResult
+from strategies.gateway import ClusterGateway
 from strategies.registry import plugin_strategies
+
+__all__ = ["NoFleet", "worker_strategies"]
 
 
 def worker_strategies(gateway: ClusterGateway) -> list[RecoveryStrategy]:
@@ -21,16 +24,3 @@ def worker_strategies(gateway: ClusterGateway) -> list[RecoveryStrategy]:
         return strategy
 
     return [ClusterConnectivityRecovery(gateway), *plugin_strategies(with_gateway)]
-
-
-class NoFleet:
-    """A gateway for commands that only name strategies: any call is an error."""
-
-    async def probe(self, cluster: str) -> ProbeResult:
-        raise GatewayError("no fleet: this command does not act on clusters")
-
-    async def refresh_connection(self, cluster: str) -> None:
-        raise GatewayError("no fleet: this command does not act on clusters")
-
-    async def record_health(self, cluster: str, health: ClusterHealth) -> None:
-        raise GatewayError("no fleet: this command does not act on clusters")

@@ -63,7 +63,10 @@ def test_a_valid_file_loads_and_reads_tokens_on_demand(token_file: Path, tmp_pat
         ({"server": "https://user:pw@east"}, "clusters.east.server: Value error, must not carry"),
         ({"logical_cluster": "Root"}, "clusters.east.logical_cluster: String should match"),
         ({"sever": "https://east"}, "clusters.east.sever: Extra inputs are not permitted"),
-        ({"token_env": "KCP_TOKEN"}, "clusters.east: Value error, set token_file or token_env"),
+        (
+            {"token_env": "KCP_TOKEN"},
+            "clusters.east: Value error, set one of token_file, token_env and exec",
+        ),
         (
             {"token_file": None, "token_env": "UNSET_TOKEN"},
             "clusters.east.token_env: Value error, environment variable UNSET_TOKEN is not set",

@@ -218,9 +218,9 @@ async def test_rejected_and_unserved_mutations_are_logged_too(sim: FleetSimulato
             ("PATCH", status_url, merge),  # the fault: 503
             ("PATCH", status_url, {**merge, "Authorization": "Bearer wrong"}),  # 401
             ("PATCH", status_url, {"Content-Type": "application/json"}),  # 415
-            ("POST", f"{sim.server_url('east')}/api/v1/namespaces", merge),  # not served: 404
+            ("POST", f"{sim.server_url('east')}/metrics", merge),  # not served: 404
             ("DELETE", f"{sim.server_url('east')}/readyz", {}),  # 405
-            ("PUT", f"{sim.server_url('west')}/api/v1/nodes/n1", merge),  # west's
+            ("PUT", f"{sim.server_url('west')}/logs/n1", merge),  # west's
         ]:
             async with session.request(method, url, data=body, headers=headers):
                 pass
@@ -240,7 +240,7 @@ async def test_rejected_and_unserved_mutations_are_logged_too(sim: FleetSimulato
     assert [m["time"] for m in east] == sorted(m["time"] for m in east)
     west = await sim.admin.mutations("west")
     assert [(m["method"], m["path"], m["status"]) for m in west] == [
-        ("PUT", "/k8s/west/api/v1/nodes/n1", 404)
+        ("PUT", "/k8s/west/logs/n1", 404)
     ]
 
 
