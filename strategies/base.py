@@ -27,12 +27,20 @@ class ExecutionContext:
 
 
 class RecoveryFailed(Exception):
-    """An attempt did not heal its target; the message says why. Retried while attempts remain."""
+    """An attempt did not heal its target; the message says why. Retried while attempts remain.
+    ``next_steps`` tell an operator (or the component) what to do when retrying cannot help."""
 
-    def __init__(self, message: str, actions: tuple[str, ...] = (), retryable: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        actions: tuple[str, ...] = (),
+        retryable: bool = True,
+        next_steps: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.actions = actions
         self.retryable = retryable
+        self.next_steps = next_steps
 
 
 class RecoveryStrategy(ABC):

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, RecoveryFailed, RecoveryStrategy
+from strategies.base import ExecutionContext, RecoveryFailed
+from strategies.builtin.kinds import ClusterStrategy
 from strategies.gateway import (
     ClusterGateway,
     ClusterHealth,
@@ -49,7 +50,7 @@ class _Journal:
         return metrics
 
 
-class ClusterConnectivityRecovery(RecoveryStrategy):
+class ClusterConnectivityRecovery(ClusterStrategy):
     name = "ClusterConnectivity"
     error_types = frozenset(
         {
@@ -64,20 +65,14 @@ class ClusterConnectivityRecovery(RecoveryStrategy):
     def __init__(
         self, gateway: ClusterGateway, *, reprobes: int = 2, reprobe_delay_s: float = 1.0
     ) -> None:
-        self._gateway = gateway
+        super().__init__(gateway)
         self._reprobes = reprobes
         self._reprobe_delay_s = reprobe_delay_s
-
-    def can_recover(self, error: TMCError) -> bool:
-        """Only errors that name a cluster: there is nothing to probe otherwise."""
-        return super().can_recover(error) and error.cluster_name is not None
 
     async def execute(
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
     ) -> RecoveryOutcome:
-        cluster = error.cluster_name
-        if cluster is None:
-            raise RecoveryFailed("the error names no cluster to reconnect to", retryable=False)
+        cluster = self.cluster_of(error)
         journal = _Journal(cluster, ctx.recovery_id)
         try:
             health = await self._probe(journal)

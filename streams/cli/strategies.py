@@ -7,7 +7,7 @@ may run where there is no fleet file).
 
 from strategies.adapters.offline import NoFleet
 from strategies.base import RecoveryStrategy
-from strategies.builtin import ClusterConnectivityRecovery
+from strategies.builtin import builtin_strategies
 from strategies.gateway import ClusterGateway
 from strategies.registry import plugin_strategies
 
@@ -23,4 +23,4 @@ def worker_strategies(gateway: ClusterGateway) -> list[RecoveryStrategy]:
         strategy: RecoveryStrategy = factory(gateway)
         return strategy
 
-    return [ClusterConnectivityRecovery(gateway), *plugin_strategies(with_gateway)]
+    return [*builtin_strategies(gateway), *plugin_strategies(with_gateway)]

@@ -1,0 +1,104 @@
+"""Migration: heals a migration that failed or timed out half-way (priority 85, 10 min).
+
+The error names the Migration (context ``migration``, or a Migration resource) in its
+logical cluster; errors about one migration merge into one recovery. An attempt reads
+it; a migration already Completed or RolledBack needs nothing. Otherwise it checks the
+prerequisites (a checkpoint to resume from) and probes the source and target clusters.
+With a healthy target it resumes from the checkpoint and verifies the migration
+completed. With a target that cannot recover it rolls back to the source. A rollback
+that fails is retried while attempts remain (the source may come back); on the last
+attempt it escalates with "rollback required", the seed's message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
+from strategies.base import ExecutionContext
+from strategies.builtin.kinds import WorkspaceObjectStrategy
+from strategies.gateway import ClusterUnreachable, Migration
+from strategies.journal import Journal, gateway_failures
+
+_DONE = frozenset({"Completed", "RolledBack"})
+
+
+class MigrationRecovery(WorkspaceObjectStrategy):
+    name = "Migration"
+    kind = "Migration"
+    error_types = frozenset({ErrorType.MIGRATION_FAILURE, ErrorType.MIGRATION_TIMEOUT})
+    priority = 85
+    timeout = timedelta(minutes=10)
+
+    async def execute(
+        self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
+    ) -> RecoveryOutcome:
+        logical, name = self.named(error)
+        journal = Journal(ctx.recovery_id)
+        with gateway_failures(journal, f"recovering migration {name}"):
+            migration = await self._gateway.get_migration(logical, name)
+            journal.did(f"read migration {name}: {_describe(migration)}")
+            if migration.phase in _DONE:
+                return journal.healed(f"migration {name} is already {migration.phase}")
+            if migration.checkpoint is None:
+                raise journal.failed(
+                    f"migration {name} has no checkpoint to resume from",
+                    retryable=False,
+                    next_steps=(f"restart migration {name} from the beginning",),
+                )
+            source_ok = await self._healthy(journal, "source", migration.source)
+            target_ok = await self._healthy(journal, "target", migration.target)
+            if ctx.dry_run:
+                step = (
+                    f"resume migration {name} from checkpoint {migration.checkpoint}"
+                    if target_ok
+                    else f"roll migration {name} back to {migration.source}"
+                )
+                return journal.planned(f"migration {name}: {_describe(migration)}", [step])
+            if target_ok:
+                resumed = await self._gateway.resume_migration(logical, name, migration.checkpoint)
+                journal.did(
+                    f"resumed migration {name} from {migration.checkpoint}: {_describe(resumed)}"
+                )
+                if resumed.phase == "Completed":
+                    return journal.healed(
+                        f"migration {name} completed from checkpoint {migration.checkpoint}",
+                        (f"retire the workload's copy on {migration.source}",),
+                    )
+            rolled = await self._gateway.rollback_migration(logical, name)
+            journal.did(f"rolled migration {name} back: {_describe(rolled)}")
+        if rolled.phase == "RolledBack":
+            return journal.healed(
+                f"migration {name} rolled back to {migration.source}: target "
+                f"{migration.target} could not take it",
+                (f"plan migration {name} again once {migration.target} is healthy",),
+            )
+        last = recovery.attempt >= recovery.max_attempts
+        raise journal.failed(
+            f"Migration recovery failed: rollback required ({rolled.message})",
+            retryable=not last,
+            next_steps=(
+                f"roll migration {name} back by hand: the workload is split between "
+                f"{migration.source} and {migration.target}",
+                f"bring {migration.source} back first: it is "
+                f"{'healthy' if source_ok else 'not ready'}",
+            ),
+        )
+
+    async def _healthy(self, journal: Journal, role: str, cluster: str) -> bool:
+        try:
+            probe = await self._gateway.probe(cluster)
+        except ClusterUnreachable as exc:
+            journal.did(f"probed {role} cluster {cluster}: unreachable ({exc.detail})")
+            return False
+        journal.did(f"probed {role} cluster {cluster}: {probe.summary()}")
+        return probe.healthy
+
+
+def _describe(migration: Migration) -> str:
+    checkpoint = migration.checkpoint or "none"
+    message = f": {migration.message}" if migration.message else ""
+    return (
+        f"{migration.source} -> {migration.target}, phase {migration.phase}, "
+        f"checkpoint {checkpoint}{message}"
+    )

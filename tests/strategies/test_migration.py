@@ -1,0 +1,78 @@
+"""Migration through the HTTP adapter against the simulator: a half-done migration resumes
+from its checkpoint onto a healthy target, rolls back from a broken one, and escalates
+"rollback required" when the rollback fails on the last attempt."""
+
+import pytest
+
+from schemas.records import ErrorType
+from strategies.adapters.http_gateway import HttpClusterGateway
+from strategies.base import RecoveryFailed
+from strategies.builtin import MigrationRecovery
+from strategies.gateway import Workspace
+from strategies.resources import migration as migration_ref
+from strategies.simulator import FaultMode, FleetSimulator
+from tests.strategies.kube_objects import migration
+from tests.strategies.scenario import DRY_RUN, RUN, attempt, error
+
+TMC = Workspace("root:tmc")
+FAILED = error(ErrorType.MIGRATION_FAILURE, "west", operation="cutover", migration="move-web")
+
+
+@pytest.fixture
+async def migrator(sim: FleetSimulator, gateway: HttpClusterGateway) -> MigrationRecovery:
+    await sim.admin.put_object(TMC, migration("move-web", "east", "west", "VolumesCopied"))
+    return MigrationRecovery(gateway)
+
+
+async def phase(sim: FleetSimulator) -> str:
+    stored = await sim.admin.get_object(TMC, migration_ref("move-web"))
+    return str(stored["status"]["phase"])
+
+
+def test_targets_the_migration() -> None:
+    assert MigrationRecovery.priority == 85
+    assert MigrationRecovery.timeout.total_seconds() == 600
+
+
+async def test_resumes_from_the_checkpoint_onto_a_healthy_target(
+    sim: FleetSimulator, migrator: MigrationRecovery
+) -> None:
+    outcome = await migrator.execute(RUN, FAILED, attempt())
+    assert await phase(sim) == "Completed"
+    assert outcome.message == "migration move-web completed from checkpoint VolumesCopied"
+    assert migrator.target(FAILED) == "migration:root:tmc/move-web"
+
+
+async def test_rolls_back_when_the_target_cannot_recover(
+    sim: FleetSimulator, migrator: MigrationRecovery
+) -> None:
+    await sim.admin.set_fault("west", FaultMode.DOWN)
+    outcome = await migrator.execute(RUN, FAILED, attempt())
+    assert await phase(sim) == "RolledBack"
+    assert outcome.next_steps == ("plan migration move-web again once west is healthy",)
+
+
+async def test_a_failed_rollback_is_retried_then_escalates_rollback_required(
+    sim: FleetSimulator, migrator: MigrationRecovery
+) -> None:
+    await sim.admin.set_fault("west", FaultMode.DOWN)
+    await sim.admin.set_fault("east", FaultMode.DOWN)
+    with pytest.raises(RecoveryFailed) as early:
+        await migrator.execute(RUN, FAILED, attempt(1, of=3))
+    with pytest.raises(RecoveryFailed) as last:
+        await migrator.execute(RUN, FAILED, attempt(3, of=3))
+
+    assert early.value.retryable
+    assert not last.value.retryable
+    assert str(last.value).startswith("Migration recovery failed: rollback required")
+    assert "roll migration move-web back by hand" in last.value.next_steps[0]
+    assert await phase(sim) == "Failed"
+
+
+async def test_dry_run_plans_the_resume_and_changes_nothing(
+    sim: FleetSimulator, migrator: MigrationRecovery
+) -> None:
+    before = await sim.admin.get_object(TMC, migration_ref("move-web"))
+    outcome = await migrator.execute(DRY_RUN, FAILED, attempt())
+    assert outcome.actions[-1] == "would resume migration move-web from checkpoint VolumesCopied"
+    assert await sim.admin.get_object(TMC, migration_ref("move-web")) == before
