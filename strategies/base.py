@@ -48,7 +48,8 @@ class RecoveryStrategy(ABC):
     a resumed attempt after a crash runs again from the start."""
 
     name: ClassVar[str]
-    error_types: ClassVar[frozenset[ErrorType]]
+    #: Declared per class; ``register_strategy`` may add types to one instance.
+    error_types: frozenset[ErrorType]
     priority: ClassVar[int]
     timeout: ClassVar[timedelta]
     max_attempts: ClassVar[int] = 3

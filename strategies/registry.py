@@ -26,6 +26,9 @@ from strategies.settings import StrategySettings
 
 ENTRY_POINT_GROUP = "tmc_recovery.strategies"
 
+#: Strategies given to ``register_strategy`` in this process, by name.
+_embedded: dict[str, RecoveryStrategy] = {}
+
 
 class StrategyRegistryError(TmcRecoveryError):
     """A strategy could not be registered, configured or loaded."""
@@ -115,6 +118,24 @@ class StrategyRegistry:
             if configured.enabled and configured.strategy.can_recover(error):
                 return configured
         return None
+
+
+def register_strategy(error_type: ErrorType, strategy: RecoveryStrategy) -> None:
+    """The Go design's ``RegisterStrategy``, for a program that embeds the worker: from now
+    on ``strategy`` is registered for ``error_type`` (besides the types it declares) and the
+    worker runs it beside the built-ins and the entry-point plugins (``embedded_strategies``).
+    Selection is unchanged, so it wins where its priority is the highest. Register before
+    the worker starts: its request topic and agent are made at start."""
+    known = _embedded.get(strategy.name)
+    if known is not None and known is not strategy:
+        raise StrategyRegistryError(f"two strategies are named {strategy.name!r}")
+    strategy.error_types = strategy.error_types | {error_type}
+    _embedded[strategy.name] = strategy
+
+
+def embedded_strategies() -> list[RecoveryStrategy]:
+    """What ``register_strategy`` registered in this process, in registration order."""
+    return list(_embedded.values())
 
 
 def plugin_strategies(

@@ -1,4 +1,5 @@
-"""The strategies a worker runs: the built-ins plus custom ones from entry points.
+"""The strategies a worker runs: the built-ins plus custom ones from entry points and from
+``register_strategy`` (a program embedding the worker).
 
 One list for every command that needs it: the worker (acting through the fleet's API
 servers) and ``topics create`` (which needs only their names, for the request topics, and
@@ -9,7 +10,7 @@ from strategies.adapters.offline import NoFleet
 from strategies.base import RecoveryStrategy
 from strategies.builtin import builtin_strategies
 from strategies.gateway import ClusterGateway
-from strategies.registry import plugin_strategies
+from strategies.registry import embedded_strategies, plugin_strategies
 
 __all__ = ["NoFleet", "worker_strategies"]
 
@@ -23,4 +24,4 @@ def worker_strategies(gateway: ClusterGateway) -> list[RecoveryStrategy]:
         strategy: RecoveryStrategy = factory(gateway)
         return strategy
 
-    return [*builtin_strategies(gateway), *plugin_strategies(with_gateway)]
+    return [*builtin_strategies(gateway), *plugin_strategies(with_gateway), *embedded_strategies()]
