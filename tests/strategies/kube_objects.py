@@ -1,12 +1,16 @@
 """Objects the strategy tests seed: a Deployment, a Placement and a Migration, as their
 API servers would hold them."""
 
+import copy
+import json
 from typing import Any
 
 from strategies.gateway import ObjectRef
-from strategies.resources import TMC_API
+from strategies.resources import LAST_APPLIED, TMC_API
+from strategies.simulator import FleetSimulator
 
 WEB = ObjectRef("apps/v1", "deployments", "web", "shop")
+REVISION = "deployment.kubernetes.io/revision"
 
 
 def deployment(replicas: int = 2, image: str = "shop/web:1.0", **labels: str) -> dict[str, Any]:
@@ -23,6 +27,18 @@ def deployment(replicas: int = 2, image: str = "shop/web:1.0", **labels: str) ->
             },
         },
     }
+
+
+async def applied_then_scaled(sim: FleetSimulator, cluster: str = "east") -> dict[str, Any]:
+    """Applied at 2 replicas with image 1.0; since then an autoscaler set 5 replicas and
+    someone labelled it team=payments. Returns what was applied (the original)."""
+    original = deployment()
+    live = copy.deepcopy(original)
+    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(original)}
+    live["metadata"]["labels"]["team"] = "payments"
+    live["spec"]["replicas"] = 5
+    await sim.admin.put_object(cluster, live)
+    return original
 
 
 def placement(

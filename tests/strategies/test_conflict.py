@@ -2,8 +2,6 @@
 with optimistic concurrency converges with no field lost, even while another writer keeps
 changing the object; fields both sides changed are reported, never overwritten."""
 
-import copy
-import json
 from typing import Any
 
 import pytest
@@ -15,27 +13,13 @@ from strategies.builtin import ResourceConflictRecovery
 from strategies.merge import three_way
 from strategies.resources import LAST_APPLIED
 from strategies.simulator import FleetSimulator
-from tests.strategies.kube_objects import WEB, deployment
+from tests.strategies.kube_objects import REVISION, WEB, applied_then_scaled, deployment
 from tests.strategies.scenario import DRY_RUN, RUN, attempt, error
-
-REVISION = "deployment.kubernetes.io/revision"
 
 
 @pytest.fixture
 def resolver(gateway: HttpClusterGateway) -> ResourceConflictRecovery:
     return ResourceConflictRecovery(gateway)
-
-
-async def applied_then_scaled(sim: FleetSimulator) -> dict[str, Any]:
-    """Applied at 2 replicas with image 1.0; since then an autoscaler set 5 replicas and
-    someone labelled it team=payments. Returns what was applied (the original)."""
-    original = deployment()
-    live = copy.deepcopy(original)
-    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(original)}
-    live["metadata"]["labels"]["team"] = "payments"
-    live["spec"]["replicas"] = 5
-    await sim.admin.put_object("east", live)
-    return original
 
 
 def conflict(desired: dict[str, Any]) -> Any:
