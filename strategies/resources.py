@@ -1,7 +1,9 @@
 """The Kubernetes and TMC resources the strategies touch, and how their wire values read.
 
-SyncTargets are kcp's (``workload.kcp.io``); Placements and Migrations are TMC's CRDs
-(``tmc.kcp.io/v1alpha1``, cluster-scoped in a workspace, with a status subresource).
+SyncTargets, Placements and Migrations are TMC's CRDs (``tmc.kcp.io/v1alpha1``,
+cluster-scoped in a workspace, each with a status subresource), as tests/kube installs
+them on a real kube-apiserver. A Migration's checkpoint is an object whose ``step`` names
+the last step done.
 Quantities parse as the API server writes them (``500m``, ``2``, ``1Gi``, ``512M``), so
 capacity sums match ``kubectl describe node``.
 """
@@ -15,7 +17,6 @@ from typing import Any
 from schemas.records import ResourceRef
 from strategies.gateway import Capacity, KubeObject, ObjectRef, Resources
 
-SYNC_TARGET_API = "workload.kcp.io/v1alpha1"
 TMC_API = "tmc.kcp.io/v1alpha1"
 #: Set on a SyncTarget to ask its syncer for a full re-sync; the syncer echoes it in status.
 RESYNC_ANNOTATION = "tmc.kcp.io/resync-requested"
@@ -39,7 +40,7 @@ _QUANTITY = re.compile(r"^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 
 def sync_target(name: str) -> ObjectRef:
-    return ObjectRef(SYNC_TARGET_API, "synctargets", name)
+    return ObjectRef(TMC_API, "synctargets", name)
 
 
 def placement(name: str) -> ObjectRef:

@@ -142,9 +142,14 @@ class Endpoint(_Strict):
 
 
 class ControlPlane(Endpoint):
-    """The kcp front door; cluster health is recorded on SyncTargets there."""
+    """The kcp front door; cluster health is recorded on SyncTargets there.
+
+    kcp serves each logical cluster under ``/clusters/<name>``; a plain kube-apiserver
+    standing in for it (one logical cluster, at its root) sets ``logical_cluster_paths:
+    false``."""
 
     url: ServerUrl
+    logical_cluster_paths: bool = True
 
 
 class ClusterEndpoint(Endpoint):

@@ -11,10 +11,11 @@ under ``{control plane}/clusters/{logical_cluster}``):
 - access: ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``.
 - capacity: ``GET /api/v1/nodes`` (``status.allocatable``) and the pods that are not
   finished (``GET /api/v1/pods?fieldSelector=...``, their containers' requests).
-- the control plane: SyncTargets (``workload.kcp.io/v1alpha1``: readiness conditions,
+- the control plane: SyncTargets (``tmc.kcp.io/v1alpha1``: readiness conditions,
   labels, the syncer's ``Synced`` condition and the re-sync annotation), Placements and
   Migrations (``tmc.kcp.io/v1alpha1``). A migration is resumed or rolled back by setting
-  ``spec.action`` (and ``spec.resumeFrom``); its controller answers in ``status``.
+  ``spec.action`` (and ``spec.resumeFrom``, the ``status.checkpoint.step`` to resume
+  from); its controller answers in ``status``.
 - refresh: the cluster's session (connection pool, default headers) is replaced and the
   token re-read (file, env, or the exec plugin run again), so stale sockets and rotated
   tokens stop mattering.
@@ -144,12 +145,13 @@ def _condition(obj: KubeObject, kind: str) -> dict[str, Any]:
 
 def _migration(obj: KubeObject) -> Migration:
     spec, status = obj.get("spec", {}), obj.get("status", {})
+    checkpoint = status.get("checkpoint")
     return Migration(
         name=obj["metadata"]["name"],
         source=str(spec.get("source", "")),
         target=str(spec.get("target", "")),
         phase=str(status.get("phase", "Pending")),
-        checkpoint=status.get("checkpoint"),
+        checkpoint=checkpoint.get("step") if isinstance(checkpoint, dict) else None,
         message=str(status.get("message", "")),
     )
 
@@ -343,7 +345,9 @@ class HttpClusterGateway:
         """The session key, endpoint, base URL and name (for messages) of a location."""
         if isinstance(where, Workspace):
             plane = self._fleet.control_plane
-            base = f"{plane.url}/clusters/{where.logical_cluster}"
+            base = plane.url
+            if plane.logical_cluster_paths:
+                base = f"{base}/clusters/{where.logical_cluster}"
             return _CONTROL_PLANE, plane, base, "the control plane"
         endpoint = self._fleet.cluster(where)
         return where, endpoint, endpoint.server, f"cluster {where}"

@@ -3,7 +3,7 @@
 Cluster API servers (server URL ``{base}/k8s/{cluster}``, as behind a proxy):
   ``GET /k8s/{cluster}/readyz``: ``ok``, or the injected fault.
 Control plane (kcp; SyncTargets of clusters, one per cluster name):
-  ``GET /clusters/{logical}/apis/workload.kcp.io/v1alpha1/synctargets/{name}[/status]``
+  ``GET /clusters/{logical}/apis/tmc.kcp.io/v1alpha1/synctargets/{name}[/status]``
   ``PATCH .../synctargets/{name}/status`` with ``application/merge-patch+json``; a
   ``metadata.resourceVersion`` that is not current is 409; invalid conditions are 422.
 Admin API (``Authorization: Bearer <admin token>``, else 401):
@@ -57,7 +57,7 @@ from strategies.simulator.state import (
 
 log = logging.getLogger(__name__)
 
-SYNCTARGET = "/clusters/{logical}/apis/workload.kcp.io/v1alpha1/synctargets/{name}"
+SYNCTARGET = "/clusters/{logical}/apis/tmc.kcp.io/v1alpha1/synctargets/{name}"
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -75,7 +75,7 @@ def _sync_target_or_404(request: web.Request) -> ClusterState | web.Response:
     name = request.match_info["name"]
     cluster = request.app[STATE].sync_target(request.match_info["logical"], name)
     if cluster is None:
-        return status_response(404, "NotFound", f'synctargets.workload.kcp.io "{name}" not found')
+        return status_response(404, "NotFound", f'synctargets.tmc.kcp.io "{name}" not found')
     return cluster
 
 

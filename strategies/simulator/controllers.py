@@ -61,7 +61,7 @@ def _healthy(state: SimulatorState, name: object) -> bool:
 
 
 def _resume(state: SimulatorState, spec: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
-    checkpoint = status.get("checkpoint")
+    checkpoint = (status.get("checkpoint") or {}).get("step")
     if spec.get("resumeFrom") != checkpoint:
         return {"phase": "Failed", "message": f"resumeFrom is not the checkpoint {checkpoint!r}"}
     target = spec.get("target")
@@ -69,7 +69,7 @@ def _resume(state: SimulatorState, spec: dict[str, Any], status: dict[str, Any])
         return {"phase": "Failed", "message": f"target cluster {target} is not ready"}
     return {
         "phase": "Completed",
-        "checkpoint": "CutOver",
+        "checkpoint": {"step": "CutOver"},
         "message": f"resumed from {checkpoint}; the workload runs on {target}",
     }
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from strategies.adapters.conditions import rfc3339
 
-SYNCTARGET_API_VERSION = "workload.kcp.io/v1alpha1"
+SYNCTARGET_API_VERSION = "tmc.kcp.io/v1alpha1"
 MERGE_PATCH = "application/merge-patch+json"
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 _CONDITION_STATUSES = frozenset({"True", "False", "Unknown"})

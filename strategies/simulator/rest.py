@@ -179,7 +179,7 @@ async def patch_sync_target(request: web.Request) -> web.Response:
     async def write() -> web.Response:
         cluster = state.sync_target(request.match_info["logical"], name)
         if cluster is None:
-            message = f'synctargets.workload.kcp.io "{name}" not found'
+            message = f'synctargets.tmc.kcp.io "{name}" not found'
             return status_response(404, "NotFound", message)
         try:
             patch = await _body(request)

@@ -19,7 +19,7 @@ STATE = web.AppKey("state", SimulatorState)
 READYZ_FAILED = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n"
 
 CONFLICT = (
-    "Operation cannot be fulfilled on synctargets.workload.kcp.io: the object has been"
+    "Operation cannot be fulfilled on synctargets.tmc.kcp.io: the object has been"
     " modified; please apply your changes to the latest version and try again"
 )
 

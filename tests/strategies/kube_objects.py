@@ -68,7 +68,7 @@ def migration(name: str, source: str, target: str, checkpoint: str) -> dict[str,
         "spec": {"source": source, "target": target, "workload": {"namespace": "shop"}},
         "status": {
             "phase": "Failed",
-            "checkpoint": checkpoint,
+            "checkpoint": {"step": checkpoint},
             "message": "target API server timed out during cut-over",
         },
     }

@@ -179,7 +179,7 @@ async def test_endless_conflicts_are_a_bad_response(
 
 async def test_a_missing_sync_target_is_a_bad_response(sim: FleetSimulator) -> None:
     async with HttpClusterGateway(fleet_like(sim, logical_cluster="root:elsewhere")) as gateway:
-        with pytest.raises(BadResponse, match=r'synctargets\.workload\.kcp\.io "east" not found'):
+        with pytest.raises(BadResponse, match=r'synctargets\.tmc\.kcp\.io "east" not found'):
             await gateway.record_health("east", READY)
 
 

@@ -24,7 +24,7 @@ from strategies.simulator import (
 )
 from strategies.simulator.admin import AdminClient
 
-SYNCTARGET = "/clusters/root:tmc/apis/workload.kcp.io/v1alpha1/synctargets/east"
+SYNCTARGET = "/clusters/root:tmc/apis/tmc.kcp.io/v1alpha1/synctargets/east"
 READY = ClusterHealth(True, "ClusterReachable", "readyz answered ok")
 
 
