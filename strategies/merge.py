@@ -4,8 +4,10 @@
 the API server holds. Every field the writer changed (original -> desired) is applied to
 live, unless someone else changed the same field (original -> live) to something else:
 such a field is *unmergeable* and keeps live's value, so no one's change is lost silently.
-Fields only others changed stay as they are. Lists are atomic (replaced whole), as in a
-JSON merge patch. Paths read ``spec.replicas``.
+Fields only others changed stay as they are, and so do the defaults the API server filled
+in. Lists of objects with unique names (containers, ports, env) merge element by element,
+keyed by name, as a strategic merge patch does; other lists are atomic. Paths read
+``spec.replicas`` or ``spec.containers.web.image``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,43 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _ABSENT: Any = object()
-#: Fields the server owns: never part of a writer's intent.
+#: The object's identity and what the server owns: never part of a writer's intent.
 _SERVER_OWNED = {
-    "metadata": {"resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"},
+    "metadata": {
+        "name",
+        "namespace",
+        "resourceVersion",
+        "uid",
+        "creationTimestamp",
+        "generation",
+        "managedFields",
+    },
 }
+
+
+class _Named(dict[str, Any]):
+    """A list of named objects, keyed by name while merging (insertion order kept)."""
+
+
+def _keyed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _keyed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        names = [item.get("name") if isinstance(item, dict) else None for item in value]
+        if value and all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
+            return _Named((str(n), _keyed(item)) for n, item in zip(names, value, strict=True))
+        return [_keyed(item) for item in value]
+    return value
+
+
+def _unkeyed(value: Any) -> Any:
+    if isinstance(value, _Named):
+        return [_unkeyed(item) for item in value.values()]
+    if isinstance(value, dict):
+        return {key: _unkeyed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unkeyed(item) for item in value]
+    return value
 
 
 @dataclass
@@ -66,6 +101,7 @@ def three_way(
     original: dict[str, Any], desired: dict[str, Any], live: dict[str, Any]
 ) -> MergeResult:
     """Live with the writer's changes applied wherever they do not clash with others'."""
+    original, desired, live = _keyed(original), _keyed(desired), _keyed(live)
     result = MergeResult(copy.deepcopy(live))
     for path, value in sorted(_changes(original, desired).items()):
         current = _at(live, path)
@@ -77,4 +113,5 @@ def three_way(
             result.applied.append(name)
         else:
             result.unmergeable.append(name)
+    result.merged = _unkeyed(result.merged)
     return result

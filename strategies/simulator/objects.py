@@ -127,6 +127,13 @@ class ObjectStore:
             raise ApiFailure(400, "BadRequest", "the body must be a Kubernetes object")
         if body["metadata"].get("name") != ref.name:
             raise ApiFailure(400, "BadRequest", "the name of the object does not match the URL")
+        if body["metadata"].get("namespace", ref.namespace) != ref.namespace:
+            raise ApiFailure(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the"
+                " request",
+            )
         current = self._before_write(ref, body["metadata"].get("resourceVersion"))
         return self._write(ref, current, body, request.subresource)
 

@@ -94,7 +94,10 @@ async def test_dry_run_plans_the_merge_and_writes_nothing(
 ) -> None:
     await applied_then_scaled(sim)
     outcome = await resolver.execute(DRY_RUN, conflict(deployment(image="x:2")), attempt())
-    assert "would set spec.template.spec.containers on deployments.apps shop/web" in outcome.actions
+    assert (
+        "would set spec.template.spec.containers.web.image on deployments.apps shop/web"
+        in outcome.actions
+    )
     assert await sim.admin.mutations("east") == []
 
 
@@ -106,3 +109,19 @@ def test_three_way_merge_deletions_and_additions() -> None:
     assert merge.merged == {"spec": {"a": 9, "c": 4, "d": 5}, "status": {"x": 1}}
     assert merge.applied == ["spec.b", "spec.c", "spec.d"]
     assert merge.unmergeable == []
+
+
+def test_named_lists_merge_by_name_keeping_server_defaults() -> None:
+    original = {"spec": {"containers": [{"name": "web", "image": "web:1"}]}}
+    desired = {
+        "spec": {"containers": [{"name": "web", "image": "web:2"}, {"name": "log", "image": "l"}]}
+    }
+    live = {
+        "spec": {"containers": [{"name": "web", "image": "web:1", "imagePullPolicy": "Always"}]}
+    }
+    merge = three_way(original, desired, live)
+    assert merge.merged["spec"]["containers"] == [
+        {"name": "web", "image": "web:2", "imagePullPolicy": "Always"},
+        {"name": "log", "image": "l"},
+    ]
+    assert merge.applied == ["spec.containers.log", "spec.containers.web.image"]
