@@ -184,9 +184,18 @@ class ExecutionSettings(_Section):
     max_concurrent: int = Field(default=5, ge=1, le=10_000)
 
 
-class WebSettings(_Section):
+class ApiSettings(_Section):
+    """The HTTP API every worker serves (streams/api/). ``port`` 0 takes any free port (the
+    worker logs ``api serving on <url>``). Peers reach a worker at ``advertised_url``,
+    by default ``http://<host>:<port>`` as bound: set it when workers run on several
+    machines and bind to 127.0.0.1 or 0.0.0.0. ``peer_timeout_s`` bounds each request a
+    worker makes to another for a fleet-wide answer. ``token`` is for the mutations to come."""
+
+    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=6066, ge=0, le=65535)
+    advertised_url: str | None = None
+    peer_timeout_s: float = Field(default=5.0, gt=0)
     token: SecretStr | None = None
 
 
@@ -216,8 +225,20 @@ class ServiceSettings(BaseSettings):
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     execution: ExecutionSettings = ExecutionSettings()
-    web: WebSettings = WebSettings()
+    api: ApiSettings = ApiSettings()
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _static_members_keep_their_api_url(self) -> "ServiceSettings":
+        """The group hands a restarted static member its old assignment, which names its
+        old API URL; Faust refuses to run if the URL has changed since."""
+        api = self.api
+        if self.kafka.instance_id and api.enabled and not api.port:
+            raise ValueError(
+                "api.port 0 changes at every restart: a static member "
+                "(kafka.instance_id) needs a fixed api.port"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

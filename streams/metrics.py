@@ -1,7 +1,7 @@
 """Prometheus metrics: the seed's recovery metrics plus the pipeline's own.
 
 One registry per service instance, so several workers (or tests) in one process do not
-collide, served later by the HTTP API at /metrics.
+collide, served by the HTTP API at /metrics (streams/api/).
 """
 
 from collections.abc import Iterator
@@ -53,8 +53,10 @@ class Metrics:
             buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
         )  # fmt: skip
         self.active = Gauge(
-            "tmc_active_recoveries_total", "Recoveries this worker is driving.", registry=r
-        )
+            "tmc_active_recoveries_total",
+            "Recoveries this worker is driving now (sum() over workers is the fleet's).",
+            registry=r,
+        )  # kept current by the service: set_function on its executor
         self.received = Counter(
             "tmc_pipeline_received_total", "Records read from the errors topic.", registry=r
         )

@@ -24,6 +24,7 @@ from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
+from streams.api.server import ApiServer, api_server
 from streams.app import create_app
 from streams.config import ServiceSettings
 from streams.context import Shared
@@ -94,6 +95,15 @@ class RecoveryService:
             timeouts={configured.name: configured.timeout for configured in self.strategies},
             dry_run=settings.dry_run,
         )
+        self.shared.metrics.active.set_function(lambda: len(self.executor.tracked))
+        self.api: ApiServer | None = None
+        if settings.api.enabled:
+            self.api = api_server(
+                settings.api,
+                self.shared,
+                ready=lambda: self.readiness.ready,
+                running=lambda: self.executor.running,
+            )
         triage = Triage(self.shared)
         triage.register()
         IngestAgents(self.shared, triage).register()
@@ -164,7 +174,6 @@ class RecoveryService:
                 if row is not None and not row.state.is_terminal:
                     await self.executor.submit(row)
                     resumed += 1
-        self.shared.metrics.active.set(len(self.executor.tracked))
         log.info("resumed %d recoveries on partitions %s", resumed, sorted(owned))
         return resumed
 
@@ -193,7 +202,9 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
     and tasks, where it is several times cheaper than the default loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    worker = faust.Worker(service.app, loglevel=loglevel)
+    # The API starts before the app, so it answers /livez while the app joins and recovers.
+    api = [] if service.api is None else [service.api]
+    worker = faust.Worker(service.app, *api, loglevel=loglevel)
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
     # debug line of aiokafka gets built: a measurable cost, and a service has no terminal.
     worker.spinner = None

@@ -24,6 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
+from streams.broker.launcher import claim_port
 from streams.testing.brokers import provide_broker
 from streams.topology import TOPOLOGY
 
@@ -31,6 +32,7 @@ from streams.topology import TOPOLOGY
 CLI = str(Path(sys.executable).parent / "tmc-recovery")
 RESULTS = RecordCodec(RecoveryResult)
 ERRORS = RecordCodec(TMCError)
+API_SERVING = "api serving on "  # streams/api/server.py logs it with the URL
 
 
 def unreachable(cluster: str, error_type: ErrorType = ErrorType.CLUSTER_UNREACHABLE) -> TMCError:
@@ -53,6 +55,7 @@ class PipelineEnv:
     workdir: Path
     partitions: int = 3
     prefix: str = field(default_factory=lambda: f"p{uuid.uuid4().hex[:8]}")
+    api_ports: dict[str, int] = field(default_factory=dict)  # worker name -> its API port
 
     @property
     def topics(self) -> dict[str, Any]:
@@ -79,6 +82,8 @@ class PipelineEnv:
             },
             "topics": self.topics,
             "retry": {"base_delay_s": 0.2, "max_delay_s": 1.0},
+            # A free port, the same at each restart: a static member's API URL must not change.
+            "api": {"port": self.api_ports.setdefault(name, claim_port("127.0.0.1", 0))},
         }
         for key, value in overrides.items():
             if isinstance(value, Mapping) and isinstance(config.get(key), dict):
@@ -129,6 +134,11 @@ class WorkerProcess:
     async def ready(self, within_s: float = 90) -> "WorkerProcess":
         await self.wait_for_log("worker ready:", within_s)  # joined, recovered, caught up
         return self
+
+    async def api_url(self, within_s: float = 90) -> str:
+        """The URL this worker's API serves on (its latest start's, after a restart)."""
+        await self.wait_for_log(API_SERVING, within_s)
+        return self.text().rsplit(API_SERVING, 1)[1].split()[0]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.proc is not None

@@ -15,15 +15,15 @@ def config_file(tmp_path: Path) -> Path:
         "worker_id: w1\n"
         "topics:\n  partitions: 12\n"
         "strategies:\n  Migration:\n    enabled: false\n    timeout_s: 60\n"
-        "web:\n  token: s3cret\n"
+        "api:\n  token: s3cret\n"
     )
     return path
 
 
 def test_defaults_bind_loopback_and_match_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TMC_WEB__HOST", raising=False)
+    monkeypatch.delenv("TMC_API__HOST", raising=False)
     settings = load_service_settings()
-    assert settings.web.host == "127.0.0.1"
+    assert settings.api.host == "127.0.0.1"
     assert settings.execution.max_concurrent == 5
     assert (settings.retry.base_delay_s, settings.retry.max_delay_s) == (1.0, 30.0)
     assert settings.topics.requests("Sync") == "tmc.recovery.requests.Sync"
@@ -40,8 +40,8 @@ def test_file_values_and_env_overrides(config_file: Path, monkeypatch: pytest.Mo
 
 def test_secret_token_is_not_shown(config_file: Path) -> None:
     settings = load_service_settings(config_file)
-    assert settings.web.token is not None
-    assert settings.web.token.get_secret_value() == "s3cret"
+    assert settings.api.token is not None
+    assert settings.api.token.get_secret_value() == "s3cret"
     assert "s3cret" not in repr(settings)
     assert "s3cret" not in str(settings.model_dump())
 

@@ -1,0 +1,192 @@
+"""The HTTP API each worker serves (aiohttp), started with the worker before its app joins
+the group, so ``/livez`` answers while tables recover and the URL it advertises to the
+group (the app's ``canonical_url``) is the one it really listens on, even on port 0."""
+
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from yarl import URL
+
+from streams.api.exceptions import ApiError, NotFound, Relayed
+from streams.api.fleet import Fleet
+from streams.api.query import RecoveryQuery
+from streams.api.share import LocalShare
+from streams.api.views import merge_status
+from streams.config import ApiSettings
+from streams.context import Shared
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _local(request: web.Request) -> bool:
+    """Asked by a peer for this worker's own share (streams/api/fleet.py)."""
+    return request.query.get("scope") == "local"
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response({"error": str(exc)}, status=exc.status)
+
+
+class Routes:
+    """The handlers: per-key requests go to the key's owner, lists gather every share."""
+
+    def __init__(
+        self,
+        share: LocalShare,
+        fleet: Fleet,
+        ready: Callable[[], bool],
+        registry: CollectorRegistry,
+    ) -> None:
+        self.share, self.fleet, self._ready, self._registry = share, fleet, ready, registry
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[_errors])
+        app.router.add_get("/status", self.status)
+        app.router.add_get("/recoveries", self.recoveries)
+        app.router.add_get("/recoveries/{id}", self.recovery)
+        app.router.add_get("/clusters", self.clusters)
+        app.router.add_get("/clusters/{name}", self.cluster)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/livez", self.livez)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.metrics)
+        return app
+
+    async def status(self, request: web.Request) -> web.Response:
+        """The Go design's GetRecoveryStatus, fleet-wide."""
+        if _local(request):
+            return web.json_response(self.share.status(_now()))
+        shares = await self.fleet.gather("/status", {}, lambda: self.share.status(_now()))
+        return web.json_response(merge_status(shares))
+
+    async def recoveries(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            await self._recoveries(RecoveryQuery.parse(request.query), request)
+        )
+
+    async def recovery(self, request: web.Request) -> web.Response:
+        """One recovery's whole row; ``?cluster=`` goes straight to its owner, without it
+        every worker looks in its share."""
+        params = {**request.query, "recovery_id": request.match_info["id"], "limit": "1"}
+        found = await self._recoveries(RecoveryQuery.parse(params), request)
+        if not found["recoveries"]:
+            raise NotFound(f"no recovery {request.match_info['id']} in the status table")
+        return web.json_response(found["recoveries"][0])
+
+    async def _recoveries(self, query: RecoveryQuery, request: web.Request) -> dict[str, Any]:
+        if _local(request):
+            return self.share.recoveries(query)
+        if query.cluster is not None:
+            status, body = await self.fleet.route(
+                query.cluster, "/recoveries", query.params(), lambda: self.share.recoveries(query)
+            )
+            if status != 200:
+                raise Relayed(status, str(body.get("error")))
+            return body
+        shares = await self.fleet.gather(
+            "/recoveries", query.params(), lambda: self.share.recoveries(query)
+        )
+        return query.merge(shares)
+
+    async def clusters(self, request: web.Request) -> web.Response:
+        if _local(request):
+            return web.json_response(self.share.clusters(_now()))
+        shares = await self.fleet.gather("/clusters", {}, lambda: self.share.clusters(_now()))
+        views = sorted(
+            (view for share in shares for view in share["clusters"]),
+            key=lambda view: str(view["cluster_name"]),
+        )
+        return web.json_response({"clusters": views})
+
+    async def cluster(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if _local(request):
+            return web.json_response(self.share.cluster(name, _now()))
+        path = f"/clusters/{name}"
+        status, body = await self.fleet.route(
+            name, path, {}, lambda: self.share.cluster(name, _now())
+        )
+        return web.json_response(body, status=status)
+
+    async def health(self, request: web.Request) -> web.Response:
+        """This worker's health; 503 when Unhealthy, so a load balancer can act on it."""
+        verdict = self.share.health()
+        return web.json_response(verdict, status=503 if verdict["status"] == "Unhealthy" else 200)
+
+    async def livez(self, request: web.Request) -> web.Response:
+        """Alive while the event loop answers; never judged on recoveries' success, so an
+        outage that defeats recoveries cannot set off a restart storm."""
+        return web.json_response({"status": "alive"})
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        """streams/readiness.py's verdict: joined, tables recovered, caught up."""
+        ready = self._ready()
+        return web.json_response({"ready": ready}, status=200 if ready else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        body = generate_latest(self._registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class ApiServer(Service):
+    """Binds, advertises its URL to the group (the app's canonical_url), serves, closes."""
+
+    def __init__(self, settings: ApiSettings, routes: Routes) -> None:
+        super().__init__()
+        self.settings = settings
+        self.routes = routes
+        self._runner: web.AppRunner | None = None
+
+    def advertised(self, port: int) -> URL:
+        """The URL peers reach this worker at: configured, or the bound host and port (the
+        machine's name when bound to every interface)."""
+        if self.settings.advertised_url is not None:
+            return URL(self.settings.advertised_url)
+        host = self.settings.host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        return URL.build(scheme="http", host=host, port=port)
+
+    async def on_start(self) -> None:
+        sock = socket.create_server((self.settings.host, self.settings.port), reuse_port=False)
+        url = self.advertised(sock.getsockname()[1])
+        self.routes.fleet.app.conf.canonical_url = url
+        self._runner = web.AppRunner(self.routes.application(), access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, sock).start()
+        log.info("api serving on %s", url)
+
+    async def on_stop(self) -> None:
+        await self.routes.fleet.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+def api_server(
+    settings: ApiSettings,
+    shared: Shared,
+    ready: Callable[[], bool],
+    running: Callable[[], int],
+) -> ApiServer:
+    """The worker's API over its tables; ``ready`` and ``running`` as LocalShare takes them."""
+    partitions = shared.settings.topics.partitions
+    changelog = shared.tables.status.changelog_topic.get_topic_name()
+    fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
+    share = LocalShare(shared, ready, running)
+    return ApiServer(settings, Routes(share, fleet, ready, shared.metrics.registry))

@@ -1,0 +1,99 @@
+"""This worker's share of the status and summaries tables: the partitions it owns now.
+
+Reads only (status is the tables' one writer). A table holds standby copies of other
+workers' partitions too, possibly behind; only owned partitions are answered for, and only
+once this worker is ready (joined, tables recovered, caught up with the results topic).
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+from schemas.records import ClusterStatus, RecoveryResult
+from streams.api.exceptions import NotFound, NotServing
+from streams.api.health import HealthInputs, assess
+from streams.api.query import RecoveryQuery
+from streams.api.views import cluster_view, status_view
+from streams.context import Shared
+from streams.partitioning import SEPARATOR, partition_for
+
+
+class LocalShare:
+    def __init__(
+        self, shared: Shared, ready: Callable[[], bool], running: Callable[[], int]
+    ) -> None:
+        """``ready``: whether the worker serves its partitions; ``running``: how many
+        recoveries hold an execution slot now."""
+        self.shared = shared
+        self._ready = ready
+        self._running = running
+        self._partitions = shared.settings.topics.partitions
+
+    def _owned(self) -> set[int]:
+        if not self._ready():
+            raise NotServing("this worker is not serving its partitions yet (rebalancing)")
+        return self.shared.owned_partitions(self.shared.topics.results)
+
+    def owns(self, cluster: str) -> bool:
+        return partition_for(cluster.encode(), self._partitions) in self._owned()
+
+    def summaries(self) -> Iterator[ClusterStatus]:
+        owned = self._owned()
+        for cluster, raw in list(self.shared.tables.summaries.items()):
+            if partition_for(cluster.encode(), self._partitions) in owned:
+                yield self.shared.summaries.decode(raw)
+
+    def status(self, now: datetime) -> dict[str, Any]:
+        summaries = list(self.summaries())
+        error_types = {}
+        for summary in summaries:
+            for active in summary.active_recoveries:
+                row = self.shared.row(summary.cluster_name, active.recovery_id)
+                if row is not None:
+                    error_types[active.recovery_id] = row.error.type.value
+        return status_view(summaries, error_types, now)
+
+    def clusters(self, now: datetime) -> dict[str, Any]:
+        views = [cluster_view(s, now) for s in self.summaries()]
+        return {"clusters": sorted(views, key=lambda view: str(view["cluster_name"]))}
+
+    def cluster(self, name: str, now: datetime) -> dict[str, Any]:
+        if not self.owns(name):
+            raise NotServing(f"cluster {name}'s partition is not this worker's (rebalancing)")
+        summary = self.shared.summary(name)
+        if summary is None:
+            raise NotFound(f"no recoveries recorded for cluster {name}")
+        return cluster_view(summary, now)
+
+    def recoveries(self, query: RecoveryQuery) -> dict[str, Any]:
+        if query.cluster is not None and not self.owns(query.cluster):
+            raise NotServing(f"cluster {query.cluster}'s partition is not this worker's")
+        return query.page(self._rows(query))
+
+    def _rows(self, query: RecoveryQuery) -> Iterator[RecoveryResult]:
+        owned = self._owned()
+        for key, raw in list(self.shared.tables.status.items()):
+            cluster, _, recovery_id = key.partition(SEPARATOR)
+            if query.wants_key(cluster, recovery_id) and (
+                partition_for(cluster.encode(), self._partitions) in owned
+            ):
+                yield self.shared.results.decode(raw)
+
+    def health(self) -> dict[str, Any]:
+        """The Go design's rules over this worker's share (streams/api/health.py)."""
+        try:
+            summaries = list(self.summaries())
+        except NotServing:
+            summaries, consuming = [], False
+        else:
+            consuming = True
+        return assess(
+            HealthInputs(
+                consuming=consuming,
+                running=self._running(),
+                max_concurrent=self.shared.settings.execution.max_concurrent,
+                attempts=sum(s.counts.started for s in summaries),
+                successes=sum(s.counts.completed for s in summaries),
+                failures=sum(s.counts.escalated for s in summaries),
+            )
+        )
