@@ -3,6 +3,10 @@
 from schemas.errors import TmcRecoveryError
 
 
+class ApiBindError(TmcRecoveryError):
+    """The API's address is taken or not this machine's: the worker does not start."""
+
+
 class ApiError(TmcRecoveryError):
     """A request the API cannot answer; ``status`` is the HTTP status it gets."""
 

@@ -1,6 +1,7 @@
 """The HTTP API each worker serves (aiohttp), started with the worker before its app joins
-the group, so ``/livez`` answers while tables recover and the URL it advertises to the
-group (the app's ``canonical_url``) is the one it really listens on, even on port 0."""
+the group, so ``/livez`` answers while tables recover; it binds when the service is built,
+so the URL it advertises to the group (the app's ``canonical_url``) is the one it really
+listens on, even on port 0."""
 
 import logging
 import socket
@@ -13,7 +14,7 @@ from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from yarl import URL
 
-from streams.api.exceptions import ApiError, NotFound, Relayed
+from streams.api.exceptions import ApiBindError, ApiError, NotFound, Relayed
 from streams.api.fleet import Fleet
 from streams.api.query import RecoveryQuery
 from streams.api.share import LocalShare
@@ -148,10 +149,22 @@ class ApiServer(Service):
     """Binds, advertises its URL to the group (the app's canonical_url), serves, closes."""
 
     def __init__(self, settings: ApiSettings, routes: Routes) -> None:
+        """Binds at once: a busy port stops the worker before it starts, with one line, and
+        the URL is known before anything reads the app's configuration."""
         super().__init__()
         self.settings = settings
         self.routes = routes
         self._runner: web.AppRunner | None = None
+        address = (settings.host, settings.port)
+        try:
+            self._socket = socket.create_server(address)
+        except OSError as exc:
+            raise ApiBindError(
+                f"cannot serve the API on {settings.host}:{settings.port}: {exc.strerror} "
+                "(api.host, api.port; env TMC_API__HOST, TMC_API__PORT)"
+            ) from exc
+        self.url = self.advertised(self._socket.getsockname()[1])
+        routes.fleet.app.conf.canonical_url = self.url
 
     def advertised(self, port: int) -> URL:
         """The URL peers reach this worker at: configured, or the bound host and port (the
@@ -164,18 +177,16 @@ class ApiServer(Service):
         return URL.build(scheme="http", host=host, port=port)
 
     async def on_start(self) -> None:
-        sock = socket.create_server((self.settings.host, self.settings.port), reuse_port=False)
-        url = self.advertised(sock.getsockname()[1])
-        self.routes.fleet.app.conf.canonical_url = url
         self._runner = web.AppRunner(self.routes.application(), access_log=None)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
-        log.info("api serving on %s", url)
+        await web.SockSite(self._runner, self._socket).start()
+        log.info("api serving on %s", self.url)
 
     async def on_stop(self) -> None:
         await self.routes.fleet.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        self._socket.close()
 
 
 def api_server(
