@@ -50,8 +50,8 @@ class WorkspaceObjectStrategy(GatewayStrategy):
         )
 
     def target(self, error: TMCError) -> str:
-        """``migration:root:tmc/move-web``: errors about one object merge, whichever cluster
-        reported them."""
+        """``migration:root:tmc/move-web``: errors about one object merge (per cluster, as
+        all dedup state is kept on its cluster's partition)."""
         return f"{self.kind.lower()}:{error.logical_cluster}/{self.object_name(error)}"
 
     def named(self, error: TMCError) -> tuple[str, str]:

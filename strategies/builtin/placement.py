@@ -6,8 +6,10 @@ the cluster it is on), lists the logical cluster's clusters, keeps those whose l
 match the selector, that are Ready and are not the current one, reads each one's capacity
 (allocatable minus requested), and moves the placement to the one with the most room that
 fits, written with the resourceVersion it read. The outcome says which cluster and why,
-and why each other was passed over. No cluster matching the selector is a policy problem,
-final; matching clusters all full may pass, so that is retried.
+and why each other was passed over. A placement no longer on the error's cluster has
+been moved already (by an earlier attempt, or a recovery of the same placement triggered
+from another cluster's partition), and is left alone. No cluster matching the selector
+is a policy problem, final; matching clusters all full may pass, so that is retried.
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ class PlacementRecovery(WorkspaceObjectStrategy):
                 f"read placement {name}: on {current}, needs {need.describe()}, "
                 f"selector {_labels(selector)}"
             )
+            if error.cluster_name is not None and current != error.cluster_name:
+                return journal.healed(
+                    f"placement {name} has already moved from {error.cluster_name} to {current}"
+                )
             clusters = await self._gateway.list_clusters(logical)
             journal.did(f"listed {len(clusters)} cluster(s) of {logical}")
             eligible, passed_over = _eligible(clusters, selector, current)
