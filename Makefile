@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS=tests/strategies`.
 PYTEST_ARGS ?=
 
-.PHONY: test lint kafka-jars coverage-report bench clean
+.PHONY: test lint kafka-jars kube-bins coverage-report bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 kafka-jars: $(INSTALLED)
 	$(BIN)/tmc-recovery kafka fetch
 
+# kube-apiserver and etcd for tests/kube, built from the Go module proxy once per machine
+# (minutes) into ~/.cache/tmc-recovery/kube/, keyed by tests/kube/apiserver/go.sum.
+kube-bins:
+	$(PYTHON) -m tests.kube.build
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -28,7 +33,7 @@ lint: $(INSTALLED)
 # The suite under coverage (configured in pyproject.toml: branches, and the worker
 # subprocesses too); the report is printed whether the suite passed or not, and the
 # suite's exit status is kept.
-test: lint kafka-jars
+test: lint kafka-jars kube-bins
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { status=$$?; \
 		$(MAKE) --no-print-directory coverage-report; exit $$status; }

@@ -11,6 +11,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streams.testing.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
 from streams.testing.harness import create_topics
 
+pytest_plugins = ["tests.kube.plugin"]
+
 _session_broker: list[ProvidedBroker] = []
 
 TopicFactory = Callable[..., str]

@@ -1,0 +1,111 @@
+"""Builds kube-apiserver and etcd from the Go module proxy, once per machine.
+
+The binaries are the test suite's envtest. A build costs minutes and 2 GB of Go build
+cache, so its output is kept under ``~/.cache/tmc-recovery/kube/<key>/``, where the key
+hashes the pinning go.sum (a changed pin builds anew), and the build cache is a
+throwaway directory deleted afterwards. The module cache stays Go's default.
+
+``python -m tests.kube.build`` (what ``make kube-bins`` runs) builds if needed and prints
+the directory.
+"""
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+MODULE = Path(__file__).parent / "apiserver"
+CACHE = Path.home() / ".cache" / "tmc-recovery" / "kube"
+VERSION = "v1.34.4"
+PACKAGES = {
+    "k8s.io/kubernetes/cmd/kube-apiserver": "kube-apiserver",
+    "go.etcd.io/etcd/server/v3": "etcd",
+}
+_MAJOR, _MINOR = VERSION[1:].split(".")[:2]
+# The apiserver reports this version (clients and the discovery doc read it), as a release does.
+LDFLAGS = (
+    "-s -w"
+    f" -X k8s.io/component-base/version.gitVersion={VERSION}"
+    f" -X k8s.io/component-base/version.gitMajor={_MAJOR}"
+    f" -X k8s.io/component-base/version.gitMinor={_MINOR}"
+)
+
+
+@dataclass(frozen=True)
+class Binaries:
+    apiserver: Path
+    etcd: Path
+
+
+class BuildFailed(RuntimeError):
+    pass
+
+
+def key() -> str:
+    """go.sum changes with every pin (go.mod alone cannot change one: the build is readonly)."""
+    return hashlib.sha256((MODULE / "go.sum").read_bytes()).hexdigest()[:16]
+
+
+def cached() -> Binaries | None:
+    """The binaries for the current pin, if this machine has built them."""
+    home = CACHE / key()
+    found = Binaries(home / "kube-apiserver", home / "etcd")
+    return found if found.apiserver.exists() and found.etcd.exists() else None
+
+
+def ensure() -> Binaries:
+    """Builds unless cached; concurrent callers wait on a lock and build only once."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{key()}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = cached()
+        if found is None:
+            _build(CACHE / key())
+            found = cached()
+        assert found is not None
+        return found
+
+
+def _go() -> str:
+    found = shutil.which("go") or "/usr/local/go/bin/go"
+    if not os.access(found, os.X_OK):
+        raise BuildFailed("no `go` on PATH or at /usr/local/go/bin/go: install Go >= 1.24")
+    return found
+
+
+def _build(home: Path) -> None:
+    # Output goes to a sibling directory renamed into place, so a killed build leaves no half
+    # key; the next build (it holds the lock) deletes what a killed one left, GOCACHE and all.
+    for stale in home.parent.glob(f"{home.name}.build-*"):
+        shutil.rmtree(stale)
+    work = Path(tempfile.mkdtemp(prefix=f"{home.name}.build-", dir=home.parent))
+    env = {**os.environ, "GOCACHE": str(work / "gocache"), "GOFLAGS": "-mod=readonly"}
+    command = [_go(), "build", "-trimpath", f"-ldflags={LDFLAGS}"]
+    print(f"building kube-apiserver {VERSION} and etcd into {home} (minutes)", file=sys.stderr)
+    try:
+        # One after the other: the second reuses what the first compiled into the shared cache.
+        for package, name in PACKAGES.items():
+            started = time.monotonic()
+            done = subprocess.run(
+                [*command, "-o", str(work / "bin" / name), package],
+                cwd=MODULE,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                raise BuildFailed(f"go build {package} failed:\n{done.stderr[-4000:]}")
+            print(f"built {name} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+        (work / "bin").rename(home)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    print(ensure().apiserver.parent)
