@@ -8,6 +8,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from mode import Service
@@ -119,7 +120,7 @@ class Routes:
         name = request.match_info["name"]
         if _local(request):
             return web.json_response(self.share.cluster(name, _now()))
-        path = f"/clusters/{name}"
+        path = f"/clusters/{quote(name, safe='')}"
         status, body = await self.fleet.route(
             name, path, {}, lambda: self.share.cluster(name, _now())
         )

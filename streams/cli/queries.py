@@ -2,6 +2,7 @@
 for people and ``--json`` for scripts (the API's own JSON, unchanged)."""
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 from rich.table import Table
@@ -85,7 +86,8 @@ def show_recovery(
     as_json: Json = False,
 ) -> None:
     """The whole row: error, every transition, merged errors, result."""
-    row = get(api_url(api), f"/recoveries/{recovery_id}", {"cluster": cluster or ""})
+    path = f"/recoveries/{quote(recovery_id, safe='')}"
+    row = get(api_url(api), path, {"cluster": cluster or ""})
     if as_json:
         print_json(row)
         return
@@ -107,7 +109,7 @@ def clusters(
     as_json: Json = False,
 ) -> None:
     """Every cluster's recovery counts, or one cluster's active recoveries and last outcomes."""
-    answer = get(api_url(api), "/clusters" if name is None else f"/clusters/{name}")
+    answer = get(api_url(api), "/clusters" if name is None else f"/clusters/{quote(name, safe='')}")
     if as_json:
         print_json(answer)
     elif name is None:

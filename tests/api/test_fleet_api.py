@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -97,7 +98,11 @@ async def test_every_worker_answers_for_every_key_and_for_the_fleet(
         on_edge1 = {r.strategy: r.id for r in table.values() if cluster_of(r) == "edge-1"}
         outcomes = edge1["last_outcomes"]
         assert {s: o["recovery_id"] for s, o in outcomes.items()} == on_edge1
-        assert (await get(http, f"{url}/clusters/nowhere"))[0] == 404
+        odd = "no such/cluster?"  # routed to its owner with its name still one path segment
+        assert await get(http, f"{url}/clusters/{quote(odd, safe='')}") == (
+            404,
+            {"error": f"no recoveries recorded for cluster {odd}"},
+        )
 
     # Paged two at a time from w1 through w2's cursors, every row exactly once.
     seen: list[str] = []
