@@ -6,8 +6,9 @@ it; a migration already Completed or RolledBack needs nothing. Otherwise it chec
 prerequisites (a checkpoint to resume from) and probes the source and target clusters.
 With a healthy target it resumes from the checkpoint and verifies the migration
 completed. With a target that cannot recover it rolls back to the source. A rollback
-that fails is retried while attempts remain (the source may come back); on the last
-attempt it escalates with "rollback required", the seed's message.
+that fails is retried (the source may come back); after the last attempt the executor
+escalates with the seed's words, "Migration recovery failed after 3 attempts: rollback
+required".
 """
 
 from __future__ import annotations
@@ -73,10 +74,9 @@ class MigrationRecovery(WorkspaceObjectStrategy):
                 f"{migration.target} could not take it",
                 (f"plan migration {name} again once {migration.target} is healthy",),
             )
-        last = recovery.attempt >= recovery.max_attempts
         raise journal.failed(
-            f"Migration recovery failed: rollback required ({rolled.message})",
-            retryable=not last,
+            f"rollback required ({rolled.message})",
+            retryable=True,
             next_steps=(
                 f"roll migration {name} back by hand: the workload is split between "
                 f"{migration.source} and {migration.target}",
