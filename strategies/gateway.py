@@ -150,7 +150,10 @@ class SyncStatus:
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """A workload migration between clusters: its phase and the checkpoint it reached."""
+    """A workload migration between clusters: its phase and the checkpoint it reached.
+
+    ``generation`` counts spec changes (a resume or rollback request is one); the controller
+    has acted on the latest when ``observed_generation`` has caught up with it."""
 
     name: str
     source: str
@@ -158,6 +161,13 @@ class Migration:
     phase: str
     checkpoint: str | None
     message: str
+    generation: int = 1
+    observed_generation: int | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether the controller has acted on the latest request."""
+        return self.observed_generation is not None and self.observed_generation >= self.generation
 
 
 class GatewayError(TmcRecoveryError):
@@ -259,10 +269,15 @@ class ClusterGateway(Protocol):
         """A migration's phase and checkpoint."""
         ...
 
-    async def resume_migration(self, logical_cluster: str, name: str, checkpoint: str) -> Migration:
-        """Ask the migration controller to continue from ``checkpoint``; the migration after."""
+    async def resume_migration(
+        self, logical_cluster: str, name: str, checkpoint: str, request_id: str
+    ) -> Migration:
+        """Ask the migration controller to continue from ``checkpoint``; the migration as
+        written (a new ``request_id`` makes a new request of a repeated one)."""
         ...
 
-    async def rollback_migration(self, logical_cluster: str, name: str) -> Migration:
-        """Ask the migration controller to move the workload back; the migration after."""
+    async def rollback_migration(
+        self, logical_cluster: str, name: str, request_id: str
+    ) -> Migration:
+        """Ask the migration controller to move the workload back; the migration as written."""
         ...

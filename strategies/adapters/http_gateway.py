@@ -15,7 +15,8 @@ under ``{control plane}/clusters/{logical_cluster}``):
   labels, the syncer's ``Synced`` condition and the re-sync annotation), Placements and
   Migrations (``tmc.kcp.io/v1alpha1``). A migration is resumed or rolled back by setting
   ``spec.action`` (and ``spec.resumeFrom``, the ``status.checkpoint.step`` to resume
-  from); its controller answers in ``status``.
+  from) with a ``spec.requestId``; its controller answers in ``status``, and has acted
+  once ``status.observedGeneration`` reaches the written ``metadata.generation``.
 - refresh: the cluster's session (connection pool, default headers) is replaced and the
   token re-read (file, env, or the exec plugin run again), so stale sockets and rotated
   tokens stop mattering.
@@ -153,6 +154,8 @@ def _migration(obj: KubeObject) -> Migration:
         phase=str(status.get("phase", "Pending")),
         checkpoint=checkpoint.get("step") if isinstance(checkpoint, dict) else None,
         message=str(status.get("message", "")),
+        generation=int(obj["metadata"].get("generation", 1)),
+        observed_generation=status.get("observedGeneration"),
     )
 
 
@@ -307,13 +310,17 @@ class HttpClusterGateway:
         obj = await self.get_object(Workspace(logical_cluster), resources.migration(name))
         return _migration(obj)
 
-    async def resume_migration(self, logical_cluster: str, name: str, checkpoint: str) -> Migration:
-        return await self._migration_action(
-            logical_cluster, name, {"action": "Resume", "resumeFrom": checkpoint}
-        )
+    async def resume_migration(
+        self, logical_cluster: str, name: str, checkpoint: str, request_id: str
+    ) -> Migration:
+        spec = {"action": "Resume", "resumeFrom": checkpoint, "requestId": request_id}
+        return await self._migration_action(logical_cluster, name, spec)
 
-    async def rollback_migration(self, logical_cluster: str, name: str) -> Migration:
-        return await self._migration_action(logical_cluster, name, {"action": "Rollback"})
+    async def rollback_migration(
+        self, logical_cluster: str, name: str, request_id: str
+    ) -> Migration:
+        spec = {"action": "Rollback", "requestId": request_id}
+        return await self._migration_action(logical_cluster, name, spec)
 
     async def _migration_action(
         self, logical_cluster: str, name: str, spec: dict[str, str]

@@ -64,8 +64,12 @@ class NoFleet:
     async def get_migration(self, logical_cluster: str, name: str) -> Migration:
         _refuse()
 
-    async def resume_migration(self, logical_cluster: str, name: str, checkpoint: str) -> Migration:
+    async def resume_migration(
+        self, logical_cluster: str, name: str, checkpoint: str, request_id: str
+    ) -> Migration:
         _refuse()
 
-    async def rollback_migration(self, logical_cluster: str, name: str) -> Migration:
+    async def rollback_migration(
+        self, logical_cluster: str, name: str, request_id: str
+    ) -> Migration:
         _refuse()

@@ -8,17 +8,20 @@ With a healthy target it resumes from the checkpoint and verifies the migration
 completed. With a target that cannot recover it rolls back to the source. A rollback
 that fails is retried (the source may come back); after the last attempt the executor
 escalates with the seed's words, "Migration recovery failed after 3 attempts: rollback
-required".
+required". Each request carries an id of its own (recovery, attempt), so a repeated one is
+a new spec for the controller, and its outcome is read only once the controller has acted
+on it (``status.observedGeneration``); one that has not acted in time is retried.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
 from strategies.base import ExecutionContext
 from strategies.builtin.kinds import WorkspaceObjectStrategy
-from strategies.gateway import ClusterUnreachable, Migration
+from strategies.gateway import ClusterGateway, ClusterUnreachable, Migration
 from strategies.journal import Journal, gateway_failures
 
 _DONE = frozenset({"Completed", "RolledBack"})
@@ -30,6 +33,13 @@ class MigrationRecovery(WorkspaceObjectStrategy):
     error_types = frozenset({ErrorType.MIGRATION_FAILURE, ErrorType.MIGRATION_TIMEOUT})
     priority = 85
     timeout = timedelta(minutes=10)
+
+    def __init__(
+        self, gateway: ClusterGateway, *, checks: int = 10, check_delay_s: float = 1.0
+    ) -> None:
+        super().__init__(gateway)
+        self._checks = checks
+        self._check_delay_s = check_delay_s
 
     async def execute(
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
@@ -56,18 +66,21 @@ class MigrationRecovery(WorkspaceObjectStrategy):
                     else f"roll migration {name} back to {migration.source}"
                 )
                 return journal.planned(f"migration {name}: {_describe(migration)}", [step])
+            request = f"{ctx.recovery_id}-{recovery.attempt}"
             if target_ok:
-                resumed = await self._gateway.resume_migration(logical, name, migration.checkpoint)
-                journal.did(
-                    f"resumed migration {name} from {migration.checkpoint}: {_describe(resumed)}"
+                written = await self._gateway.resume_migration(
+                    logical, name, migration.checkpoint, f"{request}-resume"
                 )
+                journal.did(f"asked migration {name} to resume from {migration.checkpoint}")
+                resumed = await self._settled(journal, logical, written)
                 if resumed.phase == "Completed":
                     return journal.healed(
                         f"migration {name} completed from checkpoint {migration.checkpoint}",
                         (f"retire the workload's copy on {migration.source}",),
                     )
-            rolled = await self._gateway.rollback_migration(logical, name)
-            journal.did(f"rolled migration {name} back: {_describe(rolled)}")
+            written = await self._gateway.rollback_migration(logical, name, f"{request}-rollback")
+            journal.did(f"asked migration {name} to roll back to {migration.source}")
+            rolled = await self._settled(journal, logical, written)
         if rolled.phase == "RolledBack":
             return journal.healed(
                 f"migration {name} rolled back to {migration.source}: target "
@@ -83,6 +96,22 @@ class MigrationRecovery(WorkspaceObjectStrategy):
                 f"bring {migration.source} back first: it is "
                 f"{'healthy' if source_ok else 'not ready'}",
             ),
+        )
+
+    async def _settled(self, journal: Journal, logical: str, written: Migration) -> Migration:
+        """The migration once its controller has acted on our request; retried if it has not
+        within the checks (never read as a verdict before then)."""
+        migration = written
+        for _ in range(self._checks):
+            if migration.settled:
+                journal.did(f"migration {migration.name} now: {_describe(migration)}")
+                return migration
+            await asyncio.sleep(self._check_delay_s)
+            migration = await self._gateway.get_migration(logical, migration.name)
+            journal.count("status_checks")
+        raise journal.failed(
+            f"the migration controller has not acted on the request for {migration.name} yet",
+            retryable=True,
         )
 
     async def _healthy(self, journal: Journal, role: str, cluster: str) -> bool:

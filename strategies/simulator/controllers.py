@@ -4,7 +4,8 @@
   reports ``Synced=True``; a wedged one echoes the request but stays ``Synced=False``;
 - the migration controller, to ``spec.action`` on a Migration: ``Resume`` from the
   checkpoint in ``status`` completes when the target cluster is healthy; ``Rollback``
-  moves the workload back when the source cluster is healthy; otherwise ``Failed``.
+  moves the workload back when the source cluster is healthy; otherwise ``Failed``. It
+  records the generation it acted on in ``status.observedGeneration``.
 """
 
 from __future__ import annotations
@@ -46,13 +47,14 @@ def reconcile_migration(state: SimulatorState, migration: dict[str, Any]) -> dic
     """The migration after its controller has acted on ``spec.action`` (a new status)."""
     spec, status = migration.get("spec", {}), dict(migration.get("status", {}))
     action, phase = spec.get("action"), status.get("phase", "Pending")
-    if phase not in _ACTIVE or action not in ("Resume", "Rollback"):
+    generation = migration["metadata"].get("generation", 1)
+    if status.get("observedGeneration") == generation:
         return migration
-    if action == "Resume":
+    if phase in _ACTIVE and action == "Resume":
         status.update(_resume(state, spec, status))
-    else:
+    elif phase in _ACTIVE and action == "Rollback":
         status.update(_rollback(state, spec))
-    return {**migration, "status": status}
+    return {**migration, "status": {**status, "observedGeneration": generation}}
 
 
 def _healthy(state: SimulatorState, name: object) -> bool:

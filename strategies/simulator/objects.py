@@ -3,9 +3,10 @@ status subresource, and a conflicting writer.
 
 Like the API server, a write to the main resource keeps the stored ``status`` and a write to
 ``/status`` keeps everything but ``status``; a PUT or a patch naming a resourceVersion that
-is not current is 409; every accepted write bumps the resourceVersion. A *conflicting
-writer* (fault injection) models another controller: before each of the next ``times``
-writes to an object it applies its own merge patch, so the incoming write is stale.
+is not current is 409; every accepted write bumps the resourceVersion, and a change of
+``spec`` bumps ``metadata.generation``. A *conflicting writer* (fault injection) models
+another controller: before each of the next ``times`` writes to an object it applies its
+own merge patch, so the incoming write is stale.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ class ObjectStore:
     def put(self, obj: KubeObject) -> KubeObject:
         """Create or replace ``obj`` as is (fault injection and seeding, no checks)."""
         ref = ref_of(obj)
-        return self._store(ref, copy.deepcopy(obj))
+        obj = copy.deepcopy(obj)
+        obj["metadata"].setdefault("generation", 1)
+        return self._store(ref, obj)
 
     def get(self, ref: ObjectRef) -> KubeObject:
         found = self.objects.get(ref)
@@ -169,7 +172,10 @@ class ObjectStore:
             result = {**current, "status": new.get("status", {})}
         else:
             kept = {k: v for k, v in current["metadata"].items() if k in _SYSTEM_FIELDS}
-            result = {**new, "metadata": {**new["metadata"], **kept}}
+            generation = current["metadata"].get("generation", 1)
+            if new.get("spec") != current.get("spec"):
+                generation += 1
+            result = {**new, "metadata": {**new["metadata"], **kept, "generation": generation}}
             result.pop("status", None)
             if "status" in current:
                 result["status"] = current["status"]

@@ -143,7 +143,7 @@ async def test_a_migration_is_read_and_asked_to_resume(backend: Backend) -> None
     await backend.create(TMC, migration(name, CLUSTERS[0], CLUSTERS[1], "VolumesCopied"))
     async with backend.gateway() as gateway:
         read = await gateway.get_migration(LOGICAL, name)
-        await gateway.resume_migration(LOGICAL, name, "VolumesCopied")
+        written = await gateway.resume_migration(LOGICAL, name, "VolumesCopied", "rec-1")
     stored = await backend.read(TMC, migration_ref(name))
     assert (read.phase, read.checkpoint, read.source, read.target) == (
         "Failed",
@@ -151,3 +151,4 @@ async def test_a_migration_is_read_and_asked_to_resume(backend: Backend) -> None
         *CLUSTERS,
     )
     assert (stored["spec"]["action"], stored["spec"]["resumeFrom"]) == ("Resume", "VolumesCopied")
+    assert written.generation == read.generation + 1

@@ -159,8 +159,8 @@ async def test_a_migration_resumes_from_its_checkpoint_when_the_target_is_health
 ) -> None:
     await sim.admin.put_object(TMC, migration("move-web", "east", "west", "VolumesCopied"))
     failed = await gateway.get_migration("root:tmc", "move-web")
-    wrong = await gateway.resume_migration("root:tmc", "move-web", "Started")
-    resumed = await gateway.resume_migration("root:tmc", "move-web", "VolumesCopied")
+    wrong = await gateway.resume_migration("root:tmc", "move-web", "Started", "r1")
+    resumed = await gateway.resume_migration("root:tmc", "move-web", "VolumesCopied", "r2")
 
     assert (failed.phase, failed.checkpoint, failed.target) == ("Failed", "VolumesCopied", "west")
     assert wrong.phase == "Failed"
@@ -173,15 +173,17 @@ async def test_a_migration_rolls_back_only_to_a_healthy_source(
 ) -> None:
     await sim.admin.put_object(TMC, migration("move-web", "east", "west", "VolumesCopied"))
     await sim.admin.set_fault("west", FaultMode.DOWN)
-    stuck = await gateway.resume_migration("root:tmc", "move-web", "VolumesCopied")
+    stuck = await gateway.resume_migration("root:tmc", "move-web", "VolumesCopied", "r1")
     await sim.admin.set_fault("east", FaultMode.DOWN)
-    refused = await gateway.rollback_migration("root:tmc", "move-web")
+    refused = await gateway.rollback_migration("root:tmc", "move-web", "r2")
     await sim.admin.set_fault("east", FaultMode.HEALTHY)
-    rolled_back = await gateway.rollback_migration("root:tmc", "move-web")
+    same_request = await gateway.rollback_migration("root:tmc", "move-web", "r2")
+    rolled_back = await gateway.rollback_migration("root:tmc", "move-web", "r3")
 
     assert stuck.phase == "Failed"
     assert "target cluster west is not ready" in stuck.message
     assert refused.message == "rollback failed: source cluster east is not ready"
+    assert (same_request.phase, same_request.settled) == ("Failed", True)
     assert rolled_back.phase == "RolledBack"
     stored = await sim.admin.get_object(TMC, migration_ref("move-web"))
     assert stored["spec"]["action"] == "Rollback"

@@ -21,7 +21,7 @@ FAILED = error(ErrorType.MIGRATION_FAILURE, "west", operation="cutover", migrati
 @pytest.fixture
 async def migrator(sim: FleetSimulator, gateway: HttpClusterGateway) -> MigrationRecovery:
     await sim.admin.put_object(TMC, migration("move-web", "east", "west", "VolumesCopied"))
-    return MigrationRecovery(gateway)
+    return MigrationRecovery(gateway, checks=3, check_delay_s=0.01)
 
 
 async def phase(sim: FleetSimulator) -> str:

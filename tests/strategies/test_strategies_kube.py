@@ -1,7 +1,8 @@
 """Strategies against real kube-apiservers (tests/kube), through the HTTP adapter, where the
 fault is a Kubernetes one: a token rotated on disk, RBAC that denies, a conflicting update,
-a placement whose cluster is full. Faults that need a controller to heal (a syncer, a
-migration controller) are the simulator's."""
+a placement whose cluster is full. Healing a sync or a migration needs its controller,
+which these servers do not run: there the strategies must write their request and wait
+for an answer that does not come (retryable), never read silence as a verdict."""
 
 import copy
 import json
@@ -12,15 +13,23 @@ import pytest
 
 from schemas.records import ErrorType
 from strategies.base import RecoveryFailed
-from strategies.builtin import ClusterAuthRecovery, PlacementRecovery, ResourceConflictRecovery
+from strategies.builtin import (
+    ClusterAuthRecovery,
+    GenericRecovery,
+    MigrationRecovery,
+    PlacementRecovery,
+    ResourceConflictRecovery,
+    SyncRecovery,
+)
 from strategies.gateway import ObjectRef, Workspace
-from strategies.resources import LAST_APPLIED, sync_target
+from strategies.resources import LAST_APPLIED, RESYNC_ANNOTATION, sync_target
+from strategies.resources import migration as migration_ref
 from strategies.resources import placement as placement_ref
 from strategies.simulator.kube import new_node
 from tests.kube.cluster import USERS
 from tests.kube.cluster import Fleet as KubeFleet
 from tests.strategies.backends import CLUSTERS, LOGICAL, KubeBackend
-from tests.strategies.kube_objects import deployment, placement
+from tests.strategies.kube_objects import deployment, migration, placement
 from tests.strategies.scenario import RUN, attempt, error
 
 EAST, WEST = CLUSTERS
@@ -106,3 +115,38 @@ async def test_placement_moves_to_a_cluster_with_room_or_fails_for_good(
     assert (await kube.read(TMC, placement_ref(name)))["spec"]["cluster"] == WEST
     assert outcome.message.startswith(f"placement {name} now on {WEST}")
     assert not nowhere.value.retryable
+
+
+async def test_sync_and_migration_requests_land_and_wait_for_their_controllers(
+    kube: KubeBackend,
+) -> None:
+    name = f"move-{secrets.token_hex(4)}"
+    await kube.create(TMC, migration(name, EAST, WEST, "VolumesCopied"))
+    failure = error(ErrorType.MIGRATION_FAILURE, WEST, migration=name)
+    async with kube.gateway() as gateway:
+        with pytest.raises(RecoveryFailed, match="has not acted on the request") as unmoved:
+            await MigrationRecovery(gateway, checks=2, check_delay_s=0.05).execute(
+                RUN, failure, attempt()
+            )
+        with pytest.raises(RecoveryFailed, match="not picked up the re-sync") as unsynced:
+            await SyncRecovery(gateway, checks=2, check_delay_s=0.05).execute(
+                RUN, error(ErrorType.SYNC_FAILURE, EAST), attempt()
+            )
+    stored = await kube.read(TMC, migration_ref(name))
+    assert (stored["spec"]["action"], stored["status"]["phase"]) == ("Resume", "Failed")
+    assert unmoved.value.retryable
+    assert unsynced.value.retryable
+    target = await kube.read(TMC, sync_target(EAST))
+    assert target["metadata"]["annotations"][RESYNC_ANNOTATION] == RUN.recovery_id
+
+
+async def test_generic_checks_the_cluster_and_redoes_a_failed_read(kube: KubeBackend) -> None:
+    namespace = await kube.namespace()
+    ref = ObjectRef("v1", "serviceaccounts", "default", namespace)
+    failed_read = error(
+        ErrorType.INTERNAL_ERROR, EAST, ref=ref, kind="ServiceAccount", operation="get"
+    )
+    async with kube.gateway() as gateway:
+        outcome = await GenericRecovery(gateway, wait_s=0.01).execute(RUN, failed_read, attempt())
+    assert outcome.actions[1].startswith(f"probed cluster {EAST} readiness: healthy (200")
+    assert outcome.message == f"get on cluster {EAST} works again"
