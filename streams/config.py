@@ -184,19 +184,27 @@ class ExecutionSettings(_Section):
     max_concurrent: int = Field(default=5, ge=1, le=10_000)
 
 
+class ApiToken(_Section):
+    """One user's bearer token and role (read < operate < approve)."""
+
+    token: SecretStr = Field(min_length=16)
+    role: Literal["read", "operate", "approve"] = "read"
+
+
 class ApiSettings(_Section):
     """The HTTP API every worker serves (streams/api/). ``port`` 0 takes any free port (the
     worker logs ``api serving on <url>``). Peers reach a worker at ``advertised_url``,
     by default ``http://<host>:<port>`` as bound: set it when workers run on several
     machines and bind to 127.0.0.1 or 0.0.0.0. ``peer_timeout_s`` bounds each request a
-    worker makes to another for a fleet-wide answer. ``token`` is for the mutations to come."""
+    worker makes to another for a fleet-wide answer. ``tokens``: user -> bearer token and
+    role, for the changes (cancel); with none, every change is refused."""
 
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=6066, ge=0, le=65535)
     advertised_url: str | None = None
     peer_timeout_s: float = Field(default=5.0, gt=0)
-    token: SecretStr | None = None
+    tokens: dict[str, ApiToken] = Field(default_factory=dict)
 
 
 class ServiceSettings(BaseSettings):

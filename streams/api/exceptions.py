@@ -19,8 +19,26 @@ class BadRequest(ApiError):
     status = 400
 
 
+class Unauthorized(ApiError):
+    """No bearer token, or one that matches no user."""
+
+    status = 401
+
+
+class Forbidden(ApiError):
+    """A known user whose role is too low, or no token configured at all."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     status = 404
+
+
+class Conflict(ApiError):
+    """The recovery's state forbids the change (a terminal row is final)."""
+
+    status = 409
 
 
 class NotServing(ApiError):

@@ -5,7 +5,7 @@ listens on, even on port 0."""
 
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -15,12 +15,22 @@ from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from yarl import URL
 
-from streams.api.exceptions import ApiBindError, ApiError, NotFound, Relayed
+from schemas.records import RecoveryState
+from streams.api.auth import Role, authorize
+from streams.api.commands import Commands
+from streams.api.exceptions import (
+    ApiBindError,
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    Relayed,
+)
 from streams.api.fleet import Fleet
 from streams.api.query import RecoveryQuery
 from streams.api.share import LocalShare
 from streams.api.views import merge_status
-from streams.config import ApiSettings
+from streams.config import ApiSettings, ApiToken
 from streams.context import Shared
 
 log = logging.getLogger(__name__)
@@ -42,7 +52,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return web.json_response({"error": str(exc)}, status=exc.status)
+        challenge = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return web.json_response({"error": str(exc)}, status=exc.status, headers=challenge)
 
 
 class Routes:
@@ -54,14 +65,18 @@ class Routes:
         fleet: Fleet,
         ready: Callable[[], bool],
         registry: CollectorRegistry,
+        commands: Commands,
+        tokens: Mapping[str, ApiToken],
     ) -> None:
         self.share, self.fleet, self._ready, self._registry = share, fleet, ready, registry
+        self.commands, self._tokens = commands, tokens
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[_errors])
         app.router.add_get("/status", self.status)
         app.router.add_get("/recoveries", self.recoveries)
         app.router.add_get("/recoveries/{id}", self.recovery)
+        app.router.add_post("/recoveries/{id}/cancel", self.cancel)
         app.router.add_get("/clusters", self.clusters)
         app.router.add_get("/clusters/{name}", self.cluster)
         app.router.add_get("/health", self.health)
@@ -90,6 +105,30 @@ class Routes:
         if not found["recoveries"]:
             raise NotFound(f"no recovery {request.match_info['id']} in the status table")
         return web.json_response(found["recoveries"][0])
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """Cancel an active recovery: an operator's bearer token and a reason (JSON body
+        ``{"reason": ...}``) are required; 202 once the command is on Kafka."""
+        user = authorize(request.headers.get("Authorization"), self._tokens, Role.OPERATE)
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise BadRequest('the body must be JSON: {"reason": "why"}') from exc
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str) or not reason.strip():
+            raise BadRequest('a reason is required: {"reason": "why"}')
+        recovery_id = request.match_info["id"]
+        params = {**request.query, "recovery_id": recovery_id, "limit": "1"}
+        found = await self._recoveries(RecoveryQuery.parse(params), request)
+        if not found["recoveries"]:
+            raise NotFound(f"no recovery {recovery_id} in the status table")
+        row = found["recoveries"][0]
+        if RecoveryState(row["state"]).is_terminal:
+            raise Conflict(f"recovery {recovery_id} has ended ({row['state']}): it is final")
+        why = f"cancelled by {user}: {reason.strip()}"
+        await self.commands.cancel(row["cluster"], row["strategy"], recovery_id, why)
+        answer = {"id": recovery_id, "cluster": row["cluster"], "command": "cancel", "by": user}
+        return web.json_response({**answer, "reason": why}, status=202)
 
     async def _recoveries(self, query: RecoveryQuery, request: web.Request) -> dict[str, Any]:
         if _local(request):
@@ -201,4 +240,6 @@ def api_server(
     changelog = shared.tables.status.changelog_topic.get_topic_name()
     fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
     share = LocalShare(shared, ready, running)
-    return ApiServer(settings, Routes(share, fleet, ready, shared.metrics.registry))
+    registry = shared.metrics.registry
+    routes = Routes(share, fleet, ready, registry, Commands(shared), settings.tokens)
+    return ApiServer(settings, routes)

@@ -83,6 +83,10 @@ async def test_health_follows_capacity_and_success_rate_and_liveness_does_not(
     assert health["details"]["successRate"] == pytest.approx(1 / 3, abs=1e-4)
     assert (await get(http, f"{url}/livez"))[0] == 200, "an outage must not restart workers"
     assert (await get(http, f"{url}/readyz"))[0] == 200
+    cancel = f"{url}/recoveries/{running['id']}/cancel"
+    headers = {"Authorization": "Bearer anything-at-all-0123"}
+    async with http.post(cancel, json={"reason": "x"}, headers=headers) as reply:
+        assert reply.status == 403, "no token configured: every change is refused"
 
     shown = cli("status", "--api", url, "--json")
     assert shown.returncode == 0, shown.stderr

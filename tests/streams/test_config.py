@@ -15,7 +15,7 @@ def config_file(tmp_path: Path) -> Path:
         "worker_id: w1\n"
         "topics:\n  partitions: 12\n"
         "strategies:\n  Migration:\n    enabled: false\n    timeout_s: 60\n"
-        "api:\n  token: s3cret\n"
+        "api:\n  tokens:\n    alice:\n      token: s3cret-s3cret-s3cret\n      role: operate\n"
     )
     return path
 
@@ -40,8 +40,8 @@ def test_file_values_and_env_overrides(config_file: Path, monkeypatch: pytest.Mo
 
 def test_secret_token_is_not_shown(config_file: Path) -> None:
     settings = load_service_settings(config_file)
-    assert settings.api.token is not None
-    assert settings.api.token.get_secret_value() == "s3cret"
+    token = settings.api.tokens["alice"].token
+    assert token.get_secret_value() == "s3cret-s3cret-s3cret"
     assert "s3cret" not in repr(settings)
     assert "s3cret" not in str(settings.model_dump())
 

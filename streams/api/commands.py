@@ -1,0 +1,31 @@
+"""The changes the API makes, as commands on Kafka, never on the tables (status is their one
+writer): a cancel goes on the recovery's request topic, keyed by its cluster, so it reaches
+whichever worker owns the recovery (streams/execution/agent.py), and its reason names who
+asked, so the Cancelled transition on the row says who and why."""
+
+import logging
+
+from streams.api.exceptions import Conflict
+from streams.context import Shared
+from streams.execution.agent import cancel_headers
+
+log = logging.getLogger(__name__)
+
+
+class Commands:
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+
+    async def cancel(self, cluster: str, strategy: str, recovery_id: str, reason: str) -> None:
+        """Sent and acknowledged before it returns; the owner acts on it at once."""
+        topic = self.shared.topics.requests.get(strategy)
+        if topic is None:
+            raise Conflict(f"strategy {strategy} runs on no request topic: nothing to cancel")
+        sent = await topic.send(
+            key=cluster.encode(),
+            value=b"",
+            headers=cancel_headers(recovery_id, reason),
+            force=True,
+        )
+        await sent
+        log.info("audit: cancel of %s on %s sent (%s)", recovery_id, cluster, reason)

@@ -1,0 +1,65 @@
+"""POST /recoveries/{id}/cancel on a real worker: tokens and roles checked, the recovery
+cancelled by its owner with who and why on its row, a second cancel refused as final."""
+
+import aiohttp
+import pytest
+
+from schemas.records import RecoveryState
+from strategies.simulator import FleetSimulator
+from strategies.simulator.faults import FaultMode
+from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
+
+pytestmark = pytest.mark.kafka
+S = RecoveryState
+ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
+
+
+async def post(
+    http: aiohttp.ClientSession, url: str, token: str | None, body: object
+) -> tuple[int, dict[str, str]]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with http.post(url, json=body, headers=headers) as reply:
+        return reply.status, await reply.json()
+
+
+async def test_an_operator_cancels_a_running_recovery(
+    env: PipelineEnv, fleet: FleetSimulator, start_worker, http: aiohttp.ClientSession
+) -> None:
+    await fleet.admin.set_fault("edge-2", FaultMode.HANG)
+    tokens = {"alice": {"token": ALICE, "role": "operate"}, "bob": {"token": BOB, "role": "read"}}
+    worker = start_worker(
+        "w1",
+        strategies={"ClusterConnectivity": {"timeout_s": 120}},
+        api={"tokens": tokens},
+    )
+    url = await worker.api_url()
+    await worker.ready()
+    await emit(env.bootstrap, env.topics["errors"], [unreachable("edge-2")])
+    rows = await wait_for_table(
+        env, lambda rows: any(r.state is S.IN_PROGRESS for r in rows.values()), workers=(worker,)
+    )
+    (running,) = rows.values()
+    cancel = f"{url}/recoveries/{running.id}/cancel"
+    why = {"reason": "maintenance window"}
+
+    assert (await post(http, cancel, None, why))[0] == 401
+    assert (await post(http, cancel, "not-a-token-at-all", why))[0] == 401
+    status, refused = await post(http, cancel, BOB, why)
+    assert (status, refused) == (403, {"error": "bob (read) may not do this: it needs operate"})
+    assert (await post(http, cancel, ALICE, {}))[0] == 400, "a reason is required"
+    assert (await post(http, f"{url}/recoveries/none-0/cancel", ALICE, why))[0] == 404
+
+    status, accepted = await post(http, cancel, ALICE, why)
+    assert status == 202, accepted
+    assert accepted["reason"] == "cancelled by alice: maintenance window"
+    rows = await wait_for_table(
+        env, lambda rows: rows[running.id].state.is_terminal, within_s=30, workers=(worker,)
+    )
+    cancelled = rows[running.id]
+    assert cancelled.state is S.CANCELLED
+    assert cancelled.transitions[-1].reason == "cancelled by alice: maintenance window"
+    status, final = await post(http, cancel, ALICE, why)
+    assert (status, final["error"]) == (
+        409,
+        f"recovery {running.id} has ended (Cancelled): it is final",
+    )
