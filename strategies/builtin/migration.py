@@ -15,12 +15,12 @@ on it (``status.observedGeneration``); one that has not acted in time is retried
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
 from strategies.base import ExecutionContext
 from strategies.builtin.kinds import WorkspaceObjectStrategy
+from strategies.builtin.polling import PATIENT, Checks
 from strategies.gateway import ClusterGateway, ClusterUnreachable, Migration
 from strategies.journal import Journal, gateway_failures
 
@@ -34,12 +34,9 @@ class MigrationRecovery(WorkspaceObjectStrategy):
     priority = 85
     timeout = timedelta(minutes=10)
 
-    def __init__(
-        self, gateway: ClusterGateway, *, checks: int = 10, check_delay_s: float = 1.0
-    ) -> None:
+    def __init__(self, gateway: ClusterGateway, *, checks: Checks = PATIENT) -> None:
         super().__init__(gateway)
         self._checks = checks
-        self._check_delay_s = check_delay_s
 
     async def execute(
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
@@ -102,13 +99,16 @@ class MigrationRecovery(WorkspaceObjectStrategy):
         """The migration once its controller has acted on our request; retried if it has not
         within the checks (never read as a verdict before then)."""
         migration = written
-        for _ in range(self._checks):
-            if migration.settled:
-                journal.did(f"migration {migration.name} now: {_describe(migration)}")
-                return migration
-            await asyncio.sleep(self._check_delay_s)
-            migration = await self._gateway.get_migration(logical, migration.name)
-            journal.count("status_checks")
+        if not migration.settled:
+            migration = await self._checks.until(
+                lambda: self._gateway.get_migration(logical, written.name),
+                lambda read: read.settled,
+                journal,
+                "status_checks",
+            )
+        if migration.settled:
+            journal.did(f"migration {migration.name} now: {_describe(migration)}")
+            return migration
         raise journal.failed(
             f"the migration controller has not acted on the request for {migration.name} yet",
             retryable=True,

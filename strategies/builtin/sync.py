@@ -12,12 +12,12 @@ condition, so placement sees a syncer that stopped working.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
 from strategies.base import ExecutionContext
 from strategies.builtin.kinds import ClusterStrategy
+from strategies.builtin.polling import PATIENT, Checks
 from strategies.gateway import ClusterGateway, ClusterHealth, NotFound, SyncStatus
 from strategies.journal import Journal, gateway_failures
 from strategies.resources import object_ref
@@ -29,12 +29,9 @@ class SyncRecovery(ClusterStrategy):
     priority = 50
     timeout = timedelta(minutes=4)
 
-    def __init__(
-        self, gateway: ClusterGateway, *, checks: int = 10, check_delay_s: float = 1.0
-    ) -> None:
+    def __init__(self, gateway: ClusterGateway, *, checks: Checks = PATIENT) -> None:
         super().__init__(gateway)
         self._checks = checks
-        self._check_delay_s = check_delay_s
 
     async def execute(
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
@@ -54,7 +51,7 @@ class SyncRecovery(ClusterStrategy):
                     f"syncer of {cluster}: {_describe(before)}",
                     [
                         f"request a re-sync of cluster {cluster} ({ctx.recovery_id})",
-                        f"wait up to {self._checks} checks for Synced=True",
+                        f"wait up to {self._checks.count} checks for Synced=True",
                     ],
                 )
             await self._gateway.trigger_resync(cluster, ctx.recovery_id)
@@ -100,14 +97,12 @@ class SyncRecovery(ClusterStrategy):
 
     async def _verify(self, journal: Journal, cluster: str, request: str) -> SyncStatus:
         """Read the sync status until the syncer answered ``request`` (or checks run out)."""
-        status = await self._gateway.sync_status(cluster)
-        journal.count("sync_checks")
-        for _ in range(self._checks - 1):
-            if status.observed_resync == request:
-                break
-            await asyncio.sleep(self._check_delay_s)
-            status = await self._gateway.sync_status(cluster)
-            journal.count("sync_checks")
+        status = await self._checks.until(
+            lambda: self._gateway.sync_status(cluster),
+            lambda status: status.observed_resync == request,
+            journal,
+            "sync_checks",
+        )
         journal.did(f"syncer of {cluster} after the re-sync: {_describe(status)}")
         return status
 

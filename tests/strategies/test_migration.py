@@ -8,6 +8,7 @@ from schemas.records import ErrorType
 from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.base import RecoveryFailed
 from strategies.builtin import MigrationRecovery
+from strategies.builtin.polling import Checks
 from strategies.gateway import Workspace
 from strategies.resources import migration as migration_ref
 from strategies.simulator import FaultMode, FleetSimulator
@@ -21,7 +22,7 @@ FAILED = error(ErrorType.MIGRATION_FAILURE, "west", operation="cutover", migrati
 @pytest.fixture
 async def migrator(sim: FleetSimulator, gateway: HttpClusterGateway) -> MigrationRecovery:
     await sim.admin.put_object(TMC, migration("move-web", "east", "west", "VolumesCopied"))
-    return MigrationRecovery(gateway, checks=3, check_delay_s=0.01)
+    return MigrationRecovery(gateway, checks=Checks(3, 0.01))
 
 
 async def phase(sim: FleetSimulator) -> str:

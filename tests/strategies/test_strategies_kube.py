@@ -21,6 +21,7 @@ from strategies.builtin import (
     ResourceConflictRecovery,
     SyncRecovery,
 )
+from strategies.builtin.polling import Checks
 from strategies.gateway import ObjectRef, Workspace
 from strategies.resources import LAST_APPLIED, RESYNC_ANNOTATION, sync_target
 from strategies.resources import migration as migration_ref
@@ -125,11 +126,11 @@ async def test_sync_and_migration_requests_land_and_wait_for_their_controllers(
     failure = error(ErrorType.MIGRATION_FAILURE, WEST, migration=name)
     async with kube.gateway() as gateway:
         with pytest.raises(RecoveryFailed, match="has not acted on the request") as unmoved:
-            await MigrationRecovery(gateway, checks=2, check_delay_s=0.05).execute(
+            await MigrationRecovery(gateway, checks=Checks(2, 0.05)).execute(
                 RUN, failure, attempt()
             )
         with pytest.raises(RecoveryFailed, match="not picked up the re-sync") as unsynced:
-            await SyncRecovery(gateway, checks=2, check_delay_s=0.05).execute(
+            await SyncRecovery(gateway, checks=Checks(2, 0.05)).execute(
                 RUN, error(ErrorType.SYNC_FAILURE, EAST), attempt()
             )
     stored = await kube.read(TMC, migration_ref(name))

@@ -7,6 +7,7 @@ from schemas.records import ErrorType
 from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.base import RecoveryFailed
 from strategies.builtin import SyncRecovery
+from strategies.builtin.polling import Checks
 from strategies.simulator import FaultMode, FleetSimulator, Syncer
 from tests.strategies.kube_objects import WEB, deployment
 from tests.strategies.scenario import DRY_RUN, RUN, attempt, error
@@ -16,7 +17,7 @@ STALLED = error(ErrorType.SYNC_TIMEOUT, ref=WEB, operation="sync")
 
 @pytest.fixture
 def syncing(gateway: HttpClusterGateway) -> SyncRecovery:
-    return SyncRecovery(gateway, checks=3, check_delay_s=0.01)
+    return SyncRecovery(gateway, checks=Checks(3, 0.01))
 
 
 async def test_a_stuck_syncer_is_resynced_and_verified(
