@@ -15,6 +15,7 @@ from schemas.errors import TmcRecoveryError
 
 DEFAULT_API = "http://127.0.0.1:6066"
 API_ENV = "TMC_API_URL"
+TOKEN_ENV = "TMC_API_TOKEN"
 
 
 class ApiRequestFailed(TmcRecoveryError):
@@ -29,9 +30,24 @@ def api_url(given: str | None) -> str:
 def get(api: str, path: str, params: dict[str, str] | None = None, timeout_s: float = 30) -> Any:
     """The JSON answer of ``GET api+path?params`` (parameters left empty are not sent)."""
     query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v})
-    url = f"{api}{path}" + (f"?{query}" if query else "")
+    return _call(urllib.request.Request(f"{api}{path}" + (f"?{query}" if query else "")), timeout_s)
+
+
+def post(
+    api: str, path: str, body: dict[str, Any], token: str | None, timeout_s: float = 30
+) -> Any:
+    """The JSON answer of ``POST api+path`` with a JSON ``body``, as the bearer of ``token``."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode()
+    return _call(urllib.request.Request(f"{api}{path}", data, headers, method="POST"), timeout_s)
+
+
+def _call(request: urllib.request.Request, timeout_s: float) -> Any:
+    url = request.full_url
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as reply:
+        with urllib.request.urlopen(request, timeout=timeout_s) as reply:
             return json.load(reply)
     except urllib.error.HTTPError as exc:
         try:

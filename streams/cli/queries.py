@@ -1,13 +1,14 @@
-"""`tmc-recovery status | recoveries list|show | clusters [NAME]`: the API's reads, as tables
-for people and ``--json`` for scripts (the API's own JSON, unchanged)."""
+"""`tmc-recovery status | recoveries list|show|cancel | clusters [NAME]`: the API's reads, as
+tables for people and ``--json`` for scripts (the API's own JSON, unchanged), and its changes."""
 
+import os
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
 from rich.table import Table
 
-from streams.cli.api_client import API_ENV, api_url, get
+from streams.cli.api_client import API_ENV, TOKEN_ENV, api_url, get, post
 from streams.cli.output import Json, console, print_json
 
 Api = Annotated[
@@ -15,7 +16,7 @@ Api = Annotated[
     typer.Option("--api", help=f"Any worker's API URL (env {API_ENV}; default 127.0.0.1:6066)."),
 ]
 
-recoveries_app = typer.Typer(help="List recoveries, or show one with every transition.")
+recoveries_app = typer.Typer(help="List recoveries, show one with every transition, cancel one.")
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
@@ -101,6 +102,25 @@ def show_recovery(
     console.print(_table(f"recovery {row['id']}", ["", ""], facts))
     steps = [[t["at"], t["state"], t["attempt"], t["reason"]] for t in row["transitions"]]
     console.print(_table("transitions", ["at", "state", "attempt", "reason"], steps))
+
+
+@recoveries_app.command("cancel")
+def cancel_recovery(
+    recovery_id: Annotated[str, typer.Argument(metavar="ID", help="The recovery's id.")],
+    reason: Annotated[str, typer.Option(help="Why: shown on the recovery's Cancelled step.")],
+    api: Api = None,
+    cluster: Annotated[str | None, typer.Option(help="Its cluster: asks its owner only.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Cancel an active recovery, with an operator's token (env TMC_API_TOKEN)."""
+    path = f"/recoveries/{quote(recovery_id, safe='')}/cancel"
+    if cluster:
+        path += f"?cluster={quote(cluster, safe='')}"
+    answer = post(api_url(api), path, {"reason": reason}, os.environ.get(TOKEN_ENV))
+    if as_json:
+        print_json(answer)
+    else:
+        console.print(f"cancel of {answer['id']} on {answer['cluster']} sent ({answer['reason']})")
 
 
 def clusters(

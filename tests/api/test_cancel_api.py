@@ -1,5 +1,9 @@
-"""POST /recoveries/{id}/cancel on a real worker: tokens and roles checked, the recovery
-cancelled by its owner with who and why on its row, a second cancel refused as final."""
+"""POST /recoveries/{id}/cancel on a real worker, over HTTP and through `tmc-recovery
+recoveries cancel`: tokens and roles checked, the recovery cancelled by its owner with who and
+why on its row, a second cancel refused as final."""
+
+import json
+import subprocess
 
 import aiohttp
 import pytest
@@ -8,6 +12,7 @@ from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
+from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState
@@ -20,6 +25,12 @@ async def post(
     headers = {} if token is None else {"Authorization": f"Bearer {token}"}
     async with http.post(url, json=body, headers=headers) as reply:
         return reply.status, await reply.json()
+
+
+def cli(recovery_id: str, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``recoveries cancel`` through the real entry point, as the bearer of ``token``."""
+    command = ("recoveries", "cancel", recovery_id, "--reason", "maintenance window", *args)
+    return run_cli(*command, "--api", url, env={"TMC_API_TOKEN": token})
 
 
 async def test_an_operator_cancels_a_running_recovery(
@@ -46,12 +57,20 @@ async def test_an_operator_cancels_a_running_recovery(
     assert (await post(http, cancel, "not-a-token-at-all", why))[0] == 401
     status, refused = await post(http, cancel, BOB, why)
     assert (status, refused) == (403, {"error": "bob (read) may not do this: it needs operate"})
+    as_bob = cli(running.id, url, BOB)
+    assert_one_line_error(as_bob, "403 bob (read) may not do this")
     assert (await post(http, cancel, ALICE, {}))[0] == 400, "a reason is required"
     assert (await post(http, f"{url}/recoveries/none-0/cancel", ALICE, why))[0] == 404
 
-    status, accepted = await post(http, cancel, ALICE, why)
-    assert status == 202, accepted
-    assert accepted["reason"] == "cancelled by alice: maintenance window"
+    as_alice = cli(running.id, url, ALICE, "--json")
+    assert as_alice.returncode == 0, as_alice.stderr
+    assert json.loads(as_alice.stdout) == {
+        "id": running.id,
+        "cluster": "edge-2",
+        "command": "cancel",
+        "by": "alice",
+        "reason": "cancelled by alice: maintenance window",
+    }
     rows = await wait_for_table(
         env, lambda rows: rows[running.id].state.is_terminal, within_s=30, workers=(worker,)
     )
