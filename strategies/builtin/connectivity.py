@@ -10,12 +10,11 @@ operations that failed; failure is retryable, so the executor tries again with b
 from __future__ import annotations
 
 import asyncio
-import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, RecoveryFailed
+from strategies.base import ExecutionContext
 from strategies.builtin.kinds import ClusterStrategy
 from strategies.gateway import (
     ClusterGateway,
@@ -24,30 +23,17 @@ from strategies.gateway import (
     GatewayError,
     UnknownCluster,
 )
-
-log = logging.getLogger(__name__)
+from strategies.journal import Journal
 
 
 @dataclass
-class _Journal:
-    """What an attempt really did, for the outcome (or the failure) to report."""
+class _Attempt(Journal):
+    """The journal of one attempt on ``cluster``; probes and refreshes are always reported."""
 
-    cluster: str
-    recovery_id: str
-    actions: list[str] = field(default_factory=list)
-    probes: int = 0
-    refreshes: int = 0
-    latency_s: float | None = None
+    cluster: str = ""
 
-    def did(self, action: str) -> None:
-        self.actions.append(action)
-        log.info("%s: %s", self.recovery_id, action)
-
-    def metrics(self) -> dict[str, float]:
-        metrics = {"probes": float(self.probes), "connection_refreshes": float(self.refreshes)}
-        if self.latency_s is not None:
-            metrics["probe_latency_s"] = round(self.latency_s, 6)
-        return metrics
+    def __post_init__(self) -> None:
+        self.metrics.update(probes=0.0, connection_refreshes=0.0)
 
 
 class ClusterConnectivityRecovery(ClusterStrategy):
@@ -73,7 +59,7 @@ class ClusterConnectivityRecovery(ClusterStrategy):
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext
     ) -> RecoveryOutcome:
         cluster = self.cluster_of(error)
-        journal = _Journal(cluster, ctx.recovery_id)
+        journal = _Attempt(ctx.recovery_id, cluster=cluster)
         try:
             health = await self._probe(journal)
             if ctx.dry_run:
@@ -82,32 +68,34 @@ class ClusterConnectivityRecovery(ClusterStrategy):
                 health = await self._reconnect(journal)
             await self._record(journal, health)
         except UnknownCluster as exc:
-            raise RecoveryFailed(str(exc), tuple(journal.actions), retryable=False) from exc
+            raise journal.failed(str(exc), retryable=False) from exc
         except GatewayError as exc:
-            raise RecoveryFailed(
-                f"could not finish recovering cluster {cluster}: {exc}",
-                tuple(journal.actions),
-                retryable=True,
-            ) from exc
+            message = f"could not finish recovering cluster {cluster}: {exc}"
+            raise journal.failed(message, retryable=True) from exc
         if not health.ready:
-            raise RecoveryFailed(
-                f"cluster {cluster} is still not ready after {journal.probes} probes: "
-                f"{health.message}",
-                tuple(journal.actions),
+            raise journal.failed(
+                f"cluster {cluster} is still not ready after {journal.metrics['probes']:g} "
+                f"probes: {health.message}",
                 retryable=True,
             )
-        return self._healed(journal, error, health)
+        return journal.healed(
+            f"cluster {cluster} is reachable and ready ({health.message})",
+            (
+                f"retry failed operations on cluster {cluster}",
+                f"retry {error.component}'s {error.operation}",
+            ),
+        )
 
-    async def _probe(self, journal: _Journal) -> ClusterHealth:
+    async def _probe(self, journal: _Attempt) -> ClusterHealth:
         """Probe once; the verdict is phrased as the Ready condition it would become."""
-        journal.probes += 1
+        journal.count("probes")
         probed = f"probed cluster {journal.cluster} readiness"
         try:
             result = await self._gateway.probe(journal.cluster)
         except ClusterUnreachable as exc:
             journal.did(f"{probed}: unreachable ({exc.detail})")
             return ClusterHealth(False, "ClusterUnreachable", str(exc))
-        journal.latency_s = result.latency_s
+        journal.metrics["probe_latency_s"] = round(result.latency_s, 6)
         journal.did(f"{probed}: {result.summary()}")
         if result.healthy:
             return ClusterHealth(
@@ -117,10 +105,10 @@ class ClusterConnectivityRecovery(ClusterStrategy):
         detail = f": {result.detail}" if result.detail else ""
         return ClusterHealth(False, "ClusterNotReady", f"{answer}{detail}")
 
-    async def _reconnect(self, journal: _Journal) -> ClusterHealth:
+    async def _reconnect(self, journal: _Attempt) -> ClusterHealth:
         """Refresh our connection, then re-probe until ready or out of re-probes."""
         await self._gateway.refresh_connection(journal.cluster)
-        journal.refreshes += 1
+        journal.count("connection_refreshes")
         journal.did(f"refreshed client connections to cluster {journal.cluster}")
         health = await self._probe(journal)
         for _ in range(self._reprobes - 1):
@@ -130,23 +118,11 @@ class ClusterConnectivityRecovery(ClusterStrategy):
             health = await self._probe(journal)
         return health
 
-    async def _record(self, journal: _Journal, health: ClusterHealth) -> None:
+    async def _record(self, journal: _Attempt, health: ClusterHealth) -> None:
         await self._gateway.record_health(journal.cluster, health)
         journal.did(f"recorded {_ready(health)} for cluster {journal.cluster}")
 
-    def _healed(self, journal: _Journal, error: TMCError, health: ClusterHealth) -> RecoveryOutcome:
-        return RecoveryOutcome(
-            success=True,
-            message=f"cluster {journal.cluster} is reachable and ready ({health.message})",
-            actions=tuple(journal.actions),
-            next_steps=(
-                f"retry failed operations on cluster {journal.cluster}",
-                f"retry {error.component}'s {error.operation}",
-            ),
-            metrics=journal.metrics(),
-        )
-
-    def _plan(self, journal: _Journal, health: ClusterHealth) -> RecoveryOutcome:
+    def _plan(self, journal: _Attempt, health: ClusterHealth) -> RecoveryOutcome:
         """Dry run: the probe was read-only; say what a real attempt would change."""
         cluster = journal.cluster
         if health.ready:
@@ -159,13 +135,7 @@ class ClusterConnectivityRecovery(ClusterStrategy):
                 f"record Ready=True if a re-probe succeeds, else {_ready(health)}",
             ]
             state = f"not ready ({health.message})"
-        return RecoveryOutcome(
-            success=True,
-            message=f"dry run: cluster {cluster} is {state}; nothing was changed",
-            actions=(*journal.actions, *(f"would {step}" for step in planned)),
-            next_steps=("run without dry-run to apply the planned actions",),
-            metrics=journal.metrics(),
-        )
+        return journal.planned(f"cluster {cluster} is {state}", planned)
 
 
 def _ready(health: ClusterHealth) -> str:
