@@ -98,13 +98,18 @@ class Routes:
         )
 
     async def recovery(self, request: web.Request) -> web.Response:
-        """One recovery's whole row; ``?cluster=`` goes straight to its owner, without it
-        every worker looks in its share."""
-        params = {**request.query, "recovery_id": request.match_info["id"], "limit": "1"}
+        return web.json_response(await self._one(request))
+
+    async def _one(self, request: web.Request) -> dict[str, Any]:
+        """The whole row of the recovery ``{id}``; ``?cluster=`` goes straight to its
+        owner, without it every worker looks in its share."""
+        recovery_id = request.match_info["id"]
+        params = {**request.query, "recovery_id": recovery_id, "limit": "1"}
         found = await self._recoveries(RecoveryQuery.parse(params), request)
         if not found["recoveries"]:
-            raise NotFound(f"no recovery {request.match_info['id']} in the status table")
-        return web.json_response(found["recoveries"][0])
+            raise NotFound(f"no recovery {recovery_id} in the status table")
+        row: dict[str, Any] = found["recoveries"][0]
+        return row
 
     async def cancel(self, request: web.Request) -> web.Response:
         """Cancel an active recovery: an operator's bearer token and a reason (JSON body
@@ -117,12 +122,8 @@ class Routes:
         reason = body.get("reason") if isinstance(body, dict) else None
         if not isinstance(reason, str) or not reason.strip():
             raise BadRequest('a reason is required: {"reason": "why"}')
-        recovery_id = request.match_info["id"]
-        params = {**request.query, "recovery_id": recovery_id, "limit": "1"}
-        found = await self._recoveries(RecoveryQuery.parse(params), request)
-        if not found["recoveries"]:
-            raise NotFound(f"no recovery {recovery_id} in the status table")
-        row = found["recoveries"][0]
+        row = await self._one(request)
+        recovery_id = row["id"]
         if RecoveryState(row["state"]).is_terminal:
             raise Conflict(f"recovery {recovery_id} has ended ({row['state']}): it is final")
         why = f"cancelled by {user}: {reason.strip()}"
