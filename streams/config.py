@@ -66,6 +66,11 @@ class KafkaSettings(_Section):
     request per worker to the group coordinator, so 1 s costs the broker little; Faust's
     own default is 2.8 s. Under ``exactly_once`` it is also how long each transaction
     stays open, so it bounds how late read_committed consumers see results.
+
+    ``stall_after_s``: a partition holding records that delivers none to its idle agents
+    for this long is sought back (streams/stall_watch.py, a faust-streaming bug); checked
+    every ``stall_check_s``. A healthy worker fetches within a second, so 15 s is never a
+    slow agent; ``stall_check_s`` = 0 turns the watch off.
     """
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -76,6 +81,8 @@ class KafkaSettings(_Section):
     heartbeat_interval_s: float = Field(default=3.0, gt=0)
     rebalance_timeout_s: float = Field(default=30.0, gt=0)
     commit_interval_s: float = Field(default=1.0, gt=0)
+    stall_check_s: float = Field(default=5.0, ge=0)
+    stall_after_s: float = Field(default=15.0, gt=0)
 
     @field_validator("instance_id")
     @classmethod

@@ -13,6 +13,7 @@ Lifecycle, per worker:
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
 from streams.readiness import Readiness
+from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
@@ -109,10 +111,20 @@ class RecoveryService:
         IngestAgents(self.shared, triage).register()
         RequestAgents(self.shared, self.executor).register()
         ResultsAgent(self.shared).register()
+        self._watch_for_stalls(settings, exactly_once)
         self.shared.tables.summaries.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
+
+    def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
+        kafka = settings.kafka
+        if kafka.stall_check_s:
+            watch = StallWatch(
+                self.app, self._offsets, kafka.stall_after_s, exactly_once, time.monotonic,
+                self.shared.metrics.registry,
+            )  # fmt: skip
+            self.app.timer(kafka.stall_check_s, name="tmc-stall-watch")(watch.tick)
 
     def _partition_of(self, recovery: RecoveryResult) -> int:
         return partition_for(recovery.kafka_key(), self.settings.topics.partitions)

@@ -8,9 +8,16 @@ through the admin API, which reads them without joining the group.
 """
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+
+class Span(NamedTuple):
+    start: int
+    end: int
+    committed: int | None  # None, or -1, when the group has committed nothing there
 
 
 class OffsetProbe:
@@ -51,6 +58,18 @@ class OffsetProbe:
             {tp.partition: end for tp, end in ends.items()},
             {tp.partition: (committed[tp].offset if tp in committed else None) for tp in tps},
         )
+
+    async def spans(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, Span]:
+        """Where each partition (of any topics) starts and ends, and the group's commit."""
+        consumer, admin = await self._started()
+        tps = list(tps)
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        committed = await admin.list_consumer_group_offsets(self._group_id, partitions=tps)
+        return {
+            tp: Span(starts[tp], ends[tp], committed[tp].offset if tp in committed else None)
+            for tp in tps
+        }
 
     async def close(self) -> None:
         if self._clients is not None:

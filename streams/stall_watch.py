@@ -1,0 +1,182 @@
+"""Partitions that hold records but deliver nothing are sought back: a faust-streaming bug.
+
+A restarted worker sometimes never delivers some of its partitions again: the records are on
+the broker, the agent is idle, and nothing is logged (README, "Known problem"; it looks like
+faust-streaming#629, and a minimal Faust app does it too). For tmc-recovery that stalls a
+stage for good: triage stops deciding, or the status projection never catches up, so the
+worker never resumes its recoveries.
+
+So every ``stall_check_s`` the watch compares, per stream partition this worker owns, the
+offset Faust will hand to the agents next with the topic's end. A partition with records
+waiting, while its topic's agents have nothing in hand, that makes no progress for
+``stall_after_s`` is stalled. The watch logs what Faust's consumer holds for it (so the bug
+can be traced), counts it, and seeks the partition to its next undelivered offset, which
+restarts its fetch; nothing is skipped and nothing is delivered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+from faust.sensors import Sensor
+from faust.types import TP, AppT, Message
+from prometheus_client import CollectorRegistry, Counter
+
+from streams.status.offset_probe import OffsetProbe, Span
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where one partition stands: the next offset Faust delivers, and where the topic ends
+    (past the last record an agent can get: under exactly-once the final commit marker is
+    never delivered); ``busy`` while its topic's agents hold or queue messages."""
+
+    next_offset: int
+    end: int
+    busy: bool
+
+    @property
+    def waiting(self) -> bool:
+        return self.next_offset < self.end
+
+
+@dataclass(slots=True)
+class _Since:
+    next_offset: int
+    at: float
+
+
+class StallDetector:
+    """The pure rule: records waiting, nothing in hand, no progress for ``stall_after_s``."""
+
+    def __init__(self, stall_after_s: float) -> None:
+        self.stall_after_s = stall_after_s
+        self._since: dict[TP, _Since] = {}
+
+    def observe(self, now: float, positions: Mapping[TP, Position]) -> list[TP]:
+        """The partitions stalled as of ``now``; each is reported once per ``stall_after_s``."""
+        stalled: list[TP] = []
+        for tp, position in positions.items():
+            since = self._since.get(tp)
+            if (
+                since is None
+                or since.next_offset != position.next_offset
+                or position.busy
+                or not position.waiting
+            ):
+                self._since[tp] = _Since(position.next_offset, now)
+            elif now - since.at >= self.stall_after_s:
+                stalled.append(tp)
+                self._since[tp] = _Since(position.next_offset, now)
+        for gone in self._since.keys() - positions.keys():
+            del self._since[gone]
+        return stalled
+
+    def reset(self) -> None:
+        """A rebalance or a table recovery: what was measured before says nothing now."""
+        self._since.clear()
+
+
+class TakenOffsets(Sensor):
+    """The last offset an agent took from each partition since the last rebalance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[TP, int] = {}
+
+    def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
+        self.last[tp] = offset
+
+    def on_rebalance_start(self, app: AppT) -> dict[str, Any]:
+        self.last.clear()
+        return super().on_rebalance_start(app)
+
+
+class StallWatch:
+    """Measures the owned stream partitions, and seeks the stalled ones back."""
+
+    def __init__(
+        self,
+        app: AppT,
+        probe: OffsetProbe,
+        stall_after_s: float,
+        exactly_once: bool,
+        clock: Callable[[], float],
+        registry: CollectorRegistry,
+    ) -> None:
+        self._app = app
+        self._probe = probe
+        self._marker = 1 if exactly_once else 0
+        self._clock = clock
+        self.detector = StallDetector(stall_after_s)
+        self.taken = TakenOffsets()
+        app.sensors.add(self.taken)
+        self._stalls = Counter(
+            "tmc_partition_stalls_total",
+            "Stream partitions that held records but delivered none, and were sought back.",
+            ["topic"],
+            registry=registry,
+        )
+
+    async def tick(self) -> None:
+        """The timer's round; a broker that cannot answer now is asked again next round."""
+        try:
+            await self.check()
+        except KafkaError as exc:
+            log.warning("stall watch: measuring the stream partitions failed (%s)", exc)
+
+    async def check(self) -> list[TP]:
+        """One round: measure, decide, and seek the stalled partitions back."""
+        app, consumer = self._app, cast(Any, self._app.consumer)
+        if app.rebalancing or app.in_recovery or not consumer.flow_active:
+            self.detector.reset()
+            return []
+        changelogs = set(app.tables.changelog_topics)
+        tps = {tp for tp in consumer.assignment() if tp.topic not in changelogs}
+        if not tps:
+            return []
+        spans = await self._probe.spans(TopicPartition(tp.topic, tp.partition) for tp in tps)
+        if app.rebalancing or app.in_recovery:  # it began while the broker answered
+            self.detector.reset()
+            return []
+        # Faust's own bookkeeping of messages handed to agents and not yet acked.
+        busy = {message.topic for message in consumer._unacked_messages}
+        positions = {tp: self._position(tp, spans[tp], busy) for tp in tps}
+        stalled = self.detector.observe(self._clock(), positions)
+        for tp in stalled:
+            await self._unstall(consumer, tp, positions[tp])
+        return stalled
+
+    def _position(self, tp: TP, span: Span, busy: set[str]) -> Position:
+        """Next to deliver: after the last offset taken, else where the group committed
+        (Faust sought there at assignment), else the partition's first offset."""
+        taken = self.taken.last.get(tp)
+        if taken is not None:
+            next_offset = taken + 1
+        elif span.committed is not None and span.committed >= 0:
+            next_offset = span.committed
+        else:
+            next_offset = span.start
+        end = max(span.end - self._marker, span.start)
+        return Position(next_offset, end, tp.topic in busy)
+
+    async def _unstall(self, consumer: Any, tp: TP, position: Position) -> None:
+        active = consumer._active_partitions or set()
+        log.warning(
+            "partition %s:%d stalled: %d records waiting from offset %d, none delivered for "
+            "%.0f s; seeking back to it (active %s, paused %s, buffered %s)",
+            tp.topic, tp.partition, position.end - position.next_offset, position.next_offset,
+            self.detector.stall_after_s, tp in active, tp in consumer._paused_partitions,
+            tp in consumer._buffered_partitions,
+        )  # fmt: skip
+        self._stalls.labels(tp.topic).inc()
+        if tp not in active and tp not in consumer._paused_partitions:
+            consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
+        await consumer.seek(tp, position.next_offset)
