@@ -33,7 +33,7 @@ lint: $(INSTALLED)
 # The suite under coverage (configured in pyproject.toml: branches, and the worker
 # subprocesses too); the report is printed whether the suite passed or not, and the
 # suite's exit status is kept.
-test: lint kafka-jars kube-bins
+test: lint kafka-jars
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { status=$$?; \
 		$(MAKE) --no-print-directory coverage-report; exit $$status; }
