@@ -29,6 +29,7 @@ from streams.api.server import ApiServer, api_server
 from streams.app import create_app
 from streams.config import ServiceSettings
 from streams.context import Shared
+from streams.events.agent import EventsAgent
 from streams.execution.agent import RequestAgents
 from streams.execution.executor import Admission, RecoveryExecutor
 from streams.ingest.agent import IngestAgents
@@ -111,6 +112,7 @@ class RecoveryService:
         IngestAgents(self.shared, triage).register()
         RequestAgents(self.shared, self.executor).register()
         ResultsAgent(self.shared).register()
+        EventsAgent(self.shared).register()
         self._watch_for_stalls(settings, exactly_once)
         self.shared.tables.summaries.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)

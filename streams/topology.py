@@ -125,7 +125,7 @@ TOPOLOGY = Topology(
         ),
         TopicEntry(
             "events", "tmc.recovery.events", STREAM, True,
-            "Kubernetes-style events about recoveries (declared; nothing writes it yet)",
+            "Kubernetes Events (RecoveryEvent, Avro): recoveries started and ended, by cluster",
         ),
         TopicEntry(
             "status", "tmc.recovery.status.v2", TABLE, True,

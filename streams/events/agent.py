@@ -1,0 +1,50 @@
+"""The events agent: the results topic in, Kubernetes Events out on the events topic.
+
+It is its own agent on the results topic, beside status's projection, so a slow or failing
+events write never holds up the table. Events are keyed by cluster like every record of the
+pipeline, so everything about one involved object (a cluster's SyncTarget) passes through
+one partition and the correlator on that partition's owner sees all of it.
+
+The correlator's state is kept in memory, not in a table: client-go's recorder keeps the
+same caches in its process, and losing them (a restart, a rebalance) costs only a fresh
+Event whose count starts at 1 again; a changelogged table would cost a write per event for a
+count that is advisory. A redelivered results record (at-least-once) raises a count once more.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+
+from faust.types import StreamT
+
+from schemas.codec import DecodeError, RecordCodec
+from schemas.records import RecoveryEvent
+from streams.context import Shared
+from streams.events.correlator import EventCorrelator
+from streams.events.shape import event_of
+
+log = logging.getLogger(__name__)
+
+
+class EventsAgent:
+    def __init__(self, pipeline: Shared) -> None:
+        self.p = pipeline
+        self.codec = RecordCodec(RecoveryEvent)
+        self.correlator = EventCorrelator()
+
+    def register(self) -> None:
+        self.p.app.agent(self.p.topics.results, name="tmc-events")(self._publish)
+
+    async def _publish(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+        host = self.p.settings.worker_id
+        async for event in stream.events():
+            msg = event.message
+            try:
+                record = self.p.results.decode(msg.value)
+            except DecodeError:
+                pass  # status dead-letters it (streams/status/agent.py)
+            else:
+                described = event_of(record, host)
+                if described is not None:
+                    written = self.correlator.correlate(described)
+                    await self.p.topics.events.send(key=msg.key, value=self.codec.encode(written))
+            yield None

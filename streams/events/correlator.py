@@ -1,0 +1,114 @@
+"""client-go's EventCorrelator, minus its spam filter: the aggregator, then the logger.
+
+- The aggregator groups *similar* events: the same source, involved object, type and reason,
+  whatever the message. Within ``interval`` (10 minutes) of the group's last event, once it
+  has seen ``max_events`` (10) distinct messages, each further event becomes the group's one
+  combined Event, "(combined from similar events): <message>".
+- The logger makes a repeat of an identical event (the same key, message included, or the
+  same combined Event) the Event already written, with its count raised, its first timestamp
+  kept and its last one moved: a reader keeps the latest record per ``metadata.name``.
+
+Both caches are LRUs of ``cache_size`` keys, as in client-go, so memory stays bounded. Time is
+the events' own (their last timestamp), so a replay correlates as the first pass did.
+"""
+
+import dataclasses
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from schemas.records import RecoveryEvent
+from streams.events.shape import event_name
+
+COMBINED = "(combined from similar events): "
+MAX_EVENTS = 10
+INTERVAL = timedelta(minutes=10)
+CACHE_SIZE = 4096
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Lru(Generic[K, V]):
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        if key in self._items:
+            self._items.move_to_end(key)
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
+@dataclass
+class _Similar:
+    messages: set[str] = field(default_factory=set)
+    last: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    name: str
+    count: int
+    first: datetime
+
+
+def _similar_key(event: RecoveryEvent) -> tuple[object, ...]:
+    obj, source = event.involved_object, event.source
+    return (source.component, source.host, obj.kind, obj.namespace, obj.name, obj.uid,
+            obj.api_version, event.type, event.reason)  # fmt: skip
+
+
+class EventCorrelator:
+    def __init__(
+        self,
+        max_events: int = MAX_EVENTS,
+        interval: timedelta = INTERVAL,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
+        self.max_events, self.interval = max_events, interval
+        self._similar: Lru[tuple[object, ...], _Similar] = Lru(cache_size)
+        self._seen: Lru[tuple[object, ...], _Seen] = Lru(cache_size)
+
+    def correlate(self, event: RecoveryEvent) -> RecoveryEvent:
+        """The Event to write for ``event``: itself, or the one it repeats, count raised."""
+        aggregated, key = self._aggregate(event)
+        seen = self._seen.get(key)
+        if seen is not None:
+            aggregated = dataclasses.replace(
+                aggregated,
+                metadata=dataclasses.replace(aggregated.metadata, name=seen.name),
+                count=seen.count + 1,
+                first_timestamp=seen.first,
+            )
+        name, first = aggregated.metadata.name, aggregated.first_timestamp
+        self._seen.put(key, _Seen(name, aggregated.count, first))
+        return aggregated
+
+    def _aggregate(self, event: RecoveryEvent) -> tuple[RecoveryEvent, tuple[object, ...]]:
+        similar_key = _similar_key(event)
+        now = event.last_timestamp
+        similar = self._similar.get(similar_key)
+        if similar is None or (similar.last is not None and now - similar.last > self.interval):
+            similar = _Similar()
+            self._similar.put(similar_key, similar)
+        similar.messages.add(event.message)
+        similar.last = now
+        if len(similar.messages) < self.max_events:
+            return event, (*similar_key, event.message)
+        similar.messages.pop()  # bounded: the next distinct message is combined too
+        combined = dataclasses.replace(
+            event,
+            metadata=dataclasses.replace(
+                event.metadata, name=event_name(event.involved_object, now, event.reason)
+            ),
+            message=COMBINED + event.message,
+        )
+        return combined, similar_key
