@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemas.errors import TmcRecoveryError
+from schemas.records import RecoveryResult
 
 
 class EmitError(TmcRecoveryError):
@@ -18,3 +19,14 @@ class EmitError(TmcRecoveryError):
 
 class SubscribeError(TmcRecoveryError):
     """The subscriber could not start following its topic."""
+
+
+class FollowError(TmcRecoveryError):
+    """The recovery an event started or joined did not end in time, or could not be looked up.
+
+    ``last`` is the latest transition seen, if any, so a caller can say how far it got.
+    """
+
+    def __init__(self, message: str, last: RecoveryResult | None = None) -> None:
+        super().__init__(message)
+        self.last = last

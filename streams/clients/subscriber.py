@@ -2,7 +2,8 @@
 
 A component that waits for a connectivity recovery before retrying its own operation subscribes
 for its cluster and reads until a terminal state arrives. Without a group the subscriber reads
-every partition itself; with one, the group shares them and commits its progress.
+the partitions itself (only its clusters' when it has a cluster filter, since results are keyed by
+cluster); with one, the group shares them and commits its progress.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Self
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -19,6 +21,7 @@ from aiokafka.errors import KafkaError
 from schemas.codec import DecodeError, RecordCodec, SchemaRegistryClient
 from schemas.records import RecoveryResult, RecoveryState
 from streams.clients.errors import SubscribeError
+from streams.partitioning import java_partition
 from streams.topology import TOPOLOGY
 
 DEFAULT_RESULTS_TOPIC = TOPOLOGY.entry("results").default
@@ -34,6 +37,11 @@ class ResultFilter:
     logical_clusters: frozenset[str] = frozenset()
     strategies: frozenset[str] = frozenset()
     states: frozenset[RecoveryState] = frozenset()
+    recovery_ids: frozenset[str] = frozenset()
+    event_ids: frozenset[str] = frozenset()
+    """The triggering error's event id, or one merged into the recovery (as far as the record
+    carries them: merges that arrive while a recovery runs reach its status row, not its
+    results, so :class:`~streams.clients.RecoveryTracker` asks the API for those)."""
 
     def may_match_key(self, key: bytes | None) -> bool:
         """Whether a record keyed ``key`` (its cluster) is worth decoding at all."""
@@ -49,7 +57,13 @@ class ResultFilter:
             and _allows(self.logical_clusters, logical)
             and _allows(self.strategies, result.strategy)
             and _allows(self.states, result.state)
+            and _allows(self.recovery_ids, result.id)
+            and (not self.event_ids or not self.event_ids.isdisjoint(_event_ids(result)))
         )
+
+
+def _event_ids(result: RecoveryResult) -> tuple[str | None, ...]:
+    return (result.error.event_id, *result.merged_error_ids)
 
 
 def _allows(allowed: frozenset[str] | frozenset[RecoveryState], value: str | None) -> bool:
@@ -77,7 +91,9 @@ class ResultSubscriber:
 
     ``from_beginning`` picks where a reader without committed offsets starts: the earliest
     retained result, or (the default) the first result published after ``__aenter__`` returns.
-    Records that do not decode are logged, counted in ``undecodable`` and skipped.
+    ``since`` (without a group) starts at the first result published at or after that time, so a
+    reader that opens late still sees what followed its cause. Records that do not decode are
+    logged, counted in ``undecodable`` and skipped.
     """
 
     def __init__(
@@ -91,6 +107,9 @@ class ResultSubscriber:
         logical_clusters: Iterable[str] = (),
         strategies: Iterable[str] = (),
         states: Iterable[RecoveryState] = (),
+        recovery_ids: Iterable[str] = (),
+        event_ids: Iterable[str] = (),
+        since: datetime | None = None,
         registry: SchemaRegistryClient | None = None,
         start_timeout: float = 30.0,
     ) -> None:
@@ -100,11 +119,16 @@ class ResultSubscriber:
             frozenset(logical_clusters),
             frozenset(strategies),
             frozenset(states),
+            frozenset(recovery_ids),
+            frozenset(event_ids),
         )
+        if since is not None and group_id is not None:
+            raise ValueError("since is for a reader without a group: a group resumes its offsets")
         self.undecodable = 0
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._offset_reset = "earliest" if from_beginning else "latest"
+        self._since = since
         self._codec = RecordCodec(RecoveryResult, registry=registry)
         self._start_timeout = start_timeout
         self._consumer: AIOKafkaConsumer | None = None
@@ -144,8 +168,29 @@ class ResultSubscriber:
         # aiokafka signals a group-less assignment to nobody; the start timeout bounds this wait.
         while not consumer.assignment():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        for tp in consumer.assignment():
+        partitions = self._partitions({tp.partition for tp in consumer.assignment()})
+        consumer.pause(*(consumer.assignment() - set(partitions)))  # other clusters' results
+        if self._since is not None:
+            await self._seek_to_since(consumer, partitions)
+        for tp in partitions:
             await consumer.position(tp)
+
+    def _partitions(self, numbers: set[int]) -> list[TopicPartition]:
+        """Every partition, or only those the filter's clusters are keyed to."""
+        if self.filter.clusters:
+            numbers = {java_partition(c.encode(), len(numbers)) for c in self.filter.clusters}
+        return [TopicPartition(self.topic, n) for n in sorted(numbers)]
+
+    async def _seek_to_since(
+        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> None:
+        assert self._since is not None
+        stamp = int(self._since.timestamp() * 1000)
+        found = await consumer.offsets_for_times(dict.fromkeys(partitions, stamp))
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            at = found.get(tp)
+            consumer.seek(tp, ends[tp] if at is None else at.offset)
 
     async def __aexit__(self, *exc_info: object) -> None:
         consumer, self._consumer = self._consumer, None

@@ -39,3 +39,12 @@ def test_the_key_prefilter_skips_other_clusters_without_decoding() -> None:
     assert only_edge_1.may_match_key(b"edge-1")
     assert not only_edge_1.may_match_key(b"edge-2")
     assert not only_edge_1.may_match_key(None)
+
+
+def test_recovery_ids_and_event_ids_pick_one_recovery() -> None:
+    merged = dataclasses.replace(RESULT, merged_error_ids=("joined-1", "joined-2"))
+    assert ResultFilter(recovery_ids=frozenset({RESULT.id})).matches(RESULT)
+    assert not ResultFilter(recovery_ids=frozenset({"other"})).matches(RESULT)
+    assert ResultFilter(event_ids=frozenset({str(RESULT.error.event_id)})).matches(RESULT)
+    assert ResultFilter(event_ids=frozenset({"joined-2", "x"})).matches(merged)
+    assert not ResultFilter(event_ids=frozenset({"joined-2"})).matches(RESULT)

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -88,6 +89,31 @@ async def test_latest_skips_what_came_before_and_earliest_does_not(
         assert [r.id for r in await _take(latest, 1)] == ["after"]
     async with ResultSubscriber(kafka_bootstrap, topic=topic, from_beginning=True) as earliest:
         assert [r.id for r in await _take(earliest, 2)] == ["before", "after"]
+
+
+async def test_since_starts_at_the_first_result_published_at_that_time(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    topic = topic_factory("results", partitions=3)
+    await _publish(kafka_bootstrap, topic, recovery_result(recovery_id="before"))
+    await asyncio.sleep(0.05)
+    since = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await _publish(
+        kafka_bootstrap,
+        topic,
+        recovery_result("edge-1", recovery_id="after"),
+        recovery_result("edge-2", recovery_id="elsewhere"),
+        recovery_result("edge-1", recovery_id="later"),
+    )
+    async with ResultSubscriber(
+        kafka_bootstrap, topic=topic, since=since, clusters={"edge-1"}
+    ) as subscriber:
+        assert [r.id for r in await _take(subscriber, 2)] == ["after", "later"]
+    too_late = datetime.now(UTC)
+    async with ResultSubscriber(kafka_bootstrap, topic=topic, since=too_late) as nothing_yet:
+        await _publish(kafka_bootstrap, topic, recovery_result(recovery_id="new"))
+        assert [r.id for r in await _take(nothing_yet, 1)] == ["new"]
 
 
 async def test_a_group_resumes_where_it_left_off(
