@@ -36,6 +36,7 @@ STREAM = Kind("stream", "delete", "retention_ms")
 DEAD_LETTER = Kind("dead-letter", "delete", "dlq_retention_ms")
 TABLE = Kind("table", "compact", None)
 REQUESTS = Kind("requests", "delete", "retention_ms")  # one topic per strategy: prefix + name
+LOG = Kind("log", "compact", None)  # compacted, every key its own: kept whole, no Faust table
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,10 @@ TOPOLOGY = Topology(
         TopicEntry(
             "events", "tmc.recovery.events", STREAM, True,
             "Kubernetes Events (RecoveryEvent, Avro): recoveries started and ended, by cluster",
+        ),
+        TopicEntry(
+            "audit", "tmc.recovery.audit", LOG, True,
+            "each change made through the API (JSON: who, what, when, why): <cluster>~<id>~<entry>",
         ),
         TopicEntry(
             "status", "tmc.recovery.status.v2", TABLE, True,

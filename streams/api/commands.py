@@ -1,10 +1,12 @@
 """The changes the API makes, as commands on Kafka, never on the tables (status is their one
 writer): a cancel goes on the recovery's request topic, keyed by its cluster, so it reaches
 whichever worker owns the recovery (streams/execution/agent.py), and its reason names who
-asked, so the Cancelled transition on the row says who and why."""
+asked, so the Cancelled transition on the row says who and why; a retry is its error emitted
+again on the errors topic (streams/api/retry.py)."""
 
 import logging
 
+from schemas.records import TMCError
 from streams.api.exceptions import Conflict
 from streams.context import Shared
 from streams.execution.agent import cancel_headers
@@ -29,3 +31,12 @@ class Commands:
         )
         await sent
         log.info("audit: cancel of %s on %s sent (%s)", recovery_id, cluster, reason)
+
+    async def emit(self, error: TMCError) -> None:
+        """On the errors topic as an emitter would send it, keyed by its cluster; sent and
+        acknowledged before it returns."""
+        sent = await self.shared.topics.errors.send(
+            key=error.kafka_key(), value=self.shared.errors.encode(error), force=True
+        )
+        await sent
+        log.info("error %s emitted again as event %s", error.type.value, error.event_id)

@@ -3,8 +3,10 @@ the group, so ``/livez`` answers while tables recover; it binds when the service
 so the URL it advertises to the group (the app's ``canonical_url``) is the one it really
 listens on, even on port 0."""
 
+import dataclasses
 import logging
 import socket
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from yarl import URL
 
 from schemas.records import RecoveryState
+from streams.api.audit import AuditEntry, AuditLog
 from streams.api.auth import Role, authorize
 from streams.api.commands import Commands
 from streams.api.exceptions import (
@@ -28,6 +31,7 @@ from streams.api.exceptions import (
 )
 from streams.api.fleet import Fleet
 from streams.api.query import RecoveryQuery
+from streams.api.retry import refusal, retry_of
 from streams.api.share import LocalShare
 from streams.api.views import merge_status
 from streams.config import ApiSettings, ApiToken
@@ -66,10 +70,11 @@ class Routes:
         ready: Callable[[], bool],
         registry: CollectorRegistry,
         commands: Commands,
+        audit: AuditLog,
         tokens: Mapping[str, ApiToken],
     ) -> None:
         self.share, self.fleet, self._ready, self._registry = share, fleet, ready, registry
-        self.commands, self._tokens = commands, tokens
+        self.commands, self.audit, self._tokens = commands, audit, tokens
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[_errors])
@@ -77,6 +82,7 @@ class Routes:
         app.router.add_get("/recoveries", self.recoveries)
         app.router.add_get("/recoveries/{id}", self.recovery)
         app.router.add_post("/recoveries/{id}/cancel", self.cancel)
+        app.router.add_post("/recoveries/{id}/retry", self.retry)
         app.router.add_get("/clusters", self.clusters)
         app.router.add_get("/clusters/{name}", self.cluster)
         app.router.add_get("/health", self.health)
@@ -97,9 +103,6 @@ class Routes:
             await self._recoveries(RecoveryQuery.parse(request.query), request)
         )
 
-    async def recovery(self, request: web.Request) -> web.Response:
-        return web.json_response(await self._one(request))
-
     async def _one(self, request: web.Request) -> dict[str, Any]:
         """The whole row of the recovery ``{id}``; ``?cluster=`` goes straight to its
         owner, without it every worker looks in its share."""
@@ -111,9 +114,15 @@ class Routes:
         row: dict[str, Any] = found["recoveries"][0]
         return row
 
-    async def cancel(self, request: web.Request) -> web.Response:
-        """Cancel an active recovery: an operator's bearer token and a reason (JSON body
-        ``{"reason": ...}``) are required; 202 once the command is on Kafka."""
+    async def recovery(self, request: web.Request) -> web.Response:
+        """The whole row, and the audit entries of the changes made to it."""
+        row = await self._one(request)
+        row["audit"] = await self.audit.entries(row["cluster"], row["id"])
+        return web.json_response(row)
+
+    async def _change(self, request: web.Request, action: str) -> tuple[AuditEntry, dict[str, Any]]:
+        """A change's caller (an operator's bearer token) and reason (JSON body
+        ``{"reason": ...}``), the row it is about, and its audit entry."""
         user = authorize(request.headers.get("Authorization"), self._tokens, Role.OPERATE)
         try:
             body = await request.json()
@@ -123,13 +132,37 @@ class Routes:
         if not isinstance(reason, str) or not reason.strip():
             raise BadRequest('a reason is required: {"reason": "why"}')
         row = await self._one(request)
-        recovery_id = row["id"]
+        role = self._tokens[user].role
+        entry = AuditEntry(user, role, action, row["cluster"], row["id"], reason.strip())
+        return entry, row
+
+    def _answer(self, entry: AuditEntry, **more: str) -> web.Response:
+        answer = {"id": entry.recovery_id, "cluster": entry.cluster, "command": entry.action}
+        return web.json_response({**answer, "by": entry.user, **more}, status=202)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """Cancel an active recovery; 202 once the command is on Kafka."""
+        entry, row = await self._change(request, "cancel")
         if RecoveryState(row["state"]).is_terminal:
-            raise Conflict(f"recovery {recovery_id} has ended ({row['state']}): it is final")
-        why = f"cancelled by {user}: {reason.strip()}"
-        await self.commands.cancel(row["cluster"], row["strategy"], recovery_id, why)
-        answer = {"id": recovery_id, "cluster": row["cluster"], "command": "cancel", "by": user}
-        return web.json_response({**answer, "reason": why}, status=202)
+            raise Conflict(f"recovery {entry.recovery_id} has ended ({row['state']}): it is final")
+        why = f"cancelled by {entry.user}: {entry.reason}"
+        await self.audit.record(entry)
+        await self.commands.cancel(entry.cluster, row["strategy"], entry.recovery_id, why)
+        return self._answer(entry, reason=why)
+
+    async def retry(self, request: web.Request) -> web.Response:
+        """Run an escalated (or cancelled) recovery again: its error goes back through
+        triage under a new event id and starts a new recovery; 202 once it is on Kafka."""
+        entry, row = await self._change(request, "retry")
+        audit = await self.audit.entries(entry.cluster, entry.recovery_id)
+        why_not = refusal(row, audit, _now(), self.share.shared.settings.dedup.cooldown_s)
+        if why_not is not None:
+            raise Conflict(why_not)
+        event_id = str(uuid.uuid4())
+        entry = dataclasses.replace(entry, details={"event_id": event_id})
+        await self.audit.record(entry)
+        await self.commands.emit(retry_of(row, event_id))
+        return self._answer(entry, reason=entry.reason, event_id=event_id)
 
     async def _recoveries(self, query: RecoveryQuery, request: web.Request) -> dict[str, Any]:
         if _local(request):
@@ -242,5 +275,6 @@ def api_server(
     fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
     share = LocalShare(shared, ready, running)
     registry = shared.metrics.registry
-    routes = Routes(share, fleet, ready, registry, Commands(shared), settings.tokens)
+    commands, audit = Commands(shared), AuditLog(shared)
+    routes = Routes(share, fleet, ready, registry, commands, audit, settings.tokens)
     return ApiServer(settings, routes)

@@ -1,4 +1,4 @@
-"""`tmc-recovery status | recoveries list|show|cancel | clusters [NAME]`: the API's reads, as
+"""`tmc-recovery status | recoveries list|show|cancel|retry | clusters [NAME]`: the API's reads, as
 tables for people and ``--json`` for scripts (the API's own JSON, unchanged), and its changes."""
 
 import os
@@ -16,7 +16,9 @@ Api = Annotated[
     typer.Option("--api", help=f"Any worker's API URL (env {API_ENV}; default 127.0.0.1:6066)."),
 ]
 
-recoveries_app = typer.Typer(help="List recoveries, show one with every transition, cancel one.")
+recoveries_app = typer.Typer(
+    help="List recoveries, show one with every transition and its audit trail, cancel or retry one."
+)
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
@@ -102,25 +104,53 @@ def show_recovery(
     console.print(_table(f"recovery {row['id']}", ["", ""], facts))
     steps = [[t["at"], t["state"], t["attempt"], t["reason"]] for t in row["transitions"]]
     console.print(_table("transitions", ["at", "state", "attempt", "reason"], steps))
+    changes = [[a["at"], a["user"], a["action"], a["reason"]] for a in row.get("audit", [])]
+    if changes:
+        console.print(_table("changes (audit)", ["at", "by", "action", "why"], changes))
+
+
+Reason = Annotated[str, typer.Option(help="Why: kept in the audit trail and on the recovery.")]
+Cluster = Annotated[str | None, typer.Option(help="Its cluster: asks its owner only.")]
+RecoveryId = Annotated[str, typer.Argument(metavar="ID", help="The recovery's id.")]
+
+
+def _change(
+    recovery_id: str, command: str, reason: str, api: str | None, cluster: str | None
+) -> Any:
+    """POST the change with an operator's token (env TMC_API_TOKEN): the API's answer."""
+    path = f"/recoveries/{quote(recovery_id, safe='')}/{command}"
+    if cluster:
+        path += f"?cluster={quote(cluster, safe='')}"
+    return post(api_url(api), path, {"reason": reason}, os.environ.get(TOKEN_ENV))
 
 
 @recoveries_app.command("cancel")
 def cancel_recovery(
-    recovery_id: Annotated[str, typer.Argument(metavar="ID", help="The recovery's id.")],
-    reason: Annotated[str, typer.Option(help="Why: shown on the recovery's Cancelled step.")],
-    api: Api = None,
-    cluster: Annotated[str | None, typer.Option(help="Its cluster: asks its owner only.")] = None,
+    recovery_id: RecoveryId, reason: Reason, api: Api = None, cluster: Cluster = None,
     as_json: Json = False,
-) -> None:
+) -> None:  # fmt: skip
     """Cancel an active recovery, with an operator's token (env TMC_API_TOKEN)."""
-    path = f"/recoveries/{quote(recovery_id, safe='')}/cancel"
-    if cluster:
-        path += f"?cluster={quote(cluster, safe='')}"
-    answer = post(api_url(api), path, {"reason": reason}, os.environ.get(TOKEN_ENV))
+    answer = _change(recovery_id, "cancel", reason, api, cluster)
     if as_json:
         print_json(answer)
     else:
         console.print(f"cancel of {answer['id']} on {answer['cluster']} sent ({answer['reason']})")
+
+
+@recoveries_app.command("retry")
+def retry_recovery(
+    recovery_id: RecoveryId, reason: Reason, api: Api = None, cluster: Cluster = None,
+    as_json: Json = False,
+) -> None:  # fmt: skip
+    """Run an escalated or cancelled recovery again as a new one: its error is emitted again
+    (a new event id) and goes through triage; with an operator's token (env TMC_API_TOKEN)."""
+    answer = _change(recovery_id, "retry", reason, api, cluster)
+    if as_json:
+        print_json(answer)
+    else:
+        console.print(
+            f"retry of {answer['id']} on {answer['cluster']} emitted as event {answer['event_id']}"
+        )
 
 
 def clusters(

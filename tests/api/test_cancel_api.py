@@ -1,6 +1,7 @@
 """POST /recoveries/{id}/cancel on a real worker, over HTTP and through `tmc-recovery
 recoveries cancel`: tokens and roles checked, the recovery cancelled by its owner with who and
-why on its row, a second cancel refused as final."""
+why on its row and in its audit trail (the compacted audit topic), a second cancel refused as
+final."""
 
 import json
 import subprocess
@@ -11,7 +12,8 @@ import pytest
 from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, read_topic, wait_for_table
+from tests.api.conftest import get, one_recovery
 from tests.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.kafka
@@ -38,18 +40,10 @@ async def test_an_operator_cancels_a_running_recovery(
 ) -> None:
     await fleet.admin.set_fault("edge-2", FaultMode.HANG)
     tokens = {"alice": {"token": ALICE, "role": "operate"}, "bob": {"token": BOB, "role": "read"}}
-    worker = start_worker(
-        "w1",
-        strategies={"ClusterConnectivity": {"timeout_s": 120}},
-        api={"tokens": tokens},
-    )
-    url = await worker.api_url()
-    await worker.ready()
-    await emit(env.bootstrap, env.topics["errors"], [unreachable("edge-2")])
-    rows = await wait_for_table(
-        env, lambda rows: any(r.state is S.IN_PROGRESS for r in rows.values()), workers=(worker,)
-    )
-    (running,) = rows.values()
+    url, worker, running = await one_recovery(
+        env, start_worker, "edge-2", S.IN_PROGRESS,
+        strategies={"ClusterConnectivity": {"timeout_s": 120}}, api={"tokens": tokens},
+    )  # fmt: skip
     cancel = f"{url}/recoveries/{running.id}/cancel"
     why = {"reason": "maintenance window"}
 
@@ -77,6 +71,15 @@ async def test_an_operator_cancels_a_running_recovery(
     cancelled = rows[running.id]
     assert cancelled.state is S.CANCELLED
     assert cancelled.transitions[-1].reason == "cancelled by alice: maintenance window"
+    status, shown = await get(http, f"{url}/recoveries/{running.id}")
+    [entry] = shown["audit"]  # the refused attempts changed nothing, so left no entry
+    assert status == 200
+    assert {k: entry[k] for k in ("user", "role", "action", "cluster", "reason")} == {
+        "user": "alice", "role": "operate", "action": "cancel", "cluster": "edge-2",
+        "reason": "maintenance window",
+    }  # fmt: skip
+    [(key, _, _)] = await read_topic(env.bootstrap, env.topics["audit"], env.partitions)
+    assert key == f"edge-2~{running.id}~{entry['id']}".encode()
     status, final = await post(http, cancel, ALICE, why)
     assert (status, final["error"]) == (
         409,

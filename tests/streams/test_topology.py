@@ -26,8 +26,8 @@ from streams.topology import (
 )
 
 STRATEGIES = ["ClusterConnectivity", "Generic"]
-AUDIT = TopicEntry("audit", "tmc.recovery.audit", STREAM, False, "a topic added by a test")
-EXTENDED = Topology((*TOPOLOGY.entries, AUDIT))
+NOTES = TopicEntry("notes", "tmc.recovery.notes", STREAM, False, "a topic added by a test")
+EXTENDED = Topology((*TOPOLOGY.entries, NOTES))
 
 
 def env(tmp_path: Path) -> PipelineEnv:
@@ -50,6 +50,7 @@ def test_public_names_are_the_ones_clients_know() -> None:
         "results": "tmc.recovery.results",
         "escalations": "tmc.recovery.escalations",
         "events": "tmc.recovery.events",
+        "audit": "tmc.recovery.audit",
         "status": "tmc.recovery.status.v2",
         "summaries": "tmc.recovery.clusters.v2",
     }
@@ -118,29 +119,29 @@ def test_an_added_entry_shows_up_everywhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings_model = topic_settings(EXTENDED)
-    assert settings_model().name(AUDIT) == "tmc.recovery.audit"
+    assert settings_model().name(NOTES) == "tmc.recovery.notes"
     service = create_model(
         "Service", __base__=ServiceSettings, topics=(settings_model, settings_model())
     )
-    monkeypatch.setenv("TMC_TOPICS__AUDIT", "ops.audit")
+    monkeypatch.setenv("TMC_TOPICS__NOTES", "ops.notes")
     topics = service().topics
-    assert topics.name(AUDIT) == "ops.audit"
+    assert topics.name(NOTES) == "ops.notes"
 
-    [spec] = [spec for spec in topic_plan(topics, STRATEGIES, EXTENDED) if spec.entry is AUDIT]
-    assert (spec.name, spec.cleanup_policy) == ("ops.audit", "delete")
+    [spec] = [spec for spec in topic_plan(topics, STRATEGIES, EXTENDED) if spec.entry is NOTES]
+    assert (spec.name, spec.cleanup_policy) == ("ops.notes", "delete")
 
     faust_topics = KafkaTopics.declare(create_app(service()), topics, STRATEGIES, EXTENDED)
-    assert faust_topics.audit.get_topic_name() == "ops.audit"
+    assert faust_topics.notes.get_topic_name() == "ops.notes"
 
     monkeypatch.setattr(harness, "TOPOLOGY", EXTENDED)
-    assert env(tmp_path).topics["audit"] == "pt.audit"
+    assert env(tmp_path).topics["notes"] == "pt.notes"
 
 
 def test_a_contradictory_spec_is_refused() -> None:
     with pytest.raises(ValueError, match="share a name"):
-        Topology((*TOPOLOGY.entries, dataclasses.replace(AUDIT, name="errors")))
+        Topology((*TOPOLOGY.entries, dataclasses.replace(NOTES, name="errors")))
     with pytest.raises(ValueError, match="share a default"):
-        Topology((*TOPOLOGY.entries, dataclasses.replace(AUDIT, default="tmc.errors")))
+        Topology((*TOPOLOGY.entries, dataclasses.replace(NOTES, default="tmc.errors")))
     with pytest.raises(ValueError, match="exactly one REQUESTS"):
         Topology(tuple(entry for entry in TOPOLOGY.entries if entry.kind is not REQUESTS))
     with pytest.raises(KeyError, match="is a stream, not a table"):
