@@ -17,9 +17,15 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [CLI, *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+        [CLI, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+        input=input,
     )

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from schemas.errors import TmcRecoveryError
 from streams.broker.errors import BrokerStartFailed
-from streams.cli import kafka, queries, topics, worker
+from streams.cli import dlq, emit, kafka, queries, topics, watch, worker
 
 app = typer.Typer(
     name="tmc-recovery",
@@ -19,6 +19,9 @@ app = typer.Typer(
 app.add_typer(kafka.app, name="kafka")
 app.add_typer(topics.app, name="topics")
 app.command()(worker.worker)
+app.command()(emit.emit)
+app.command()(watch.watch)
+app.add_typer(dlq.app, name="dlq")
 app.command()(queries.status)
 app.add_typer(queries.recoveries_app, name="recoveries")
 app.command()(queries.clusters)

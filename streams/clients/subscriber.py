@@ -70,6 +70,17 @@ def _allows(allowed: frozenset[str] | frozenset[RecoveryState], value: str | Non
     return not allowed or value in allowed
 
 
+async def assign_every_partition(consumer: AIOKafkaConsumer, topic: str) -> set[TopicPartition]:
+    """Assign ``topic``'s partitions to a consumer without a group, once it knows them.
+
+    aiokafka signals a group-less assignment to nobody, so the caller bounds this wait.
+    """
+    consumer.subscribe([topic])
+    while not consumer.assignment():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    return set(consumer.assignment())
+
+
 class _Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
     """Pins each newly assigned partition's start position, then signals the first assignment."""
 
@@ -164,12 +175,9 @@ class ResultSubscriber:
             consumer.subscribe([self.topic], listener=listener)
             await listener.first.wait()
             return
-        consumer.subscribe([self.topic])  # without a group: every partition, assigned locally
-        # aiokafka signals a group-less assignment to nobody; the start timeout bounds this wait.
-        while not consumer.assignment():  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        partitions = self._partitions({tp.partition for tp in consumer.assignment()})
-        consumer.pause(*(consumer.assignment() - set(partitions)))  # other clusters' results
+        every = await assign_every_partition(consumer, self.topic)
+        partitions = self._partitions({tp.partition for tp in every})
+        consumer.pause(*(every - set(partitions)))  # other clusters' results
         if self._since is not None:
             await self._seek_to_since(consumer, partitions)
         for tp in partitions:

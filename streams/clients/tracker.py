@@ -72,25 +72,36 @@ class RecoveryTracker:
         Raises :class:`FollowError` when none arrives within ``within_s`` seconds.
         """
         last: RecoveryResult | None = None
-        try:
-            async with asyncio.timeout(within_s):
-                async for result in self.follow(event_id, cluster, since=since):
-                    last = result
-        except TimeoutError:
-            raise _unfinished(event_id, within_s, last) from None
+        async for result in self.follow(event_id, cluster, within_s=within_s, since=since):
+            last = result
         assert last is not None  # follow() ends only after a terminal record
         return last
 
     async def follow(
-        self, event_id: str, cluster: str, *, since: datetime | None = None
+        self,
+        event_id: str,
+        cluster: str,
+        *,
+        within_s: float | None = None,
+        since: datetime | None = None,
     ) -> AsyncGenerator[RecoveryResult]:
-        """Every record of the event's recovery from its first, ending with the terminal one."""
-        recovery_id, started = await self._find(event_id, cluster, since or self._opened_at)
-        async with self._subscriber(cluster, started, recovery_id=recovery_id) as results:
-            async for result in results:
-                yield result
-                if result.state.is_terminal:
-                    return
+        """Every record of the event's recovery from its first, ending with the terminal one.
+
+        Raises :class:`FollowError` when that has not come within ``within_s`` seconds (counted
+        only while it waits for Kafka or the API, never while the caller handles a record).
+        """
+        deadline = None if within_s is None else asyncio.get_running_loop().time() + within_s
+        last: RecoveryResult | None = None
+        try:
+            async with asyncio.timeout_at(deadline):
+                recovery_id, started = await self._find(event_id, cluster, since or self._opened_at)
+            async with self._subscriber(cluster, started, recovery_id=recovery_id) as results:
+                while last is None or not last.state.is_terminal:
+                    async with asyncio.timeout_at(deadline):
+                        last = await anext(results)
+                    yield last
+        except TimeoutError:
+            raise _unfinished(event_id, within_s or 0, last) from None
 
     async def _find(self, event_id: str, cluster: str, since: datetime) -> tuple[str, datetime]:
         """The id and start time of the recovery the event started (results) or joined (API)."""
