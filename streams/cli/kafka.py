@@ -15,7 +15,7 @@ from streams.settings_loader import load_settings
 app = typer.Typer(help="Run a real single-node Apache Kafka (KRaft) on 127.0.0.1.")
 
 RunDir = Annotated[
-    Path | None, typer.Option(help="State dir of the broker [env TMC_BROKER_RUN_DIR].")
+    Path | None, typer.Option(help="State dir of the broker (env TMC_BROKER_RUN_DIR).")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 

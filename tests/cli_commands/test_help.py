@@ -1,0 +1,33 @@
+"""Every command's --help shows its texts whole (rich markup once ate "[env ...]")."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+from rich.text import Text
+
+from streams.cli.app import app
+from tests.cli import run_cli
+
+
+def commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every command under ``command`` (typer's own click: groups have ``commands``)."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from commands(sub, (*path, name))
+
+
+def test_no_help_text_is_taken_for_rich_markup() -> None:
+    every = list(commands(typer.main.get_command(app)))
+    assert {("emit",), ("watch",), ("dlq", "replay"), ("kafka", "up")} <= {p for p, _ in every}
+    eaten = []
+    for path, command in every:
+        texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+        eaten += [(path, t) for t in texts if Text.from_markup(t).plain != t]
+    assert eaten == []
+
+
+def test_kafka_up_help_through_the_installed_command() -> None:
+    shown = run_cli("kafka", "up", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "State dir of the broker (env TMC_BROKER_RUN_DIR)." in shown.stdout
