@@ -8,6 +8,14 @@ INFO: hundreds of pairs a minute that bury everything else. ``RateLimitFilter`` 
 first occurrence of a message through, drops its repeats for ``interval_s`` and counts
 each drop (``tmc_log_warnings_suppressed_total``); the first occurrence after the interval
 passes with the number suppressed before it appended.
+
+At the first start on a fresh broker aiokafka logs ``Group Coordinator Request failed:
+[Error 15] GroupCoordinatorNotAvailableError`` at ERROR: the first consumer group makes Kafka
+create ``__consumer_offsets``, and until its partition has a leader every FindCoordinator
+answer is that retriable error, which aiokafka logs before retrying
+(``GroupCoordinator.ensure_coordinator_known``). ``CoordinatorWarmupFilter`` demotes exactly
+that message to INFO for a grace period after its first occurrence; a coordinator still
+missing after it is a real problem and stays an ERROR.
 """
 
 import logging
@@ -20,7 +28,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka.errors import CoordinatorNotAvailableError
+
 DEFAULT_INTERVAL_S = 60.0
+COORDINATOR_LOGGER = "aiokafka.consumer.group_coordinator"
+COORDINATOR_GRACE_S = 30.0
 # Loggers whose INFO lines come in the same floods as their warnings.
 NOISY_LOGGERS = ("faust.transport.producer",)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
@@ -120,7 +132,7 @@ class RateLimitFilter(logging.Filter):
                 f"{message} ({window.suppressed} similar suppressed "
                 f"in the last {now - window.started:.0f}s)"
             )
-            record.args = None
+            record.args = ()  # mode's formatter would format None as one argument
         return True
 
     def _forget_expired(self, now: float) -> None:
@@ -129,22 +141,57 @@ class RateLimitFilter(logging.Filter):
             del self._windows[key]
 
 
+class CoordinatorWarmupFilter(logging.Filter):
+    """Demote aiokafka's "group coordinator not available" ERROR while Kafka creates it.
+
+    Only that logger, that level and that error; within ``grace_s`` of its first occurrence in
+    this process it becomes an INFO line saying why (dropped when the root logger is above INFO).
+    """
+
+    def __init__(
+        self, grace_s: float = COORDINATOR_GRACE_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.grace_s = grace_s
+        self._clock = clock
+        self._first: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != COORDINATOR_LOGGER or record.levelno != logging.ERROR:
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not any(isinstance(arg, CoordinatorNotAvailableError) for arg in args):
+            return True
+        now = self._clock()
+        if self._first is None:
+            self._first = now
+        if now - self._first >= self.grace_s:
+            return True
+        record.msg = f"{record.getMessage()} (expected while Kafka creates the group coordinator)"
+        record.args = ()
+        record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
+        return logging.getLogger().isEnabledFor(logging.INFO)
+
+
 def rate_limited_logging(interval_s: float = DEFAULT_INTERVAL_S) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` fragment for Faust's ``logging_config`` setting.
 
     With ``merge`` mode's worker keeps its own formatters and root logger; the ``default``
     handler is declared as mode declares it (a colorlog stream handler with the
-    ``colored`` formatter) plus the rate-limit filter, so every record the worker prints
-    goes through it, whichever library logged it.
+    ``colored`` formatter) plus the coordinator warm-up and rate-limit filters, so every record
+    the worker prints goes through them, whichever library logged it.
     """
     return {
         "merge": True,
-        "filters": {"tmc_rate_limit": {"()": RateLimitFilter, "interval_s": interval_s}},
+        "filters": {
+            "tmc_coordinator_warmup": {"()": CoordinatorWarmupFilter},
+            "tmc_rate_limit": {"()": RateLimitFilter, "interval_s": interval_s},
+        },
         "handlers": {
             "default": {
                 "class": "colorlog.StreamHandler",
                 "formatter": "colored",
-                "filters": ["tmc_rate_limit"],
+                "filters": ["tmc_coordinator_warmup", "tmc_rate_limit"],
             }
         },
     }

@@ -6,9 +6,16 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from aiokafka.errors import GroupCoordinatorNotAvailableError, NodeNotReadyError
 
 from streams.metrics import Metrics, SuppressedLogsCollector
-from streams.quiet_logs import RateLimitFilter, SuppressedCounts, message_shape
+from streams.quiet_logs import (
+    COORDINATOR_LOGGER,
+    CoordinatorWarmupFilter,
+    RateLimitFilter,
+    SuppressedCounts,
+    message_shape,
+)
 
 PRODUCER = "faust.transport.producer"
 
@@ -132,6 +139,50 @@ def test_the_metric_exports_the_counts(counts: SuppressedCounts) -> None:
     assert value == 2
 
 
+def coordinator_not_available(grace_s: float, clock: Clock, *loggers: str) -> list[str]:
+    """What a handler filtered by CoordinatorWarmupFilter prints of aiokafka's warm-up error,
+    logged once by each of ``loggers`` (the call GroupCoordinator.ensure_coordinator_known
+    makes), the clock moving 10 s after each."""
+    handler = Collect()
+    handler.addFilter(CoordinatorWarmupFilter(grace_s, clock=clock))
+    for name in set(loggers):
+        logging.getLogger(name).addHandler(handler)
+    try:
+        for name in loggers:
+            error = GroupCoordinatorNotAvailableError()
+            logging.getLogger(name).error("Group Coordinator Request failed: %s", error)
+            clock.now += 10
+    finally:
+        for name in set(loggers):
+            logging.getLogger(name).removeHandler(handler)
+    return handler.lines
+
+
+def test_the_coordinator_warmup_error_is_info_only_for_its_grace_period(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    lines = coordinator_not_available(25, clock, *[COORDINATOR_LOGGER] * 4, "quietlogs.x")
+    levels = [line.split()[1] for line in lines]
+    assert levels == ["INFO", "INFO", "INFO", "ERROR", "ERROR"], lines
+    assert lines[0].endswith(
+        "[Error 15] GroupCoordinatorNotAvailableError "
+        "(expected while Kafka creates the group coordinator)"
+    ), lines[0]
+    other = logging.getLogger(COORDINATOR_LOGGER)
+    handler = Collect()
+    handler.addFilter(CoordinatorWarmupFilter(clock=clock))
+    other.addHandler(handler)
+    try:
+        other.error("Group Coordinator Request failed: %s", NodeNotReadyError())
+    finally:
+        other.removeHandler(handler)
+    assert [line.split()[1] for line in handler.lines] == ["ERROR"], "only that error"
+
+    caplog.set_level(logging.WARNING)
+    assert coordinator_not_available(25, clock, COORDINATOR_LOGGER) == [], "below the log level"
+
+
 def test_the_worker_logging_config_limits_faust_producer_warnings() -> None:
     """The app's logging_config, applied by mode as the worker applies it (own process)."""
     script = """
@@ -146,6 +197,10 @@ for size in range(101, 401):
     log.warning(f"producer buffer full size {size}")
     log.info(f"producer flush took {size / 1000}")
 logging.getLogger("faust.worker").info("still heard")
+from aiokafka.errors import GroupCoordinatorNotAvailableError
+logging.getLogger("aiokafka.consumer.group_coordinator").error(
+    "Group Coordinator Request failed: %s", GroupCoordinatorNotAvailableError()
+)
 value = Metrics().registry.get_sample_value(
     "tmc_log_warnings_suppressed_total",
     {"logger": "faust.transport.producer", "level": "WARNING"},
@@ -160,3 +215,5 @@ print("SUPPRESSED", int(value))
     assert output.count("producer flush took") == 1, output
     assert "still heard" in output
     assert "SUPPRESSED 299" in output
+    (warmup,) = [line for line in output.splitlines() if "GroupCoordinatorNotAvailable" in line]
+    assert "[INFO]" in warmup, "demoted: expected while Kafka creates the coordinator"
