@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS=tests/strategies`.
 PYTEST_ARGS ?=
 
-.PHONY: test lint kafka-jars kube-bins coverage-report bench clean
+.PHONY: test demo lint kafka-jars kube-bins coverage-report bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 kafka-jars: $(INSTALLED)
 	$(BIN)/tmc-recovery kafka fetch
+
+# The main job on the local default: a broker, a simulated fleet and one worker, playing a
+# scripted incident per strategy; exits 0 only when every incident ends as expected.
+demo: kafka-jars
+	$(BIN)/python -m streams.demo
 
 # kube-apiserver and etcd for tests/kube, built from the Go module proxy once per machine
 # (minutes) into ~/.cache/tmc-recovery/kube/, keyed by tests/kube/apiserver/go.sum.
