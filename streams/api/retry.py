@@ -6,25 +6,22 @@ recovery stays as it ended, final. The error's context names the recovery it ret
 (``RETRY_OF``), so the new recovery's row says where it came from.
 
 Triage merges errors of a target into its last recovery for ``dedup.cooldown_s`` after it
-ended, and a retry is no exception, so a retry is refused until that cooldown (and a margin
-for triage to have seen the ending) has passed: refused, rather than silently merged.
+ended, except the retry of that very recovery (``RETRY_OF``, streams/triage/decide.py), so a
+retry runs at once.
 """
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from schemas.records import RecoveryState, TMCError, from_avro
+from streams.triage.ids import RETRY_OF
 
-RETRY_OF = "tmc.retry-of"
 RETRYABLE = {RecoveryState.ESCALATED.value, RecoveryState.CANCELLED.value}
-MARGIN = timedelta(seconds=2)
 
 
-def refusal(
-    row: dict[str, Any], audit: list[dict[str, Any]], now: datetime, cooldown_s: float
-) -> str | None:
-    """Why ``row`` (the API's view of a recovery, ``audit`` its trail) cannot be retried now,
+def refusal(row: dict[str, Any], audit: list[dict[str, Any]]) -> str | None:
+    """Why ``row`` (the API's view of a recovery, ``audit`` its trail) cannot be retried,
     or None. A recovery is retried once: a second retry (a double click) would only merge
     into the first one's recovery, so it is pointed there instead."""
     if row["state"] not in RETRYABLE:
@@ -38,12 +35,6 @@ def refusal(
                 f"recovery {row['id']} was retried by {entry['user']} at {entry['at']} "
                 f"(event {entry['details']['event_id']}): retry that event's recovery instead"
             )
-    free_at = datetime.fromisoformat(row["end_time"]) + timedelta(seconds=cooldown_s) + MARGIN
-    if now < free_at:
-        return (
-            f"errors for {row['target']} merge into recovery {row['id']} until "
-            f"{free_at.isoformat()} (dedup.cooldown_s after it ended): retry then"
-        )
     return None
 
 

@@ -155,7 +155,7 @@ class Routes:
         triage under a new event id and starts a new recovery; 202 once it is on Kafka."""
         entry, row = await self._change(request, "retry")
         audit = await self.audit.entries(entry.cluster, entry.recovery_id)
-        why_not = refusal(row, audit, _now(), self.share.shared.settings.dedup.cooldown_s)
+        why_not = refusal(row, audit)
         if why_not is not None:
             raise Conflict(why_not)
         event_id = str(uuid.uuid4())

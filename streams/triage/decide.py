@@ -6,7 +6,7 @@ from schemas.records import TMCError
 from strategies.base import default_target
 from strategies.registry import ConfiguredStrategy, StrategyRegistry
 from streams.triage.dedup import Dedup, SeenEvent
-from streams.triage.ids import Source, recovery_id, trigger_of
+from streams.triage.ids import RETRY_OF, Source, recovery_id, trigger_of
 
 #: The strategy name recorded on escalations that no strategy could take.
 NO_STRATEGY = "none"
@@ -93,6 +93,11 @@ def _route(
     if claim is not None and claim.applied(source.topic, source.offset):
         # This very record was triaged before, but its seen row was lost in a crash.
         return Duplicate(error.event_id or trigger, claim.recovery_id, redelivery=True)
+    if claim is not None and error.context.get(RETRY_OF) == claim.recovery_id:
+        # An operator's retry of that recovery, which has ended (the API emits one only
+        # then), though its ending may not have reached triage yet: a new recovery, not
+        # a merge into the old one's cooldown.
+        claim = None
     if claim is not None:
         dedup.record_merge(name, target, error.event_id or trigger, source)
         return Merge(claim.recovery_id, name, target)

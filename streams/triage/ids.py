@@ -8,6 +8,9 @@ from schemas.records import TMCError
 
 _NAMESPACE = uuid.UUID("6f1d3b0e-6a49-4c1e-9a53-2b1f0c7d9e21")
 
+#: The error context key of an operator's retry: the id of the ended recovery it runs again.
+RETRY_OF = "tmc.retry-of"
+
 
 @dataclass(frozen=True, slots=True)
 class Source:

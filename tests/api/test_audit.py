@@ -2,13 +2,14 @@
 retried error is its recovery's error under a new event id, naming the recovery it retries."""
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from schemas.records import RecoveryResult
 from streams.api.audit import AuditEntry
-from streams.api.retry import RETRY_OF, refusal, retry_of
+from streams.api.retry import refusal, retry_of
 from streams.api.views import row_view
 from streams.partitioning import partition_for
+from streams.triage.ids import RETRY_OF
 from tests.schemas.examples import recovery_result
 
 
@@ -41,23 +42,17 @@ def test_a_retry_is_the_recoverys_error_again_under_a_new_event_id() -> None:
     assert first.kafka_key() == row.error.kafka_key()
 
 
-def test_only_an_ended_unhealed_recovery_past_its_cooldown_may_be_retried() -> None:
-    ended = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-    row = {"id": "r", "target": "edge-1", "state": "Escalated", "end_time": ended.isoformat()}
-    assert refusal(row, [], ended + timedelta(seconds=302), 300) is None
-    assert refusal({**row, "state": "Cancelled"}, [], ended + timedelta(seconds=302), 300) is None
-    waiting = refusal(row, [], ended + timedelta(seconds=301), 300)
-    assert waiting == (
-        "errors for edge-1 merge into recovery r until 2026-12-01T15:05:02+00:00 "
-        "(dedup.cooldown_s after it ended): retry then"
-    )
+def test_only_an_ended_unhealed_recovery_not_yet_retried_may_be_retried() -> None:
+    row = {"id": "r", "target": "edge-1", "state": "Escalated"}
+    assert refusal(row, []) is None
+    assert refusal({**row, "state": "Cancelled"}, []) is None
     for state in ("Completed", "InProgress", "RetryScheduled"):
-        assert refusal({**row, "state": state}, [], ended + timedelta(days=1), 300) == (
+        assert refusal({**row, "state": state}, []) == (
             f"recovery r is {state}: only an escalated or cancelled recovery can be retried"
         )
     retried = {"action": "retry", "user": "bob", "at": "T", "details": {"event_id": "e-9"}}
     cancelled = {"action": "cancel", "user": "bob", "at": "T", "details": {}}
-    assert refusal(row, [cancelled], ended + timedelta(days=1), 300) is None
-    assert refusal(row, [cancelled, retried], ended + timedelta(days=1), 300) == (
+    assert refusal(row, [cancelled]) is None
+    assert refusal(row, [cancelled, retried]) == (
         "recovery r was retried by bob at T (event e-9): retry that event's recovery instead"
     )

@@ -16,7 +16,7 @@ from streams.config import DedupSettings
 from streams.partitioning import row_key
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
 from streams.triage.dedup import Dedup, DedupState, PartitionDedup
-from streams.triage.ids import Source, recovery_id
+from streams.triage.ids import RETRY_OF, Source, recovery_id
 from streams.triage.rows import MAX_MERGED_IDS
 from tests.strategies.planned import Generic, planned
 
@@ -113,6 +113,28 @@ def test_same_problem_merges_while_active_and_during_cooldown_only() -> None:
     after = decide(_with_id(_unreachable("edge-1"), "d"), registry, dedup, 20 + 301, src())
     assert isinstance(after, Start)
     assert after.recovery_id != first.recovery_id
+
+
+def test_a_retry_of_the_ended_recovery_starts_a_new_one_during_its_cooldown() -> None:
+    dedup, registry = _dedup(), _registry()
+    first = decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src())
+    assert isinstance(first, Start)
+    retry = _with_id(_unreachable("edge-1"), "r")
+    retry = replace(retry, context={RETRY_OF: first.recovery_id})
+    forged = replace(retry, event_id="f", context={RETRY_OF: "ClusterConnectivity-other"})
+    # Its ending has not reached triage yet: the retry (the API emits one only once the row
+    # has ended) starts anew all the same; a retry that names another recovery merges.
+    assert isinstance(decide(forged, registry, dedup, 5, src()), Merge)
+    again = decide(retry, registry, dedup, 10, src())
+    assert isinstance(again, Start)
+    assert again.recovery_id != first.recovery_id
+    claim = dedup.current_claim("ClusterConnectivity", "edge-1")
+    assert claim is not None
+    assert claim.recovery_id == again.recovery_id
+    # The old recovery's ending, read late, leaves the new claim alone; later errors merge.
+    dedup.release("ClusterConnectivity", "edge-1", first.recovery_id, now=20)
+    later = decide(_with_id(_unreachable("edge-1"), "b"), registry, dedup, 30, src())
+    assert later == Merge(again.recovery_id, "ClusterConnectivity", "edge-1")
 
 
 def test_release_by_a_stale_recovery_does_not_end_the_current_claim() -> None:
