@@ -27,8 +27,9 @@ async def run_attempt(
             outcome = await strategy.execute(ctx, recovery.error, recovery.context)
     except RecoveryFailed as exc:
         return AttemptFailure(
-            RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__
-        )
+            RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__,
+            exc.next_steps,
+        )  # fmt: skip
     except TimeoutError as exc:
         if deadline.expired():
             message = f"timed out after {timeout_s:g}s"
@@ -38,8 +39,9 @@ async def run_attempt(
         return _unexpected(recovery, exc)
     if not outcome.success:
         return AttemptFailure(
-            RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error
-        )
+            RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error,
+            next_steps=outcome.next_steps,
+        )  # fmt: skip
     return outcome
 
 

@@ -21,6 +21,7 @@ class AttemptFailure:
     retryable: bool = True
     actions: tuple[str, ...] = ()
     error: str | None = None
+    next_steps: tuple[str, ...] = ()  # what an operator can do, kept on to the escalation
 
     @property
     def reason(self) -> str:
@@ -68,9 +69,14 @@ def complete(recovery: RecoveryResult, outcome: RecoveryOutcome, at: datetime) -
 
 
 def fail_attempt(recovery: RecoveryResult, failure: AttemptFailure, at: datetime) -> RecoveryResult:
-    """The attempt's Failed or Timeout record, its actions kept in ``result``."""
+    """The attempt's Failed or Timeout record, its actions and next steps kept in
+    ``result`` (an escalation keeps the last attempt's result)."""
     outcome = RecoveryOutcome(
-        success=False, message=failure.message, actions=failure.actions, error=failure.error
+        success=False,
+        message=failure.message,
+        actions=failure.actions,
+        next_steps=failure.next_steps,
+        error=failure.error,
     )
     return advance(recovery, failure.state, at, failure.reason, result=outcome)
 

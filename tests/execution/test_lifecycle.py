@@ -65,7 +65,10 @@ async def test_retry_with_backoff_then_success(
 async def test_exhausted_attempts_escalate_with_the_seed_style_reason(
     make_executor: MakeExecutor, recorder: Recorder
 ) -> None:
-    strategy = Migration(RecoveryFailed("rollback required", actions=("paused",)))
+    failure = RecoveryFailed(
+        "rollback required", actions=("paused",), next_steps=("roll back by hand",)
+    )
+    strategy = Migration(failure)
     await make_executor(strategy).submit(recovery("m1", strategy="Migration", max_attempts=3))
 
     done = await recorder.ended("m1")
@@ -78,6 +81,7 @@ async def test_exhausted_attempts_escalate_with_the_seed_style_reason(
     assert recorder.states("m1") == [*retried(S.FAILED) * 2, S.IN_PROGRESS, S.FAILED, S.ESCALATED]
     assert done.result is not None
     assert done.result.actions == ("paused",)
+    assert done.result.next_steps == ("roll back by hand",), "an operator sees what to do"
     assert done.end_time is not None
     assert len(strategy.calls) == 3
 
