@@ -13,9 +13,9 @@ At the first start on a fresh broker aiokafka logs ``Group Coordinator Request f
 [Error 15] GroupCoordinatorNotAvailableError`` at ERROR: the first consumer group makes Kafka
 create ``__consumer_offsets``, and until its partition has a leader every FindCoordinator
 answer is that retriable error, which aiokafka logs before retrying
-(``GroupCoordinator.ensure_coordinator_known``). ``CoordinatorWarmupFilter`` demotes exactly
-that message to INFO for a grace period after its first occurrence; a coordinator still
-missing after it is a real problem and stays an ERROR.
+(``GroupCoordinator.ensure_coordinator_known``), each retry again. ``CoordinatorWarmupFilter``
+turns exactly that message into one INFO line for a grace period after its first occurrence; a
+coordinator still missing after it is a real problem and stays an ERROR.
 """
 
 import logging
@@ -144,8 +144,9 @@ class RateLimitFilter(logging.Filter):
 class CoordinatorWarmupFilter(logging.Filter):
     """Demote aiokafka's "group coordinator not available" ERROR while Kafka creates it.
 
-    Only that logger, that level and that error; within ``grace_s`` of its first occurrence in
-    this process it becomes an INFO line saying why (dropped when the root logger is above INFO).
+    Only that logger, that level and that error: its first occurrence in this process becomes
+    one INFO line saying why (dropped when the root logger is above INFO), its retries within
+    ``grace_s`` are dropped, and later ones stay ERRORs.
     """
 
     def __init__(
@@ -163,10 +164,9 @@ class CoordinatorWarmupFilter(logging.Filter):
         if not any(isinstance(arg, CoordinatorNotAvailableError) for arg in args):
             return True
         now = self._clock()
-        if self._first is None:
-            self._first = now
-        if now - self._first >= self.grace_s:
-            return True
+        if self._first is not None:  # a retry (every 100 ms or so): silent within the grace
+            return now - self._first >= self.grace_s
+        self._first = now
         record.msg = f"{record.getMessage()} (expected while Kafka creates the group coordinator)"
         record.args = ()
         record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
