@@ -114,6 +114,7 @@ class RecoveryTracker:
             finally:
                 for search in searches:
                     search.cancel()
+                await asyncio.gather(*searches, return_exceptions=True)  # settled before closing
             return done.pop().result()
 
     def _subscriber(
