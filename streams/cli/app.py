@@ -2,7 +2,6 @@
 
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -44,9 +43,13 @@ def main() -> None:
     except TmcRecoveryError as exc:
         report(exc)
         sys.exit(EXIT_ERROR)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # typer's own click: a usage error, a bad parameter
+        show = getattr(exc, "show", None)
+        if show is None:
+            report(TmcRecoveryError(exc.format_message()))
+        else:
+            show()
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -31,3 +31,12 @@ def test_kafka_up_help_through_the_installed_command() -> None:
     shown = run_cli("kafka", "up", "--help")
     assert shown.returncode == 0, shown.stderr
     assert "State dir of the broker (env TMC_BROKER_RUN_DIR)." in shown.stdout
+
+
+def test_a_usage_error_is_click_style_with_exit_2_and_no_traceback() -> None:
+    missing = run_cli("recoveries", "show")
+    unknown = run_cli("no-such-command")
+    for result, said in ((missing, "Missing argument 'ID'"), (unknown, "No such command")):
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert f"Error: {said}" in result.stderr
