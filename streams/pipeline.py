@@ -29,6 +29,7 @@ from streams.api.server import ApiServer, api_server
 from streams.app import create_app
 from streams.config import ServiceSettings
 from streams.context import Shared
+from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
 from streams.execution.agent import RequestAgents
 from streams.execution.executor import Admission, RecoveryExecutor
@@ -89,12 +90,19 @@ class RecoveryService:
                 tables.seen, tables.targets, settings.dedup, settings.topics.partitions
             ),
         )
+        self.control = ControlView(
+            settings.kafka.bootstrap_servers,
+            self.shared.topics.control.get_topic_name(),
+            settings.topics.partitions,
+        )
+        self.app.task(self.control.run)
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
             settings.execution,
             settings.retry,
             admit=self._admit,
+            gates=self.control,
             timeouts={configured.name: configured.timeout for configured in self.strategies},
             dry_run=settings.dry_run,
         )
@@ -106,6 +114,7 @@ class RecoveryService:
                 self.shared,
                 ready=lambda: self.readiness.ready,
                 running=lambda: self.executor.running,
+                control=self.control,
             )
         triage = Triage(self.shared)
         triage.register()

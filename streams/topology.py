@@ -133,6 +133,10 @@ TOPOLOGY = Topology(
             "each change made through the API (JSON: who, what, when, why): <cluster>~<id>~<entry>",
         ),
         TopicEntry(
+            "control", "tmc.recovery.control", LOG, False,
+            "the operators' switches (JSON): pause, shadow~<strategy> -> on/off, who, when, why",
+        ),
+        TopicEntry(
             "status", "tmc.recovery.status.v2", TABLE, True,
             "status table: <cluster>~<recovery id> -> latest RecoveryResult (Avro)",
         ),

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from streams.context import Shared
+from streams.log_reader import from_start
 from streams.partitioning import SEPARATOR, partition_for, row_key
 
 
@@ -59,20 +60,10 @@ class AuditLog:
         tp = TopicPartition(
             self.topic.get_topic_name(), partition_for(cluster.encode(), self._partitions)
         )
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False,
-            isolation_level="read_committed",
-        )  # fmt: skip
-        await consumer.start()
-        try:
-            consumer.assign([tp])
-            await consumer.seek_to_beginning(tp)
-            end = (await consumer.end_offsets([tp]))[tp]
+        async with from_start(self._bootstrap, [tp]) as (consumer, ends):
             found: dict[bytes, dict[str, Any]] = {}
-            while await consumer.position(tp) < end:
+            while await consumer.position(tp) < ends[tp]:
                 for record in (await consumer.getmany(tp, timeout_ms=1000)).get(tp, []):
                     if record.key is not None and record.key.startswith(prefix) and record.value:
                         found[record.key] = json.loads(record.value)
             return sorted(found.values(), key=lambda entry: str(entry["at"]))
-        finally:
-            await consumer.stop()

@@ -8,9 +8,13 @@ long a refusal takes says nothing about how close a guess came.
 
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
-from streams.api.exceptions import Forbidden, Unauthorized
+from aiohttp import web
+
+from streams.api.exceptions import BadRequest, Forbidden, Unauthorized
 from streams.config import ApiToken
 
 
@@ -41,3 +45,31 @@ def authorize(header: str | None, tokens: Mapping[str, ApiToken], needed: Role) 
             f"{user} ({tokens[user].role}) may not do this: it needs {needed.name.lower()}"
         )
     return user
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a change (authorized), their role, and the request's JSON body."""
+
+    user: str
+    role: str
+    body: dict[str, Any]
+
+    def reason(self, required: bool = True) -> str:
+        """The body's ``reason``, stripped; BadRequest when required and missing."""
+        reason = self.body.get("reason", "")
+        if not isinstance(reason, str) or (required and not reason.strip()):
+            raise BadRequest('a reason is required: {"reason": "why"}')
+        return reason.strip()
+
+
+async def caller(request: web.Request, tokens: Mapping[str, ApiToken], needed: Role) -> Caller:
+    """The authorized caller of a change, whose body must be a JSON object (or empty)."""
+    user = authorize(request.headers.get("Authorization"), tokens, needed)
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except ValueError as exc:
+        raise BadRequest('the body must be JSON: {"reason": "why"}') from exc
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object: {"reason": "why"}')
+    return Caller(user, tokens[user].role, body)

@@ -19,12 +19,12 @@ from yarl import URL
 
 from schemas.records import RecoveryState
 from streams.api.audit import AuditEntry, AuditLog
-from streams.api.auth import Role, authorize
+from streams.api.auth import Role, caller
 from streams.api.commands import Commands
+from streams.api.control import ControlRoutes
 from streams.api.exceptions import (
     ApiBindError,
     ApiError,
-    BadRequest,
     Conflict,
     NotFound,
     Relayed,
@@ -36,6 +36,8 @@ from streams.api.share import LocalShare
 from streams.api.views import merge_status
 from streams.config import ApiSettings, ApiToken
 from streams.context import Shared
+from streams.control.switch import Switchboard
+from streams.control.view import ControlView
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,11 @@ class Routes:
         commands: Commands,
         audit: AuditLog,
         tokens: Mapping[str, ApiToken],
+        control: ControlRoutes,
     ) -> None:
         self.share, self.fleet, self._ready, self._registry = share, fleet, ready, registry
         self.commands, self.audit, self._tokens = commands, audit, tokens
+        self.control = control
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[_errors])
@@ -89,6 +93,7 @@ class Routes:
         app.router.add_get("/livez", self.livez)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
+        self.control.add_to(app)
         return app
 
     async def status(self, request: web.Request) -> web.Response:
@@ -123,17 +128,10 @@ class Routes:
     async def _change(self, request: web.Request, action: str) -> tuple[AuditEntry, dict[str, Any]]:
         """A change's caller (an operator's bearer token) and reason (JSON body
         ``{"reason": ...}``), the row it is about, and its audit entry."""
-        user = authorize(request.headers.get("Authorization"), self._tokens, Role.OPERATE)
-        try:
-            body = await request.json()
-        except ValueError as exc:
-            raise BadRequest('the body must be JSON: {"reason": "why"}') from exc
-        reason = body.get("reason") if isinstance(body, dict) else None
-        if not isinstance(reason, str) or not reason.strip():
-            raise BadRequest('a reason is required: {"reason": "why"}')
+        who = await caller(request, self._tokens, Role.OPERATE)
+        reason = who.reason()
         row = await self._one(request)
-        role = self._tokens[user].role
-        entry = AuditEntry(user, role, action, row["cluster"], row["id"], reason.strip())
+        entry = AuditEntry(who.user, who.role, action, row["cluster"], row["id"], reason)
         return entry, row
 
     def _answer(self, entry: AuditEntry, **more: str) -> web.Response:
@@ -268,13 +266,19 @@ def api_server(
     shared: Shared,
     ready: Callable[[], bool],
     running: Callable[[], int],
+    control: ControlView,
 ) -> ApiServer:
-    """The worker's API over its tables; ``ready`` and ``running`` as LocalShare takes them."""
+    """The worker's API over its tables and switches (``control``, the worker's view of
+    them); ``ready`` and ``running`` as LocalShare takes them."""
     partitions = shared.settings.topics.partitions
     changelog = shared.tables.status.changelog_topic.get_topic_name()
     fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
     share = LocalShare(shared, ready, running)
     registry = shared.metrics.registry
     commands, audit = Commands(shared), AuditLog(shared)
-    routes = Routes(share, fleet, ready, registry, commands, audit, settings.tokens)
+    switches = ControlRoutes(
+        control, Switchboard(shared.topics.control), audit, settings.tokens,
+        shared.strategies.names(),
+    )  # fmt: skip
+    routes = Routes(share, fleet, ready, registry, commands, audit, settings.tokens, switches)
     return ApiServer(settings, routes)

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from schemas.errors import TmcRecoveryError
 from streams.broker.errors import BrokerStartFailed
-from streams.cli import dlq, emit, kafka, queries, topics, watch, worker
+from streams.cli import control, dlq, emit, kafka, queries, topics, watch, worker
 
 app = typer.Typer(
     name="tmc-recovery",
@@ -24,6 +24,9 @@ app.add_typer(dlq.app, name="dlq")
 app.command()(queries.status)
 app.add_typer(queries.recoveries_app, name="recoveries")
 app.command()(queries.clusters)
+app.command()(control.pause)
+app.command()(control.resume)
+app.command()(control.shadow)
 
 EXIT_ERROR = 2
 

@@ -42,6 +42,11 @@ first holding its target through its retry waits; different targets only share t
 concurrency bound, so a hung cluster delays no other. An unknown strategy name escalates at
 once.
 
+Gates: just before each attempt the executor asks the operators' switches (streams/control/).
+While the fleet is paused the attempt waits, its recovery recorded once as held (the same
+state again, the reason naming who paused and why), and runs after the resume; a strategy in
+shadow mode runs dry (``ExecutionContext.dry_run``) and its outcome says it was a shadow run.
+
 Publishing: the executor writes no table and no topic itself; it hands each record to the
 ``publish`` callback, in order per recovery. A failing publish is logged with the recovery id
 and retried with backoff a bounded number of times; then the record is kept in ``unpublished``

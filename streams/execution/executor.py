@@ -7,10 +7,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, utc_now
 from strategies.base import RecoveryStrategy
 from streams.config import ExecutionSettings, RetrySettings
+from streams.control.state import Gate, Switch, hold_reason
 from streams.execution import lifecycle
 from streams.execution.attempt import run_attempt
 from streams.execution.backoff import retry_delay
@@ -49,6 +51,23 @@ async def admit_always(recovery: RecoveryResult) -> Admission:
     return Admission(recovery, lambda: True)
 
 
+class Gates(Protocol):
+    """The operator's switches (streams/control/view.py): may ``strategy`` act now?"""
+
+    async def until_may_act(
+        self, strategy: str, on_hold: Callable[[Switch], Awaitable[None]]
+    ) -> Gate: ...
+
+
+class OpenGates:
+    """No switches: every attempt acts (tests of scheduling logic, tools)."""
+
+    async def until_may_act(
+        self, strategy: str, on_hold: Callable[[Switch], Awaitable[None]]
+    ) -> Gate:
+        return Gate.ACT
+
+
 class _StandDown(Exception):
     """The admission lapsed (a rebalance): stop without publishing; the next owner resumes."""
 
@@ -82,6 +101,7 @@ class RecoveryExecutor:
         retry: RetrySettings,
         *,
         admit: Admit = admit_always,
+        gates: Gates | None = None,
         timeouts: Mapping[str, timedelta] | None = None,
         dry_run: bool = False,
         clock: Callable[[], datetime] = utc_now,
@@ -91,6 +111,7 @@ class RecoveryExecutor:
     ) -> None:
         self._strategies = dict(strategies)
         self._admit = admit
+        self._gates = gates or OpenGates()
         self._timeouts = dict(timeouts or {})
         self._retry = retry
         self._dry_run = dry_run
@@ -206,8 +227,14 @@ class RecoveryExecutor:
     async def _attempt(
         self, entry: _Tracked, strategy: RecoveryStrategy, attempt: int | None
     ) -> None:
-        """Run ``attempt`` (None: re-run the one in progress) and record its outcome, in a slot."""
+        """Run ``attempt`` (None: re-run the one in progress) and record its outcome, in a slot.
+
+        The gates are passed inside the slot, just before the attempt: a recovery held by a
+        pause keeps its slot, harmlessly, since nothing acts while paused."""
         async with self._slots:
+            gate = await self._gates.until_may_act(
+                strategy.name, lambda pause: self._hold(entry, pause)
+            )
             entry.running = True
             try:
                 if attempt is not None:
@@ -215,15 +242,25 @@ class RecoveryExecutor:
                     await self._record(entry, started)
                 timeout = self._timeouts.get(strategy.name, strategy.timeout)
                 self._check_ours(entry)
-                result = await run_attempt(strategy, entry.latest, timeout, self._dry_run)
+                shadow = gate is Gate.SHADOW
+                result = await run_attempt(strategy, entry.latest, timeout, self._dry_run or shadow)
                 now = self._clock()
                 if isinstance(result, RecoveryOutcome):
-                    await self._record(entry, lifecycle.complete(entry.latest, result, now))
+                    outcome = lifecycle.shadowed(result) if shadow else result
+                    await self._record(entry, lifecycle.complete(entry.latest, outcome, now))
                 else:
                     await self._record(entry, lifecycle.fail_attempt(entry.latest, result, now))
                     await self._settle(entry, result)
             finally:
                 entry.running = False
+
+    async def _hold(self, entry: _Tracked, pause: Switch) -> None:
+        """Record that the recovery waits for the resume, once per pause (a resumed one that
+        was held already is not recorded again)."""
+        reason = hold_reason(pause)
+        transitions = entry.latest.transitions
+        if not transitions or transitions[-1].reason != reason:
+            await self._record(entry, lifecycle.hold(entry.latest, reason, self._clock()))
 
     async def _settle(self, entry: _Tracked, failure: AttemptFailure) -> None:
         """Follow a failed attempt with RetryScheduled or Escalated."""

@@ -111,6 +111,21 @@ def _escalation_reason(recovery: RecoveryResult, failure: AttemptFailure) -> str
     return f"{recovery.strategy} recovery failed after {count}: {failure.message}"
 
 
+SHADOW_RUN = "shadow run, nothing changed: "
+"""Prefix of a shadow run's outcome message (and so of its Completed reason)."""
+
+
+def shadowed(outcome: RecoveryOutcome) -> RecoveryOutcome:
+    """A shadow run's outcome: the strategy planned (dry-run) and says so; nothing acted."""
+    return dataclasses.replace(outcome, message=f"{SHADOW_RUN}{outcome.message}")
+
+
+def hold(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
+    """The same state again with ``reason``: a recovery due to run waits (the fleet is
+    paused), visibly on its row and the results topic, and runs after the resume."""
+    return advance(recovery, recovery.state, at, reason, retry_due_at=recovery.retry_due_at)
+
+
 def escalate(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
     return advance(recovery, RecoveryState.ESCALATED, at, reason)
 
