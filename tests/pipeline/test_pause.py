@@ -21,7 +21,7 @@ from tests.cli import run_cli
 __all__ = ["http"]
 pytestmark = pytest.mark.kafka
 S = RecoveryState
-ALICE = "alice-token-0123456789"
+ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
 
 
 def flip(url: str, *args: str) -> dict[str, Any]:
@@ -45,6 +45,27 @@ async def switches(
     raise AssertionError(f"the switches never changed: {view}")
 
 
+async def refusals(http: aiohttp.ClientSession, url: str) -> None:
+    """Refused flips change nothing and leave no audit entry."""
+    why, alice, bob = (
+        {"reason": "x"},
+        {"Authorization": f"Bearer {ALICE}"},
+        {"Authorization": f"Bearer {BOB}"},
+    )
+    refused = [
+        (f"{url}/pause", bob, why, 403),
+        (f"{url}/pause", None, why, 401),
+        (f"{url}/pause", alice, {}, 400),
+        (f"{url}/strategies/Nope/shadow", alice, {"on": True}, 404),
+        (f"{url}/strategies/ClusterConnectivity/shadow", alice, {"on": "yes"}, 400),
+    ]
+    for path, headers, body, status in refused:
+        async with http.post(path, json=body, headers=headers) as reply:
+            assert reply.status == status, (path, body, await reply.text())
+    status, view = await get(http, f"{url}/pause")
+    assert (status, view) == (200, {"paused": False, "pause": None, "shadow": {}, "audit": []})
+
+
 def held(row: RecoveryResult) -> bool:
     reason = row.transitions[-1].reason or ""
     return row.state is S.PENDING and reason.startswith("held: fleet paused by alice at ")
@@ -58,10 +79,11 @@ def only(rows: dict[str, RecoveryResult], cluster: str) -> RecoveryResult:
 async def test_pause_holds_recoveries_and_shadow_reports_without_acting(
     env: PipelineEnv, fleet: FleetSimulator, start_worker, http: aiohttp.ClientSession
 ) -> None:
-    tokens = {"alice": {"token": ALICE, "role": "operate"}}
+    tokens = {"alice": {"token": ALICE, "role": "operate"}, "bob": {"token": BOB, "role": "read"}}
     worker = start_worker("w1", api={"tokens": tokens})
     url = await worker.api_url()
     await worker.ready()
+    await refusals(http, url)
 
     assert flip(url, "pause", "--reason", "bad deploy")["command"] == "pause"
     view = await switches(http, url, lambda view: view["paused"])
