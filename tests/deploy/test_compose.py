@@ -50,7 +50,13 @@ def test_worker_is_built_from_deploy_and_waits_for_a_healthy_kafka() -> None:
         f"INTERNAL://{env['TMC_KAFKA__BOOTSTRAP_SERVERS']}"
         in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
     )
-    assert "ports" not in worker, "the worker publishes nothing"
+
+def test_worker_api_is_published_on_loopback_only_and_checks_readiness() -> None:
+    worker = _services()["worker"]
+    assert worker["ports"] == ["127.0.0.1:6066:6066"]
+    env = worker["environment"]
+    assert env["TMC_API__ADVERTISED_URL"] == "http://worker:6066"
+    assert "/readyz" in " ".join(worker["healthcheck"]["test"])
 
 
 def test_dockerfile_installs_the_package_and_runs_the_worker() -> None:
