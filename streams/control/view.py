@@ -49,7 +49,19 @@ class ControlView:
             await on_hold(pause)  # outside the lock: it publishes, and flips must not wait
 
     async def run(self) -> None:
-        """Read the topic for as long as the worker runs (its task is cancelled at stop)."""
+        """Read the topic for as long as the worker runs (its task is cancelled at stop).
+        A broker that cannot be reached is tried again, with backoff, never a crash: until
+        the switches are read the worker acts on nothing, which is the safe side."""
+        delay_s = 0.5
+        while True:
+            try:
+                await self._follow()
+            except Exception as exc:
+                log.warning("reading the control topic failed (%s); retrying in %gs", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 10.0)
+
+    async def _follow(self) -> None:
         async with from_start(self._bootstrap, self._tps) as (consumer, ends):
             while True:
                 batch = await consumer.getmany(*self._tps, timeout_ms=self._poll_ms)
