@@ -51,6 +51,7 @@ def test_worker_is_built_from_deploy_and_waits_for_a_healthy_kafka() -> None:
         in kafka_env["KAFKA_ADVERTISED_LISTENERS"]
     )
 
+
 def test_worker_api_is_published_on_loopback_only_and_checks_readiness() -> None:
     worker = _services()["worker"]
     assert worker["ports"] == ["127.0.0.1:6066:6066"]
