@@ -26,7 +26,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from schemas.records import ErrorType
 from strategies.settings import StrategySettings
+from streams.runtime_config.vocabulary import RecoveryManagerConfig, StrategyConfig
 from streams.settings_loader import ConfigError, load_settings
 from streams.topology import TOPOLOGY, TopicEntry, Topology
 
@@ -214,8 +216,19 @@ class ApiSettings(_Section):
     tokens: dict[str, ApiToken] = Field(default_factory=dict)
 
 
-class ServiceSettings(BaseSettings):
-    """Everything a worker needs to start."""
+class Tunables(_Section):
+    """What ``tmc-recovery config apply`` changes on running workers: concurrency and the
+    strategies' knobs, in either vocabulary (streams/runtime_config/resolve.py maps the Go
+    design's onto the per-strategy one). The sections keep their names in the worker file."""
+
+    execution: ExecutionSettings = ExecutionSettings()
+    strategies: dict[str, StrategySettings] = Field(default_factory=dict)
+    recoveryManager: RecoveryManagerConfig = RecoveryManagerConfig()
+    strategyConfigs: dict[ErrorType, StrategyConfig] = Field(default_factory=dict)
+
+
+class ServiceSettings(BaseSettings, Tunables):
+    """Everything a worker needs to start; its ``Tunables`` are what ``config apply`` replaces."""
 
     model_config = SettingsConfigDict(
         env_prefix="TMC_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -239,9 +252,7 @@ class ServiceSettings(BaseSettings):
     dedup: DedupSettings = DedupSettings()
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
-    execution: ExecutionSettings = ExecutionSettings()
     api: ApiSettings = ApiSettings()
-    strategies: dict[str, StrategySettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _static_members_keep_their_api_url(self) -> "ServiceSettings":

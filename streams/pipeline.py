@@ -27,7 +27,7 @@ from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
-from streams.config import ServiceSettings
+from streams.config import ExecutionSettings, ServiceSettings
 from streams.context import Shared
 from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
@@ -37,6 +37,7 @@ from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
 from streams.readiness import Readiness
+from streams.runtime_config.resolve import resolve
 from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
@@ -60,7 +61,8 @@ class RecoveryService:
         """``on_stop`` closes what the strategies hold (the gateway's HTTP sessions)."""
         self.settings = settings
         self._on_stop = list(on_stop)
-        self.strategies = StrategyRegistry(strategies, settings.strategies)
+        effective = resolve(settings, strategies)
+        self.strategies = StrategyRegistry(strategies, effective.strategies)
         self.app = create_app(settings)
         registry_client = None
         if settings.codec.registry_url:
@@ -99,7 +101,7 @@ class RecoveryService:
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
-            settings.execution,
+            ExecutionSettings(max_concurrent=effective.max_concurrent),
             settings.retry,
             admit=self._admit,
             gates=self.control,
