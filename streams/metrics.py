@@ -82,5 +82,14 @@ class Metrics:
             "tmc_pipeline_consumer_lag", "Records behind the end of the errors topic.",
             ["partition"], registry=r,
         )  # fmt: skip
+        self.health_reports = Counter(
+            "tmc_health_reports_total", "Health reports read, by reported status.",
+            ["status"], registry=r,
+        )  # fmt: skip
+        self.health_incidents = Counter(
+            "tmc_health_incidents_total",
+            "Components newly Unhealthy, each sent once as a ComponentUnhealthy error.",
+            registry=r,
+        )
         self.suppressed_logs = SuppressedLogsCollector()
         r.register(self.suppressed_logs)

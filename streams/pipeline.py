@@ -33,6 +33,7 @@ from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
 from streams.execution.agent import RequestAgents
 from streams.execution.executor import Admission, RecoveryExecutor
+from streams.health.agent import HealthMonitor
 from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
@@ -124,6 +125,7 @@ class RecoveryService:
         RequestAgents(self.shared, self.executor).register()
         ResultsAgent(self.shared).register()
         EventsAgent(self.shared).register()
+        HealthMonitor(self.shared).register()
         self._watch_for_stalls(settings, exactly_once)
         self.shared.tables.summaries.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)

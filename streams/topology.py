@@ -129,6 +129,10 @@ TOPOLOGY = Topology(
             "Kubernetes Events (RecoveryEvent, Avro): recoveries started and ended, by cluster",
         ),
         TopicEntry(
+            "health", "tmc.health.reports", STREAM, True,
+            "HealthReports from components (Avro), keyed like errors: cluster, else component",
+        ),
+        TopicEntry(
             "audit", "tmc.recovery.audit", LOG, True,
             "each change made through the API (JSON: who, what, when, why): <cluster>~<id>~<entry>",
         ),

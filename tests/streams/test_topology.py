@@ -50,6 +50,7 @@ def test_public_names_are_the_ones_clients_know() -> None:
         "results": "tmc.recovery.results",
         "escalations": "tmc.recovery.escalations",
         "events": "tmc.recovery.events",
+        "health": "tmc.health.reports",
         "audit": "tmc.recovery.audit",
         "status": "tmc.recovery.status.v2",
         "summaries": "tmc.recovery.clusters.v2",
