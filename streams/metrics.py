@@ -79,9 +79,16 @@ class Metrics:
             "Errors re-keyed to the partition of their cluster.", registry=r,
         )  # fmt: skip
         self.lag = Gauge(
-            "tmc_pipeline_consumer_lag", "Records behind the end of the errors topic.",
+            "tmc_pipeline_consumer_lag",
+            "Records behind the end of the errors topic, per partition, as of the last read.",
             ["partition"], registry=r,
         )  # fmt: skip
+        self.queue_depth = Gauge(
+            "tmc_executor_queue_depth",
+            "Recoveries this worker tracks but is not running: behind their target, waiting "
+            "for a slot, or due to retry later.",
+            registry=r,
+        )  # kept current by the service: set_function on its executor
         self.health_reports = Counter(
             "tmc_health_reports_total", "Health reports read, by reported status.",
             ["status"], registry=r,

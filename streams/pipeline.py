@@ -110,6 +110,7 @@ class RecoveryService:
             dry_run=settings.dry_run,
         )
         self.shared.metrics.active.set_function(lambda: len(self.executor.tracked))
+        self.shared.metrics.queue_depth.set_function(lambda: self.executor.waiting)
         self.api: ApiServer | None = None
         if settings.api.enabled:
             self.api = api_server(

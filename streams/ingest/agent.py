@@ -48,8 +48,16 @@ class IngestAgents:
             if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
                 if forward:
                     self.p.metrics.received.inc()
+                    self._measure_lag(event)
                 outgoing = await self._admit(event, forward)
             await self.triage.add(event, outgoing, epoch)
+
+    def _measure_lag(self, event: EventT[bytes]) -> None:
+        """Where a record is read, the consumer knows its partition's end: no extra request."""
+        msg = event.message
+        lag = consumer_lag(self.p.app.consumer.highwater(msg.tp), msg.offset)
+        if lag is not None:
+            self.p.metrics.lag.labels(str(msg.partition)).set(lag)
 
     async def _admit(self, event: EventT[bytes], forward: bool) -> list[Outgoing]:
         msg = event.message
@@ -73,6 +81,12 @@ class IngestAgents:
         self.p.metrics.dead_lettered.labels(rejected.reason).inc()
         headers = dead_letter_headers(header_pairs(msg.headers), rejected, str(source))
         await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
+
+
+def consumer_lag(highwater: int | None, offset: int) -> int | None:
+    """Records after ``offset`` up to the partition's end (None: the end is not known yet,
+    before the first fetch's response)."""
+    return None if highwater is None else max(highwater - offset - 1, 0)
 
 
 def is_tick(event: EventT[bytes]) -> bool:

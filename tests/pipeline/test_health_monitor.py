@@ -13,6 +13,7 @@ import pytest
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, HealthReport, HealthStatus, RecoveryState, TMCError
 from streams.health.incidents import report_key
+from streams.partitioning import partition_for
 from streams.testing.harness import PipelineEnv, produce, read_topic, wait_for_table
 from tests.api.test_fleet_api import metric
 
@@ -77,3 +78,6 @@ async def test_one_recovery_per_incident(env: PipelineEnv, start_worker) -> None
     assert metric(text, 'tmc_pipeline_recoveries_started_total{strategy="Generic"}') == 2
     assert metric(text, "tmc_pipeline_deduplicated_total") == 0
     assert metric(text, "tmc_pipeline_dead_lettered_total") == 0
+    partition = partition_for(b"edge-1", env.partitions)
+    assert f'tmc_pipeline_consumer_lag{{partition="{partition}"}} 0.0' in text.splitlines()
+    assert "tmc_executor_queue_depth 0.0" in text.splitlines()
