@@ -126,7 +126,7 @@ class RecoveryService:
         RequestAgents(self.shared, self.executor).register()
         ResultsAgent(self.shared).register()
         EventsAgent(self.shared).register()
-        HealthMonitor(self.shared).register()
+        HealthMonitor(self.shared, registry_client).register()
         self._watch_for_stalls(settings, exactly_once)
         self.shared.tables.summaries.on_recover(self._on_recovered)
         self.app.on_partitions_revoked.connect(self._on_revoked)

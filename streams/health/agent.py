@@ -16,7 +16,7 @@ from typing import Any
 
 from faust.types import StreamT
 
-from schemas.codec import DecodeError, RecordCodec
+from schemas.codec import DecodeError, RecordCodec, SchemaRegistryClient
 from schemas.records import EmitterIdentity, HealthReport
 from streams.context import Shared
 from streams.health.incidents import Incidents, incident_error
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 
 
 class HealthMonitor:
-    def __init__(self, pipeline: Shared) -> None:
+    def __init__(self, pipeline: Shared, registry: SchemaRegistryClient | None) -> None:
+        """Reports are read in either framing, as errors are; Confluent's needs ``registry``."""
         self.p = pipeline
-        self.codec = RecordCodec(HealthReport)
+        self.codec = RecordCodec(HealthReport, registry=registry)
         self.incidents = Incidents()
         self.identity = EmitterIdentity("tmc-health-monitor", pipeline.settings.worker_id)
 
@@ -40,9 +41,9 @@ class HealthMonitor:
         async for event in stream.events():
             msg = event.message
             source = Source(msg.topic, msg.partition, msg.offset)
-            try:
-                report = self.codec.decode(msg.value or b"")  # a tombstone is undecodable
-            except DecodeError as exc:
+            try:  # a tombstone is undecodable too
+                report = await self.codec.decode_async(msg.value or b"")
+            except DecodeError as exc:  # a registry outage too: reports repeat, the next will do
                 log.warning("skipped health report %s: %s", source, exc)
                 self.p.metrics.health_reports.labels("undecodable").inc()
                 continue

@@ -1,7 +1,7 @@
 """The health monitor on a real worker: an Unhealthy report starts a recovery, ten more
 reports of the same incident start nothing (no error is even sent), and Healthy then
-Unhealthy again is a new incident and a new recovery. The pipeline's counters on /metrics
-match what was driven."""
+Unhealthy again is a new incident and a new recovery; an undecodable report is skipped. The
+pipeline's counters on /metrics match what was driven."""
 
 import asyncio
 import time
@@ -56,6 +56,7 @@ async def test_one_recovery_per_incident(env: PipelineEnv, start_worker) -> None
             len(rows) == count and all(r.state is RecoveryState.COMPLETED for r in rows.values())
         )
 
+    await produce(env.bootstrap, env.topics["health"], [(b"edge-1", b"not a report")])
     await report(env, HealthStatus.UNHEALTHY)
     await wait_for_table(env, completed(1), within_s=30, workers=(worker,))
     await report(env, *[HealthStatus.UNHEALTHY] * 10)
@@ -74,6 +75,7 @@ async def test_one_recovery_per_incident(env: PipelineEnv, start_worker) -> None
 
     text = await metrics_once(url, unhealthy, 13)
     assert metric(text, "tmc_health_incidents_total") == 2
+    assert metric(text, 'tmc_health_reports_total{status="undecodable"}') == 1, "skipped"
     assert metric(text, "tmc_pipeline_received_total") == 2
     assert metric(text, 'tmc_pipeline_recoveries_started_total{strategy="Generic"}') == 2
     assert metric(text, "tmc_pipeline_deduplicated_total") == 0
