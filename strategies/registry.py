@@ -73,25 +73,36 @@ class StrategyRegistry:
         strategies: Iterable[RecoveryStrategy],
         settings: Mapping[str, StrategySettings] | None = None,
     ) -> None:
-        settings = dict(settings or {})
-        self._by_name: dict[str, ConfiguredStrategy] = {}
+        self._strategies: dict[str, RecoveryStrategy] = {}
         for strategy in strategies:
-            if strategy.name in self._by_name:
+            if strategy.name in self._strategies:
                 raise StrategyRegistryError(f"two strategies are named {strategy.name!r}")
-            self._by_name[strategy.name] = configure(strategy, settings.pop(strategy.name, None))
-        if settings:
+            self._strategies[strategy.name] = strategy
+        #: Each strategy's configured timeout, by name; updated in place by ``reconfigure``,
+        #: so the executor holding it runs every new attempt with the latest.
+        self.timeouts: dict[str, timedelta] = {}
+        self.reconfigure(settings or {})
+
+    def reconfigure(self, settings: Mapping[str, StrategySettings]) -> None:
+        """Configure every strategy anew (a runtime apply): what the next selection, and the
+        next attempt, see. Nothing changes when ``settings`` names an unknown strategy."""
+        unknown = sorted(set(settings) - set(self._strategies))
+        if unknown:
             raise StrategyRegistryError(
-                f"bad configuration: strategies.{sorted(settings)[0]} names no registered "
-                f"strategy (known: {', '.join(sorted(self._by_name))})"
+                f"bad configuration: strategies.{unknown[0]} names no registered "
+                f"strategy (known: {', '.join(sorted(self._strategies))})"
             )
-        self._by_type: dict[ErrorType, list[ConfiguredStrategy]] = defaultdict(list)
-        self._fallbacks: list[ConfiguredStrategy] = []
-        for configured in self._ranked(self._by_name.values()):
+        by_name = {n: configure(s, settings.get(n)) for n, s in self._strategies.items()}
+        by_type: dict[ErrorType, list[ConfiguredStrategy]] = defaultdict(list)
+        fallbacks: list[ConfiguredStrategy] = []
+        for configured in self._ranked(by_name.values()):
             types = configured.strategy.error_types
             for error_type in types:
-                self._by_type[error_type].append(configured)
+                by_type[error_type].append(configured)
             if not types:
-                self._fallbacks.append(configured)
+                fallbacks.append(configured)
+        self._by_name, self._by_type, self._fallbacks = by_name, by_type, fallbacks
+        self.timeouts.update((name, c.timeout) for name, c in by_name.items())
 
     @staticmethod
     def _ranked(items: Iterable[ConfiguredStrategy]) -> list[ConfiguredStrategy]:

@@ -27,7 +27,7 @@ from strategies.base import RecoveryStrategy
 from strategies.registry import StrategyRegistry
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
-from streams.config import ExecutionSettings, ServiceSettings
+from streams.config import ExecutionSettings, ServiceSettings, Tunables
 from streams.context import Shared
 from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
@@ -38,6 +38,7 @@ from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
 from streams.readiness import Readiness
+from streams.runtime_config.follower import ConfigFollower
 from streams.runtime_config.resolve import resolve
 from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
@@ -106,11 +107,18 @@ class RecoveryService:
             settings.retry,
             admit=self._admit,
             gates=self.control,
-            timeouts={configured.name: configured.timeout for configured in self.strategies},
+            timeouts=self.strategies.timeouts,
             dry_run=settings.dry_run,
         )
         self.shared.metrics.active.set_function(lambda: len(self.executor.tracked))
         self.shared.metrics.queue_depth.set_function(lambda: self.executor.waiting)
+        self.runtime_config = ConfigFollower(
+            settings.kafka.bootstrap_servers,
+            self.shared.topics.runtime_config.get_topic_name(),
+            settings.topics.partitions,
+            self._retune,
+        )
+        self.app.task(self.runtime_config.run)
         self.api: ApiServer | None = None
         if settings.api.enabled:
             self.api = api_server(
@@ -132,6 +140,13 @@ class RecoveryService:
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
+
+    def _retune(self, tunables: Tunables) -> None:
+        """Put an applied configuration in force (streams/runtime_config/): the next triage
+        decision and the next attempt see it; recoveries already started keep their attempts."""
+        effective = resolve(tunables, [configured.strategy for configured in self.strategies])
+        self.strategies.reconfigure(effective.strategies)
+        self.executor.resize(effective.max_concurrent)
 
     def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
         kafka = settings.kafka

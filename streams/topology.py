@@ -141,6 +141,10 @@ TOPOLOGY = Topology(
             "the operators' switches (JSON): pause, shadow~<strategy> -> on/off, who, when, why",
         ),
         TopicEntry(
+            "runtime_config", "tmc.recovery.config", LOG, False,
+            "configuration applied at runtime (`config apply`, JSON): one key, who, when, what",
+        ),
+        TopicEntry(
             "status", "tmc.recovery.status.v2", TABLE, True,
             "status table: <cluster>~<recovery id> -> latest RecoveryResult (Avro)",
         ),

@@ -19,6 +19,7 @@ from streams.execution.backoff import retry_delay
 from streams.execution.keyed_fifo import KeyedFifo
 from streams.execution.lifecycle import AttemptFailure, is_terminal
 from streams.execution.publisher import Publish, RetryingPublisher
+from streams.execution.slots import Slots
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ class _Tracked:
 class RecoveryExecutor:
     """Runs recoveries, bounded in number and one per (strategy, target); publishes each step.
 
-    ``timeouts`` overrides a strategy's own ``timeout`` by name (the configured value);
+    ``timeouts`` overrides a strategy's own ``timeout`` by name (the configured value); it is
+    read at each attempt, not copied, so a reconfigured registry's reaches the next attempt.
     ``context.max_attempts`` on each recovery decides its attempts.
     """
 
@@ -112,17 +114,21 @@ class RecoveryExecutor:
         self._strategies = dict(strategies)
         self._admit = admit
         self._gates = gates or OpenGates()
-        self._timeouts = dict(timeouts or {})
+        self._timeouts = {} if timeouts is None else timeouts
         self._retry = retry
         self._dry_run = dry_run
         self._clock = clock
         self._rng = rng or random.Random()
         self._publisher = RetryingPublisher(publish, retry, self._rng, publish_attempts)
-        self._slots = asyncio.Semaphore(settings.max_concurrent)
+        self._slots = Slots(settings.max_concurrent)
         self._targets = KeyedFifo()
         self._tracked: dict[str, _Tracked] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._remember_finished = remember_finished
+
+    def resize(self, max_concurrent: int) -> None:
+        """A new bound (a runtime apply): more run at once, or fewer as running ones end."""
+        self._slots.resize(max_concurrent)
 
     @property
     def running(self) -> int:

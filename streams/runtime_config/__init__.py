@@ -2,5 +2,8 @@
 
 Reading map: ``vocabulary.py`` (RecoveryManagerConfig and per-error-type StrategyConfig as
 the Go design spells them), ``resolve.py`` (both vocabularies onto the one effective
-configuration, conflicts refused by field).
+configuration, conflicts refused by field), ``record.py`` (an applied configuration as a
+record on the compacted config topic), ``follower.py`` (every worker reading that topic and
+putting in force what validates; streams/pipeline.py's ``_retune`` does the putting),
+``show.py`` (the effective configuration, secrets masked). The CLI is streams/cli/config_cmd.py.
 """

@@ -5,32 +5,26 @@ pipeline's counters on /metrics match what was driven."""
 
 import asyncio
 import time
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
 from schemas.codec import RecordCodec
-from schemas.records import ErrorType, HealthReport, HealthStatus, RecoveryState, TMCError
-from streams.health.incidents import report_key
+from schemas.records import ErrorType, HealthStatus, RecoveryState, TMCError
+from streams.clients.health import HealthReporter
 from streams.partitioning import partition_for
 from streams.testing.harness import PipelineEnv, produce, read_topic, wait_for_table
 from tests.api.test_fleet_api import metric
 
 pytestmark = pytest.mark.kafka
-REPORTS = RecordCodec(HealthReport)
 ERRORS = RecordCodec(TMCError)
 
 
 async def report(env: PipelineEnv, *statuses: HealthStatus) -> None:
-    reports = [
-        HealthReport("syncer", status, datetime.now(UTC), "syncer-0", cluster_name="edge-1")
-        for status in statuses
-    ]
-    records: list[tuple[bytes | None, bytes]] = [
-        (report_key(r), REPORTS.encode(r)) for r in reports
-    ]
-    await produce(env.bootstrap, env.topics["health"], records)
+    topic = env.topics["health"]
+    async with HealthReporter(env.bootstrap, "syncer", cluster_name="edge-1", topic=topic) as r:
+        for status in statuses:
+            await r.report(status)
 
 
 async def metrics_once(url: str, name: str, expected: float) -> str:

@@ -9,6 +9,7 @@ from pydantic import create_model
 
 from streams.app import create_app
 from streams.clients import DEFAULT_ERRORS_TOPIC, DEFAULT_RESULTS_TOPIC
+from streams.clients.health import DEFAULT_HEALTH_TOPIC
 from streams.config import ServiceSettings, TopicSettings, load_service_settings, topic_settings
 from streams.tables import Tables
 from streams.testing import harness
@@ -57,6 +58,7 @@ def test_public_names_are_the_ones_clients_know() -> None:
     }
     assert public["errors"] == DEFAULT_ERRORS_TOPIC
     assert public["results"] == DEFAULT_RESULTS_TOPIC
+    assert public["health"] == DEFAULT_HEALTH_TOPIC
 
 
 @pytest.mark.parametrize("entry", TOPOLOGY.entries, ids=lambda entry: entry.setting)
