@@ -13,6 +13,7 @@ from schemas.records import ClusterStatus, RecoveryResult, TMCError, whole_milli
 from strategies.registry import StrategyRegistry
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
+from streams.out_of_band import OutOfBand
 from streams.partitioning import row_key
 from streams.status.catchup import CatchUp
 from streams.tables import Tables
@@ -50,6 +51,7 @@ class Shared:
     schema_registry_configured: bool
     catchup: CatchUp
     dedup_state: DedupState
+    out_of_band: OutOfBand
     clock: Callable[[], float] = field(default=time.time)
 
     def dedup(self, partition: int, cluster: str) -> Dedup:
@@ -79,9 +81,9 @@ class Shared:
         await self.topics.results.send(key=record.kafka_key(), value=self.results.encode(record))
 
     async def publish_now(self, record: RecoveryResult) -> None:
-        """From a background task: sent at once (never attached to a stale event, which
-        a task inherits from the agent that spawned it) and awaited until acknowledged."""
-        sent = await self.topics.results.send(
-            key=record.kafka_key(), value=self.results.encode(record), force=True
+        """From a background task (the executor): sent at once and acknowledged, out of band
+        (streams/out_of_band.py), never attached to a stale event, which a task inherits from
+        the agent that spawned it."""
+        await self.out_of_band.send(
+            self.topics.results, record.kafka_key(), self.results.encode(record)
         )
-        await sent

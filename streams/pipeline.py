@@ -36,6 +36,7 @@ from streams.execution.executor import Admission, RecoveryExecutor
 from streams.health.agent import HealthMonitor
 from streams.ingest.agent import IngestAgents
 from streams.metrics import Metrics
+from streams.out_of_band import OutOfBand
 from streams.partitioning import partition_for
 from streams.readiness import Readiness
 from streams.runtime_config.follower import ConfigFollower
@@ -93,6 +94,7 @@ class RecoveryService:
             dedup_state=DedupState(
                 tables.seen, tables.targets, settings.dedup, settings.topics.partitions
             ),
+            out_of_band=OutOfBand(settings.kafka),
         )
         self.control = ControlView(
             settings.kafka.bootstrap_servers,
@@ -235,6 +237,7 @@ class RecoveryService:
         self.readiness.mark_not_ready()
         await self.executor.close()
         await self._offsets.close()
+        await self.shared.out_of_band.close()
         for close in self._on_stop:
             await close()
 

@@ -46,13 +46,13 @@ class AuditEntry:
 class AuditLog:
     def __init__(self, shared: Shared) -> None:
         self.topic = shared.topics.audit
+        self._out_of_band = shared.out_of_band
         self._bootstrap = shared.settings.kafka.bootstrap_servers
         self._partitions = shared.settings.topics.partitions
 
     async def record(self, entry: AuditEntry) -> None:
         """Sent and acknowledged before it returns."""
-        sent = await self.topic.send(key=entry.key(), value=entry.value(), force=True)
-        await sent
+        await self._out_of_band.send(self.topic, entry.key(), entry.value())
 
     async def entries(self, cluster: str, recovery_id: str) -> list[dict[str, Any]]:
         """Every entry about the recovery, oldest first."""

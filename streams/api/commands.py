@@ -23,20 +23,15 @@ class Commands:
         topic = self.shared.topics.requests.get(strategy)
         if topic is None:
             raise Conflict(f"strategy {strategy} runs on no request topic: nothing to cancel")
-        sent = await topic.send(
-            key=cluster.encode(),
-            value=b"",
-            headers=cancel_headers(recovery_id, reason),
-            force=True,
-        )
-        await sent
+        headers = cancel_headers(recovery_id, reason)
+        await self.shared.out_of_band.send(topic, cluster.encode(), b"", headers)
         log.info("audit: cancel of %s on %s sent (%s)", recovery_id, cluster, reason)
 
     async def emit(self, error: TMCError) -> None:
         """On the errors topic as an emitter would send it, keyed by its cluster; sent and
         acknowledged before it returns."""
-        sent = await self.shared.topics.errors.send(
-            key=error.kafka_key(), value=self.shared.errors.encode(error), force=True
+        errors = self.shared.topics.errors
+        await self.shared.out_of_band.send(
+            errors, error.kafka_key(), self.shared.errors.encode(error)
         )
-        await sent
         log.info("error %s emitted again as event %s", error.type.value, error.event_id)

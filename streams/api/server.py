@@ -277,7 +277,7 @@ def api_server(
     registry = shared.metrics.registry
     commands, audit = Commands(shared), AuditLog(shared)
     switches = ControlRoutes(
-        control, Switchboard(shared.topics.control), audit, settings.tokens,
+        control, Switchboard(shared.topics.control, shared.out_of_band), audit, settings.tokens,
         shared.strategies.names(),
     )  # fmt: skip
     routes = Routes(share, fleet, ready, registry, commands, audit, settings.tokens, switches)

@@ -3,14 +3,15 @@
 from faust.types import TopicT
 
 from streams.control.state import Switch
+from streams.out_of_band import OutOfBand
 
 
 class Switchboard:
-    def __init__(self, topic: TopicT) -> None:
+    def __init__(self, topic: TopicT, out_of_band: OutOfBand) -> None:
         self.topic = topic
+        self._out_of_band = out_of_band
 
     async def flip(self, key: str, switch: Switch) -> None:
         """Sent and acknowledged before it returns: then every worker applies it within a
         poll of its view."""
-        sent = await self.topic.send(key=key.encode(), value=switch.value(), force=True)
-        await sent
+        await self._out_of_band.send(self.topic, key.encode(), switch.value())
