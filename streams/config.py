@@ -166,10 +166,16 @@ class StatusSettings(_Section):
     they ended (a tombstone on the changelog); their counts stay in the cluster summary.
     Expiry runs every ``sweep_interval_s``, so a row leaves within two intervals after its
     retention. Keep ``retention_s`` at least ``dedup.event_id_ttl_s``: triage takes a
-    redelivered error whose row is gone for one whose outcome never got out."""
+    redelivered error whose row is gone for one whose outcome never got out.
+
+    The projection writes in batches (streams/status/batch.py): a batch closes
+    ``batch_linger_s`` after its first record, or at ``max_batch`` records, so the table
+    trails the results topic by about the linger."""
 
     retention_s: float = Field(default=7 * DAY_MS / 1000, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
+    batch_linger_s: float = Field(default=0.01, gt=0, le=1.0)
+    max_batch: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _sweeps_within_the_retention(self) -> "StatusSettings":

@@ -5,6 +5,8 @@ Reading map:
   idempotent, never backwards, a terminal row is final.
 - ``agent.py``: the results agent that applies the projection, counts the metrics and sends
   escalations on; the merges agent that folds triage's merges into rows and expires them.
+- ``batch.py``: both agents apply records to one open batch, and closing it writes each row
+  and summary once (streams/batching.py).
 - ``merges.py``: the status-internal merges topic's records (merge notes, expiry ticks).
 - ``expiry.py``: when a terminal row leaves the table, by time bucket, and which late
   records must not bring it back.

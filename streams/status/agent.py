@@ -1,8 +1,9 @@
 """Results -> the status table (the only writer of recovery rows), summaries and escalations.
 
-Runs inside stream iteration of the cluster-keyed results topic, so every table write lands
-on the cluster's changelog partition. Records may repeat or arrive late; the projection is
-idempotent and never moves a row backwards. Merged errors arrive on the status-internal
+Projected in batches (streams/status/batch.py): each record is applied at once to the open
+batch, and closing it writes each row and summary once, on its cluster's changelog partition.
+Records may repeat or arrive late; the projection is idempotent and never moves a row
+backwards. Merged errors arrive on the status-internal
 merges topic (co-partitioned), and a row being projected also picks up what its triage claim
 has merged so far, so neither order of arrival loses a merge.
 
@@ -14,16 +15,21 @@ A record that would bring an expired row back is not projected (``Retention.is_l
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
+from typing import cast
 
-from faust.types import StreamT
+import faust
+from faust.types import EventT, StreamT
 from prometheus_client import Counter
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState
+from streams.batching import close_lingering, current
 from streams.context import Shared, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
 from streams.partitioning import partition_for, row_key
+from streams.status.batch import ProjectionBatch
 from streams.status.expiry import ExpiryIndex, Retention
 from streams.status.merges import TICK, TICK_HEADER, MergeNote, decode_notes
 from streams.status.projection import cluster_of, project_row, project_summary, with_merges
@@ -47,11 +53,15 @@ class ResultsAgent:
             "Results not projected: their recovery has no row and started a retention ago.",
             registry=registry,
         )  # fmt: skip
+        self._open: ProjectionBatch | None = None
+        self._opened = asyncio.Event()
 
     def register(self) -> None:
         app, settings = self.p.app, self.p.settings
         app.agent(self.p.topics.results, name="tmc-results")(self._project)
         app.agent(self.p.topics.merges, name="tmc-merges")(self._merge)
+        linger_s = settings.status.batch_linger_s
+        app.task(lambda: close_lingering(self._opened, linger_s, self._close_open, app.crash))
         app.timer(settings.status.sweep_interval_s)(self._send_ticks)
         self.p.tables.status.on_recover(self._index_terminal_rows)
         if settings.status.retention_s < settings.dedup.event_id_ttl_s:
@@ -85,13 +95,14 @@ class ResultsAgent:
             if n % 1000 == 0:
                 await asyncio.sleep(0)
 
-    def _expire(self, partition: int) -> None:
-        """A tick, inside stream iteration of ``partition``: tombstone its terminal rows whose
-        retention has passed (only the due buckets are read)."""
+    def _expire(self, batch: ProjectionBatch, partition: int) -> None:
+        """A tick of ``partition``: tombstone its terminal rows whose retention has passed
+        (only the due buckets are read)."""
         expired = 0
         for key in self.expiry.pop_due(partition, self.p.clock()):
-            if key in self.p.tables.status:
-                del self.p.tables.status[key]
+            held, row = batch.row(partition, key)
+            if row is not None or (not held and key in self.p.tables.status):
+                batch.rows.setdefault(partition, {})[key] = None
                 expired += 1
         if expired:
             self._expired.inc(expired)
@@ -99,27 +110,31 @@ class ResultsAgent:
 
     async def _merge(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         """Triage's merge notes, and this stage's own expiry ticks."""
-        async for event in stream.events():
+        async for event in cast(faust.Stream[bytes], stream).noack().events():
             msg = event.message
+            batch = self._batch()
             if TICK_HEADER in dict(header_pairs(msg.headers)):
-                self._expire(msg.partition)
+                self._expire(batch, msg.partition)
             else:
                 for note in decode_notes(msg.value):
-                    self._fold(note)
+                    self._fold(batch, msg.partition, note)
+            await self._add(batch, event)
             yield None
 
-    def _fold(self, note: MergeNote) -> None:
+    def _fold(self, batch: ProjectionBatch, partition: int, note: MergeNote) -> None:
         """A note's merges onto its row. No row: not projected yet (the projection picks the
         claim's merges up then), or expired, and it stays so."""
-        row = self.p.row(note.cluster, note.recovery_id)
+        key = row_key(note.cluster, note.recovery_id)
+        row = self._row(batch, partition, key)
         if row is not None:
             merged = with_merges(row, note.merged_ids, note.merged_count)
             if merged != row:
-                self.p.tables.status[row_key(note.cluster, row.id)] = self.p.results.encode(merged)
+                batch.rows.setdefault(partition, {})[key] = merged
 
     async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
+        async for event in cast(faust.Stream[bytes], stream).noack().events():
             msg = event.message
+            batch = self._batch()
             try:
                 incoming = self.p.results.decode(msg.value)
             except DecodeError as exc:
@@ -128,12 +143,15 @@ class ResultsAgent:
                 headers = dead_letter_headers([], Rejected(exc.reason, str(exc)), source)
                 await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
             else:
-                await self.apply(incoming, msg.partition)
-            self.p.catchup.projected(msg.partition, msg.offset)
+                self.apply(batch, incoming, msg.partition)
+            batch.projected[msg.partition] = msg.offset
+            await self._add(batch, event)
             yield None
 
-    async def apply(self, incoming: RecoveryResult, partition: int) -> None:
-        before = self.p.row_of(incoming)
+    def apply(self, batch: ProjectionBatch, incoming: RecoveryResult, partition: int) -> None:
+        """``incoming`` projected onto its row and its cluster's summary, in ``batch``."""
+        key = row_key(incoming.kafka_key().decode(), incoming.id)
+        before = self._row(batch, partition, key)
         if before is None and self.retention.is_late(incoming, self.p.clock()):
             self._late.inc()
             log.debug("not projected, its row may have expired: %s %s", incoming.id, incoming.state)
@@ -145,22 +163,81 @@ class ResultsAgent:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
         if row == before:
             return
-        key = row_key(cluster, row.id)
-        self.p.tables.status[key] = self.p.results.encode(row)
-        self._summarize(before, row)
+        batch.rows.setdefault(partition, {})[key] = row
+        self._summarize(batch, partition, before, row)
         self._count_attempts(before, row)
         if row.state.is_terminal and (before is None or not before.state.is_terminal):
             self.expiry.add(partition, key, self.retention.expires_at(row))
             self._count_ending(row)
             if row.state is RecoveryState.ESCALATED:
-                await self.p.topics.escalations.send(
-                    key=row.kafka_key(), value=self.p.results.encode(row)
-                )
+                batch.escalations.append(row)
 
-    def _summarize(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
+    def _row(self, batch: ProjectionBatch, partition: int, key: str) -> RecoveryResult | None:
+        held, row = batch.row(partition, key)
+        if held:
+            return row
+        raw = self.p.tables.status.get(key)
+        return None if raw is None else self.p.results.decode(raw)
+
+    def _summarize(
+        self,
+        batch: ProjectionBatch,
+        partition: int,
+        before: RecoveryResult | None,
+        row: RecoveryResult,
+    ) -> None:
         key = cluster_of(row)
-        updated = project_summary(self.p.summary(key), before, row, now_ms(self.p.clock))
-        self.p.tables.summaries[key] = self.p.summaries.encode(updated)
+        summaries = batch.summaries.setdefault(partition, {})
+        summary = summaries[key] if key in summaries else self.p.summary(key)
+        summaries[key] = project_summary(summary, before, row, now_ms(self.p.clock))
+
+    def _batch(self) -> ProjectionBatch:
+        """The open batch; one begun before a rebalance is dropped, unacked."""
+        generation = self.p.catchup.generation
+        batch = self._open
+        if batch is not None and batch.epoch != generation:
+            log.info("dropping a status batch of %d begun before a rebalance", len(batch))
+            batch = None
+        if batch is None:
+            batch = self._open = ProjectionBatch(generation, time.monotonic())
+            self._opened.set()
+        return batch
+
+    async def _add(self, batch: ProjectionBatch, event: EventT[bytes]) -> None:
+        batch.add_event(event)
+        if len(batch) >= self.p.settings.status.max_batch:
+            await self._close_open()
+
+    async def _close_open(self) -> None:
+        batch, self._open = self._open, None
+        self._opened.clear()
+        if batch is not None:
+            await self.close(batch)
+
+    async def close(self, batch: ProjectionBatch) -> None:
+        """Write each partition's rows and summaries once, send the escalations, ack the
+        events, and only then say how far each results partition is projected."""
+        if batch.epoch != self.p.catchup.generation:
+            log.info("dropping a status batch of %d begun before a rebalance", len(batch))
+            return
+        status, summaries = self.p.tables.status, self.p.tables.summaries
+        for partition, event in batch.last_event_of.items():
+            with current(event):
+                for key, row in batch.rows.get(partition, {}).items():
+                    if row is None:
+                        status.pop(key, None)
+                    else:
+                        status[key] = self.p.results.encode(row)
+                for cluster, summary in batch.summaries.get(partition, {}).items():
+                    summaries[cluster] = self.p.summaries.encode(summary)
+        for row in batch.escalations:
+            await self.p.topics.escalations.send(
+                key=row.kafka_key(), value=self.p.results.encode(row)
+            )
+        for event in batch.events:
+            event.ack()
+        for partition, offset in batch.projected.items():
+            self.p.catchup.projected(partition, offset)
 
     def _count_attempts(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
         new = row.transitions[0 if before is None else len(before.transitions) :]

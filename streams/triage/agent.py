@@ -20,10 +20,11 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, TMCError
+from streams.batching import close_lingering, current
 from streams.context import Shared, now_ms
 from streams.status.merges import MergeNote, encode_notes
 from streams.triage import records
-from streams.triage.batch import Outgoing, TriageBatch, current
+from streams.triage.batch import Outgoing, TriageBatch
 from streams.triage.decide import (
     NO_STRATEGY,
     Duplicate,
@@ -51,7 +52,16 @@ class Triage:
         """The batch closer, the sweep timer, and the agent that lets a claim go when its
         recovery ends; the errors themselves come from the ingest agents."""
         app = self.p.app
-        app.task(self._close_lingering)
+        settings = self.p.settings.dedup
+        app.task(
+            lambda: close_lingering(
+                self._opened,
+                settings.batch_linger_s,
+                self._close_open,
+                app.crash,
+                keep_open=self._reading_a_backlog,
+            )
+        )
         app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
         app.agent(self.p.topics.results, name="tmc-triage-endings")(self._endings)
 
@@ -71,20 +81,6 @@ class Triage:
         self._open.add(event, outgoing)
         if len(self._open) >= self.p.settings.dedup.max_batch:
             await self._close_open()
-
-    async def _close_lingering(self) -> None:
-        while True:
-            await self._opened.wait()
-            while True:
-                await asyncio.sleep(self.p.settings.dedup.batch_linger_s)
-                if not self._reading_a_backlog():
-                    break
-            try:
-                await self._close_open()
-            except Exception as exc:  # a closer that died would stall triage for good
-                log.exception("closing a triage batch failed; stopping the worker")
-                await self.p.app.crash(exc)
-                raise
 
     def _reading_a_backlog(self) -> bool:
         """Whether the open batch should grow: the broker holds more than it has read."""

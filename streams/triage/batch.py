@@ -13,13 +13,12 @@ event), then sends the records the decisions produced, then acks the events. A c
 the ack redelivers the whole batch, and triage's decisions are deterministic.
 """
 
-import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from faust.streams import _current_event
 from faust.types import TP, EventT, TopicT
+
+from streams.batching import EventBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,37 +29,18 @@ class Outgoing:
 
 
 @dataclass
-class TriageBatch:
+class TriageBatch(EventBatch):
     """Begun in dedup ``epoch``: a batch that outlives a rebalance is dropped, not closed."""
 
-    epoch: int
-    opened: float  # monotonic seconds
-    events: list[EventT[bytes]] = field(default_factory=list)
-    last_event_of: dict[int, EventT[bytes]] = field(default_factory=dict)  # partition -> event
     outbox: list[Outgoing] = field(default_factory=list)
     read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
 
     def add(self, event: EventT[bytes], outgoing: list[Outgoing]) -> None:
         """``event``, decided, and the records to send once the batch's state is written."""
-        message = event.message
-        self.events.append(event)
-        self.last_event_of[message.partition] = event
-        self.read_to[message.tp] = message.offset + 1
+        self.add_event(event)
+        self.read_to[event.message.tp] = event.message.offset + 1
         self.outbox += outgoing
 
     def behind(self, highwater: Callable[[TP], int | None]) -> bool:
         """Whether the broker held more of the batch's partitions than the batch has read."""
         return any((highwater(tp) or 0) > read for tp, read in self.read_to.items())
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-
-@contextmanager
-def current(event: EventT[bytes]) -> Iterator[None]:
-    """Make ``event`` the current event of this task while writing its partition's rows."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
