@@ -58,6 +58,7 @@ class _Seen:
     name: str
     count: int
     first: datetime
+    last: datetime
 
 
 def _similar_key(event: RecoveryEvent) -> tuple[object, ...]:
@@ -82,14 +83,18 @@ class EventCorrelator:
         aggregated, key = self._aggregate(event)
         seen = self._seen.get(key)
         if seen is not None:
+            # Recoveries end concurrently, so their records may reach the topic a millisecond
+            # out of time order: the span only ever widens.
             aggregated = dataclasses.replace(
                 aggregated,
                 metadata=dataclasses.replace(aggregated.metadata, name=seen.name),
                 count=seen.count + 1,
-                first_timestamp=seen.first,
+                first_timestamp=min(seen.first, aggregated.first_timestamp),
+                last_timestamp=max(seen.last, aggregated.last_timestamp),
             )
-        name, first = aggregated.metadata.name, aggregated.first_timestamp
-        self._seen.put(key, _Seen(name, aggregated.count, first))
+        name = aggregated.metadata.name
+        first, last = aggregated.first_timestamp, aggregated.last_timestamp
+        self._seen.put(key, _Seen(name, aggregated.count, first, last))
         return aggregated
 
     def _aggregate(self, event: RecoveryEvent) -> tuple[RecoveryEvent, tuple[object, ...]]:

@@ -33,6 +33,15 @@ def test_a_repeat_raises_the_count_of_the_event_already_written() -> None:
     assert written[-1].last_timestamp == T0 + timedelta(seconds=11)
 
 
+def test_a_repeat_read_out_of_time_order_only_widens_the_span() -> None:
+    correlator = EventCorrelator()
+    correlator.correlate(event("same", 0.002))
+    earlier = correlator.correlate(event("same", 0.001))
+    assert (earlier.first_timestamp, earlier.last_timestamp) == (
+        T0 + timedelta(seconds=0.001), T0 + timedelta(seconds=0.002),
+    )  # fmt: skip
+
+
 def test_the_tenth_distinct_similar_event_starts_one_combined_event_with_a_rising_count() -> None:
     correlator = EventCorrelator()
     written = [correlator.correlate(event(f"object {n} is gone", n)) for n in range(13)]
