@@ -1,0 +1,110 @@
+"""The status projection in batches, over plain dicts standing in for the tables: every
+record of a batch is applied, and closing it writes each row and each summary once."""
+
+import dataclasses
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+from schemas.codec import RecordCodec
+from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
+from streams.config import ServiceSettings
+from streams.metrics import Metrics
+from streams.partitioning import row_key
+from streams.status.agent import ResultsAgent
+from streams.status.catchup import CatchUp
+from tests.schemas.examples import T0, recovery_result
+
+S = RecoveryState
+RESULTS = RecordCodec(RecoveryResult)
+SUMMARIES = RecordCodec(ClusterStatus)
+
+
+class CountingTable(dict[str, bytes]):
+    """A table that counts the writes of each key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: Counter[str] = Counter()
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.writes[key] += 1
+        super().__setitem__(key, value)
+
+
+def shared() -> Any:
+    status, summaries = CountingTable(), CountingTable()
+    no_claims = SimpleNamespace(current_claim=lambda strategy, target: None)
+    return SimpleNamespace(
+        settings=ServiceSettings(),
+        metrics=Metrics(),
+        clock=lambda: T0.timestamp() + 60,
+        tables=SimpleNamespace(status=status, summaries=summaries),
+        results=RESULTS,
+        summaries=SUMMARIES,
+        dedup=lambda partition, cluster: no_claims,
+        summary=lambda key: SUMMARIES.decode(summaries[key]) if key in summaries else None,
+        catchup=CatchUp(),
+    )
+
+
+def steps(recovery_id: str) -> list[RecoveryResult]:
+    """A recovery's Pending, InProgress and Completed records, as the results topic has them."""
+    done = recovery_result(recovery_id=recovery_id, state=S.COMPLETED)
+    done = dataclasses.replace(done, merged_error_ids=(), merged_count=0)
+    pending = dataclasses.replace(
+        done, state=S.PENDING, end_time=None, result=None, transitions=done.transitions[:1]
+    )
+    running = dataclasses.replace(pending, state=S.IN_PROGRESS, transitions=done.transitions[:2])
+    return [pending, running, done]
+
+
+class Event:
+    def __init__(self, partition: int, offset: int) -> None:
+        self.message = SimpleNamespace(partition=partition, offset=offset)
+        self.acked = False
+
+    def ack(self) -> None:
+        self.acked = True
+
+
+async def test_a_batch_writes_each_row_and_summary_once_then_acks() -> None:
+    p = shared()
+    agent = ResultsAgent(p)
+    batch = agent._batch()
+    records = [*steps("rec-1"), *steps("rec-2")]
+    events = [Event(0, offset) for offset in range(len(records))]
+    for offset, (record, event) in enumerate(zip(records, events, strict=True)):
+        agent.apply(batch, record, partition=0)
+        batch.projected[0] = offset
+        await agent._add(batch, event)  # type: ignore[arg-type]
+    assert p.tables.status == {}, "nothing is written before the close"
+    assert not any(e.acked for e in events)
+
+    await agent._close_open()
+
+    rows = {key: RESULTS.decode(raw) for key, raw in p.tables.status.items()}
+    assert {row.id: row.state for row in rows.values()} == {
+        "rec-1": S.COMPLETED,
+        "rec-2": S.COMPLETED,
+    }
+    assert p.tables.status.writes == {row_key("edge-1", "rec-1"): 1, row_key("edge-1", "rec-2"): 1}
+    assert p.tables.summaries.writes == {"edge-1": 1}, "six records, one summary write"
+    summary = SUMMARIES.decode(p.tables.summaries["edge-1"])
+    assert summary.active_recoveries == ()
+    assert all(e.acked for e in events)
+
+
+async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing() -> None:
+    p = shared()
+    agent = ResultsAgent(p)
+    batch = agent._batch()
+    event = Event(0, 0)
+    agent.apply(batch, steps("rec-1")[0], partition=0)
+    await agent._add(batch, event)  # type: ignore[arg-type]
+    p.catchup.revoke()
+
+    await agent._close_open()
+
+    assert (p.tables.status, p.tables.summaries, event.acked) == ({}, {}, False)
+    assert agent._batch() is not batch
