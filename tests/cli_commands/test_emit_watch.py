@@ -46,11 +46,13 @@ async def test_emit_follows_its_recovery_to_the_end_and_watch_shows_it(
     assert "Escalated" in escalated.stdout.splitlines()[-1]
     assert "no strategy: ResourceNotFound" in escalated.stdout
 
-    # A recovery slower than --timeout: one line naming how far it got.
-    await fleet.admin.set_fault("edge-3", FaultMode.SLOW, for_requests=1, delay_s=5)
+    # A recovery slower than --timeout: one line naming how far it got. edge-3 never answers,
+    # so its attempts run until they escalate (three attempts of 2 s plus backoff, about 9 s),
+    # past the 6 s timeout, which leaves the tracker seconds to find the recovery first.
+    await fleet.admin.set_fault("edge-3", FaultMode.HANG)
     slow = await cli("emit", "--type", "ClusterUnreachable", "--cluster", "edge-3", "--follow",
-                   "--timeout", "2", "-c", config)  # fmt: skip
-    assert_one_line_error(slow, "of event", "after 2 s")
+                   "--timeout", "6", "-c", config)  # fmt: skip
+    assert_one_line_error(slow, "of event", "after 6 s")
 
     assert_one_line_error(await cli("emit", "-c", config), "give either --type or --stdin")
     bad = await cli("emit", "--stdin", "-c", config, input='{"type": "ClusterUnreachable"}')
