@@ -13,10 +13,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.control.state import ControlState, Gate, Switch
-from streams.log_reader import from_start
+from streams.log_reader import follow
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +52,14 @@ class ControlView:
         """Read the topic for as long as the worker runs (its task is cancelled at stop).
         A broker that cannot be reached is tried again, with backoff, never a crash: until
         the switches are read the worker acts on nothing, which is the safe side."""
-        delay_s = 0.5
-        while True:
-            try:
-                await self._follow()
-            except Exception as exc:
-                log.warning("reading the control topic failed (%s); retrying in %gs", exc, delay_s)
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, 10.0)
+        await follow(self._bootstrap, self._tps, self._poll, "control topic")
 
-    async def _follow(self) -> None:
-        async with from_start(self._bootstrap, self._tps) as (consumer, ends):
-            while True:
-                batch = await consumer.getmany(*self._tps, timeout_ms=self._poll_ms)
-                changes = [(r.key.decode(), r.value) for rs in batch.values() for r in rs]
-                if changes or not self._loaded:
-                    loaded = all([await consumer.position(tp) >= ends[tp] for tp in self._tps])
-                    await self.apply(changes, loaded)
+    async def _poll(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        batch = await consumer.getmany(*self._tps, timeout_ms=self._poll_ms)
+        changes = [(r.key.decode(), r.value) for rs in batch.values() for r in rs]
+        if changes or not self._loaded:
+            loaded = all([await consumer.position(tp) >= ends[tp] for tp in self._tps])
+            await self.apply(changes, loaded)
 
     async def apply(self, changes: Sequence[tuple[str, bytes | None]], loaded: bool) -> None:
         """Apply records (key, value; None a tombstone) in order; ``loaded``: the topic has
