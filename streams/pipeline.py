@@ -127,7 +127,7 @@ class RecoveryService:
                 settings.api,
                 self.shared,
                 ready=lambda: self.readiness.ready,
-                running=lambda: self.executor.running,
+                load=lambda: (self.executor.running, self.executor.max_concurrent),
                 control=self.control,
             )
         triage = Triage(self.shared)

@@ -265,15 +265,15 @@ def api_server(
     settings: ApiSettings,
     shared: Shared,
     ready: Callable[[], bool],
-    running: Callable[[], int],
+    load: Callable[[], tuple[int, int]],
     control: ControlView,
 ) -> ApiServer:
     """The worker's API over its tables and switches (``control``, the worker's view of
-    them); ``ready`` and ``running`` as LocalShare takes them."""
+    them); ``ready`` and ``load`` as LocalShare takes them."""
     partitions = shared.settings.topics.partitions
     changelog = shared.tables.status.changelog_topic.get_topic_name()
     fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
-    share = LocalShare(shared, ready, running)
+    share = LocalShare(shared, ready, load)
     registry = shared.metrics.registry
     commands, audit = Commands(shared), AuditLog(shared)
     switches = ControlRoutes(

@@ -20,13 +20,13 @@ from streams.partitioning import SEPARATOR, partition_for
 
 class LocalShare:
     def __init__(
-        self, shared: Shared, ready: Callable[[], bool], running: Callable[[], int]
+        self, shared: Shared, ready: Callable[[], bool], load: Callable[[], tuple[int, int]]
     ) -> None:
-        """``ready``: whether the worker serves its partitions; ``running``: how many
-        recoveries hold an execution slot now."""
+        """``ready``: whether the worker serves its partitions; ``load``: how many
+        recoveries hold an execution slot now, and the bound in force."""
         self.shared = shared
         self._ready = ready
-        self._running = running
+        self._load = load
         self._partitions = shared.settings.topics.partitions
 
     def _owned(self) -> set[int]:
@@ -87,11 +87,12 @@ class LocalShare:
             summaries, consuming = [], False
         else:
             consuming = True
+        running, max_concurrent = self._load()
         return assess(
             HealthInputs(
                 consuming=consuming,
-                running=self._running(),
-                max_concurrent=self.shared.settings.execution.max_concurrent,
+                running=running,
+                max_concurrent=max_concurrent,
                 attempts=sum(s.counts.started for s in summaries),
                 successes=sum(s.counts.completed for s in summaries),
                 failures=sum(s.counts.escalated for s in summaries),

@@ -131,6 +131,11 @@ class RecoveryExecutor:
         self._slots.resize(max_concurrent)
 
     @property
+    def max_concurrent(self) -> int:
+        """The bound in force (a runtime apply may have changed the configured one)."""
+        return self._slots.limit
+
+    @property
     def running(self) -> int:
         """Recoveries in an attempt right now (at most ``max_concurrent``)."""
         return sum(entry.running for entry in self._tracked.values())
