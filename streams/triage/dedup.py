@@ -95,7 +95,7 @@ class PartitionDedup:
         claim = TargetClaim.decode(raw)
         if claim.cooldown_until is not None:
             heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))
-        if claim.active and claim.merged_count:
+        if claim.merged_count:  # ended or not: its last note may not have got out
             self._renote.add(key)  # status may not have seen them all: tell it again
 
     def for_cluster(self, cluster: str) -> "Dedup":

@@ -270,6 +270,20 @@ def test_a_flush_notes_each_claim_with_new_merges_once() -> None:
     )
 
 
+def test_a_rebuilt_state_tells_status_again_about_an_ended_recoverys_merges() -> None:
+    """A crash can keep a claim's writes (its merges, then its release) and lose the merge
+    note sent between them; the records are not redelivered as merges again, so only the
+    rebuilt state's note can bring status the count."""
+    dedup = _dedup()
+    dedup.claim("S", "t", "r1", src())
+    dedup.record_merge("S", "t", "e1", src())
+    dedup.state.flush(now=0)  # its note is lost
+    dedup.release("S", "t", "r1", now=0)
+    assert dedup.state.flush(now=0) == [], "the release is no news to status"
+    again = _rebuilt(dedup).state.flush(now=1)
+    assert [(n.claim.recovery_id, n.claim.merged_count) for n in again] == [("r1", 1)]
+
+
 def test_a_resend_is_a_plain_duplicate_and_a_redelivery_is_marked() -> None:
     dedup, registry = _dedup(), _registry()
     error = _with_id(_unreachable("edge-1"), "e-1")
@@ -366,20 +380,28 @@ class _Changelog(dict[str, Any]):
 _GONE = object()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(
     targets=st.integers(min_value=1, max_value=6),
     errors=st.integers(min_value=5, max_value=60),
     resend=st.floats(min_value=0, max_value=0.4),
-    crashes=st.lists(st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)), max_size=4),
+    crashes=st.lists(
+        st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0, 1), st.floats(0, 1)), max_size=4
+    ),
     seed=st.integers(),
 )
 def test_merge_counts_stay_exact_across_crashes_that_split_the_two_tables(
-    targets: int, errors: int, resend: float, crashes: list[tuple[float, float, float]], seed: int
+    targets: int,
+    errors: int,
+    resend: float,
+    crashes: list[tuple[float, float, float, float]],
+    seed: int,
 ) -> None:
-    """A crash keeps any prefix of each table's writes since the last commit, independently,
-    and the records since that commit are redelivered: every unique error is still either the
-    start of its target's one recovery or exactly one merge into it."""
+    """A crash keeps any prefix of each table's writes, and of the merge notes sent to status,
+    since the last commit, independently, and the records since that commit are redelivered.
+    Recoveries end (their claims are let go) at random moments. Every unique error is still
+    either the start of its target's one recovery or exactly one merge into it, on the claim
+    and in what status learns from the notes that got out."""
     rng = random.Random(seed)
     log = [
         _with_id(
@@ -391,31 +413,52 @@ def test_merge_counts_stay_exact_across_crashes_that_split_the_two_tables(
     rng.shuffle(log)
     seen, claims = _Changelog(), _Changelog()
     registry = _registry()
+    ended: set[str] = set()  # targets whose recovery ended: its result is on the results topic
+    status: dict[str, int] = {}  # recovery id -> merged count, from the notes that got out
+    notes: list[tuple[str, int]] = []  # sent since the last commit
+
+    def flush(state: PartitionDedup) -> None:
+        notes.extend((n.claim.recovery_id, n.claim.merged_count) for n in state.flush(now=1.0))
+
+    def deliver(kept: list[tuple[str, int]]) -> None:
+        for rid, count in kept:
+            status[rid] = max(status.get(rid, 0), count)
 
     def rebuilt() -> PartitionDedup:
-        return DedupState(seen, claims, DEDUP, partitions=1).partition(0)
+        state = DedupState(seen, claims, DEDUP, partitions=1).partition(0)
+        for target in ended:  # the endings are read again from the results topic
+            _end(state, target)
+        return state
 
     state = rebuilt()
     committed, durable_seen, durable_claims = 0, dict[str, Any](), dict[str, Any]()
     pending_crashes = sorted(crashes)
-    offset = flushed = 0
+    offset = 0
     while offset < len(log):
         error = log[offset]
         dedup = state.for_cluster(error.cluster_name or "")
         decide(error, registry, dedup, now=1.0, source=src(offset, "errors"))
         offset += 1
+        if rng.random() < 0.1:  # a recovery ends
+            target = error.cluster_name or ""
+            ended.add(target)
+            _end(state, target)
         if pending_crashes and offset >= pending_crashes[0][0] * len(log):
-            _, keep_seen, keep_claims = pending_crashes.pop(0)
+            _, keep_seen, keep_claims, keep_notes = pending_crashes.pop(0)
             seen.crash(durable_seen, int(keep_seen * (len(seen.writes) + 1)))
             claims.crash(durable_claims, int(keep_claims * (len(claims.writes) + 1)))
+            deliver(notes[: int(keep_notes * (len(notes) + 1))])
+            notes.clear()
             state, offset = rebuilt(), committed  # redelivered from the last commit
         elif rng.random() < 0.3:  # a batch closes: its writes are sent, its records acked
-            state.flush(now=1.0)
-            flushed = offset
-            if rng.random() < 0.5:  # a commit: what the tables hold is durable
-                committed, durable_seen, durable_claims = flushed, dict(seen), dict(claims)
+            flush(state)
+            if rng.random() < 0.5:  # a commit: what was sent is durable
+                committed, durable_seen, durable_claims = offset, dict(seen), dict(claims)
                 seen.writes, claims.writes = [], []
-    state.flush(now=1.0)
+                deliver(notes)
+                notes.clear()
+    flush(state)
+    deliver(notes)
 
     final = rebuilt()
     unique = {e.event_id: e.cluster_name or "" for e in log}
@@ -424,3 +467,13 @@ def test_merge_counts_stay_exact_across_crashes_that_split_the_two_tables(
         assert claim is not None
         expected = sum(cluster == t for cluster in unique.values()) - 1
         assert claim.merged_count == expected, f"{t}: {claim.merged_count} != {expected}"
+        told = status.get(claim.recovery_id, 0)
+        assert told == expected, f"{t}: status was told {told} merges of {expected}"
+
+
+def _end(state: PartitionDedup, target: str) -> None:
+    """The target's recovery ended: triage lets its claim go (it keeps merging, cooling down)."""
+    dedup = state.for_cluster(target)
+    claim = dedup.current_claim("ClusterConnectivity", target)
+    if claim is not None:
+        dedup.release("ClusterConnectivity", target, claim.recovery_id, now=1.0)
