@@ -222,6 +222,15 @@ class ApiSettings(_Section):
     tokens: dict[str, ApiToken] = Field(default_factory=dict)
 
 
+class EventsSettings(_Section):
+    """client-go's spam filter on the events topic (streams/events/spam.py): what one source
+    says about one object may burst to ``spam_burst`` Events, then one more every
+    ``spam_refill_s``; the rest are dropped and counted (client-go: 25, 300 s)."""
+
+    spam_burst: int = Field(default=25, ge=1)
+    spam_refill_s: float = Field(default=300.0, gt=0)
+
+
 class Tunables(_Section):
     """What ``tmc-recovery config apply`` changes on running workers: concurrency and the
     strategies' knobs, in either vocabulary (streams/runtime_config/resolve.py maps the Go
@@ -259,6 +268,7 @@ class ServiceSettings(BaseSettings, Tunables):
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     api: ApiSettings = ApiSettings()
+    events: EventsSettings = EventsSettings()
 
     @model_validator(mode="after")
     def _static_members_keep_their_api_url(self) -> "ServiceSettings":

@@ -1,4 +1,4 @@
-"""client-go's EventCorrelator, minus its spam filter: the aggregator, then the logger.
+"""client-go's EventCorrelator: the aggregator, then the logger, then the spam filter.
 
 - The aggregator groups *similar* events: the same source, involved object, type and reason,
   whatever the message. Within ``interval`` (10 minutes) of the group's last event, once it
@@ -7,44 +7,26 @@
 - The logger makes a repeat of an identical event (the same key, message included, or the
   same combined Event) the Event already written, with its count raised, its first timestamp
   kept and its last one moved: a reader keeps the latest record per ``metadata.name``.
+- The spam filter (streams/events/spam.py) drops what a source says about one object beyond
+  a token bucket (25, one more every 5 minutes); the logger has counted it already, so the
+  next Event written for that key carries it in its count.
 
-Both caches are LRUs of ``cache_size`` keys, as in client-go, so memory stays bounded. Time is
+The caches are LRUs of ``cache_size`` keys, as in client-go, so memory stays bounded. Time is
 the events' own (their last timestamp), so a replay correlates as the first pass did.
 """
 
 import dataclasses
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
 from schemas.records import RecoveryEvent
+from streams.events.lru import CACHE_SIZE, Lru
 from streams.events.shape import event_name
+from streams.events.spam import SpamFilter, Verdict
 
 COMBINED = "(combined from similar events): "
 MAX_EVENTS = 10
 INTERVAL = timedelta(minutes=10)
-CACHE_SIZE = 4096
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Lru(Generic[K, V]):
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        if key in self._items:
-            self._items.move_to_end(key)
-        return self._items.get(key)
-
-    def put(self, key: K, value: V) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
 
 
 @dataclass
@@ -61,10 +43,23 @@ class _Seen:
     last: datetime
 
 
-def _similar_key(event: RecoveryEvent) -> tuple[object, ...]:
+@dataclass(frozen=True)
+class Correlated:
+    """The Event to write (``verdict`` WRITE), or the one the spam filter dropped."""
+
+    event: RecoveryEvent
+    verdict: Verdict
+
+
+def spam_key(event: RecoveryEvent) -> tuple[object, ...]:
+    """client-go's getSpamKey: the source and the involved object."""
     obj, source = event.involved_object, event.source
     return (source.component, source.host, obj.kind, obj.namespace, obj.name, obj.uid,
-            obj.api_version, event.type, event.reason)  # fmt: skip
+            obj.api_version)  # fmt: skip
+
+
+def _similar_key(event: RecoveryEvent) -> tuple[object, ...]:
+    return (*spam_key(event), event.type, event.reason)
 
 
 class EventCorrelator:
@@ -73,13 +68,17 @@ class EventCorrelator:
         max_events: int = MAX_EVENTS,
         interval: timedelta = INTERVAL,
         cache_size: int = CACHE_SIZE,
+        spam: SpamFilter | None = None,
     ) -> None:
+        """``spam``: client-go's defaults (streams/events/spam.py) unless given."""
         self.max_events, self.interval = max_events, interval
+        self.spam = spam or SpamFilter(cache_size=cache_size)
         self._similar: Lru[tuple[object, ...], _Similar] = Lru(cache_size)
         self._seen: Lru[tuple[object, ...], _Seen] = Lru(cache_size)
 
-    def correlate(self, event: RecoveryEvent) -> RecoveryEvent:
-        """The Event to write for ``event``: itself, or the one it repeats, count raised."""
+    def correlate(self, event: RecoveryEvent) -> Correlated:
+        """The Event to write for ``event`` (itself, or the one it repeats, count raised), or
+        that the spam filter drops it."""
         aggregated, key = self._aggregate(event)
         seen = self._seen.get(key)
         if seen is not None:
@@ -95,7 +94,7 @@ class EventCorrelator:
         name = aggregated.metadata.name
         first, last = aggregated.first_timestamp, aggregated.last_timestamp
         self._seen.put(key, _Seen(name, aggregated.count, first, last))
-        return aggregated
+        return Correlated(aggregated, self.spam.admit(spam_key(aggregated), last))
 
     def _aggregate(self, event: RecoveryEvent) -> tuple[RecoveryEvent, tuple[object, ...]]:
         similar_key = _similar_key(event)
