@@ -9,7 +9,7 @@ it is base64 of that position.
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -104,7 +104,9 @@ class RecoveryQuery:
             return False
         return self.after is None or (cluster, recovery_id) > self.after
 
-    def matches(self, row: RecoveryResult) -> bool:
+    def matches(self, row: RecoveryResult, joined: Collection[str] = ()) -> bool:
+        """``joined``: the recoveries triage remembers ``event_id`` going to (LocalShare),
+        which finds a merge past the ids the row keeps."""
         error = row.error
         return (
             (self.logical_cluster is None or error.logical_cluster == self.logical_cluster)
@@ -116,12 +118,15 @@ class RecoveryQuery:
                 self.event_id is None
                 or error.event_id == self.event_id
                 or self.event_id in row.merged_error_ids
+                or row.id in joined
             )
         )
 
-    def page(self, rows: Iterable[RecoveryResult]) -> dict[str, Any]:
+    def page(self, rows: Iterable[RecoveryResult], joined: Collection[str] = ()) -> dict[str, Any]:
         """One worker's page of ``rows`` (already narrowed by :meth:`wants_key`)."""
-        found = sorted(((cluster_of(row), row.id), row) for row in rows if self.matches(row))
+        found = sorted(
+            ((cluster_of(row), row.id), row) for row in rows if self.matches(row, joined)
+        )
         return self.merge([{"recoveries": [row_view(row) for _, row in found], "next": None}])
 
     def merge(self, pages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

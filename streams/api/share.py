@@ -16,6 +16,7 @@ from streams.api.query import RecoveryQuery
 from streams.api.views import cluster_view, status_view
 from streams.context import Shared
 from streams.partitioning import SEPARATOR, partition_for
+from streams.triage.guards import circuit_views
 
 
 class LocalShare:
@@ -63,12 +64,35 @@ class LocalShare:
         summary = self.shared.summary(name)
         if summary is None:
             raise NotFound(f"no recoveries recorded for cluster {name}")
-        return cluster_view(summary, now)
+        view = cluster_view(summary, now)
+        view["circuit_breakers"] = circuit_views(
+            self.shared.tables.guards, name, self.shared.strategies.names(),
+            self.shared.settings.circuit_breaker, now.timestamp(),
+        )  # fmt: skip
+        return view
 
     def recoveries(self, query: RecoveryQuery) -> dict[str, Any]:
         if query.cluster is not None and not self.owns(query.cluster):
             raise NotServing(f"cluster {query.cluster}'s partition is not this worker's")
-        return query.page(self._rows(query))
+        joined = () if query.event_id is None else self._event_recoveries(query.event_id, query)
+        return query.page(self._rows(query), joined)
+
+    def _event_recoveries(self, event_id: str, query: RecoveryQuery) -> set[str]:
+        """The recoveries the event started or was merged into, as triage remembers them:
+        every event id it triaged in the last ``dedup.event_id_ttl_s``, keyed by (cluster,
+        event id), so found past the merged ids a row keeps. Looked up under the query's
+        cluster, else under every cluster of this worker's share (those with a summary).
+        Reads only: triage is the state's one writer."""
+        owned, now = self._owned(), self.shared.clock()
+        clusters = [query.cluster] if query.cluster is not None else self.shared.tables.summaries
+        found = set()
+        for cluster in list(clusters):
+            partition = partition_for(cluster.encode(), self._partitions)
+            if partition in owned:
+                seen = self.shared.dedup(partition, cluster).seen_before(event_id, now)
+                if seen is not None:
+                    found.add(seen.recovery_id)
+        return found
 
     def _rows(self, query: RecoveryQuery) -> Iterator[RecoveryResult]:
         owned = self._owned()

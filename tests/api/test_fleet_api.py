@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections.abc import Callable
 from urllib.parse import quote
 
 import aiohttp
@@ -11,6 +12,7 @@ from schemas.records import ErrorType, RecoveryState
 from streams.status.projection import cluster_of
 from streams.testing.harness import (
     PipelineEnv,
+    WorkerProcess,
     emit,
     status_table,
     unreachable,
@@ -34,6 +36,17 @@ async def settled(http: aiohttp.ClientSession, urls: list[str], within_s: float 
         await asyncio.sleep(0.3)
 
 
+async def two_workers(
+    start_worker: Callable[[str], WorkerProcess], http: aiohttp.ClientSession
+) -> tuple[list[WorkerProcess], list[str]]:
+    """Two started workers, once both serve the fleet, and their API URLs."""
+    workers = [start_worker("w1"), start_worker("w2")]
+    urls = [await worker.api_url() for worker in workers]
+    await asyncio.gather(*(worker.ready() for worker in workers))
+    await settled(http, urls)
+    return workers, urls
+
+
 def metric(text: str, name: str) -> float:
     """The sum of every sample of ``name`` in a Prometheus exposition."""
     return sum(
@@ -46,10 +59,7 @@ def metric(text: str, name: str) -> float:
 async def test_every_worker_answers_for_every_key_and_for_the_fleet(
     env: PipelineEnv, start_worker, http: aiohttp.ClientSession
 ) -> None:
-    workers = [start_worker("w1"), start_worker("w2")]
-    urls = [await worker.api_url() for worker in workers]
-    await asyncio.gather(*(worker.ready() for worker in workers))
-    await settled(http, urls)
+    workers, urls = await two_workers(start_worker, http)
 
     errors = [unreachable(cluster) for cluster in CLUSTERS]
     errors += [unreachable(c, ErrorType.RESOURCE_NOT_FOUND) for c in ("edge-1", "edge-4")]

@@ -78,6 +78,10 @@ def test_filters() -> None:
     assert ids(error_type=ErrorType.CLUSTER_UNREACHABLE.value) == {r.id for r in rows}
     assert ids(error_type=ErrorType.SYNC_FAILURE.value) == set()
     assert ids(recovery_id=late.id) == {late.id}
+    # Past the ids a row keeps: the recoveries triage remembers the event going to.
+    beyond = RecoveryQuery.parse({"event_id": "e-250th"})
+    assert [r.id for r in rows if beyond.matches(r, joined={merged.id})] == [merged.id]
+    assert [r.id for r in rows if beyond.matches(r)] == []
 
 
 def test_a_query_asks_a_peer_the_same_query() -> None:
