@@ -9,7 +9,10 @@ including ones this code has never heard of.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -214,6 +217,37 @@ class NotFound(BadResponse):
 
 class Conflict(BadResponse):
     """409: the object changed since it was read (a stale resourceVersion)."""
+
+
+class Throttled(GatewayError):
+    """The API server (a 429) or our own rate limit for it asks to wait past the deadline of
+    the call; retrying later may succeed."""
+
+    def __init__(self, endpoint: str, wait_s: float, detail: str) -> None:
+        super().__init__(f"{endpoint} is throttling us: {detail}")
+        self.endpoint = endpoint
+        self.wait_s = wait_s
+
+
+_DEADLINE: ContextVar[float | None] = ContextVar("tmc_gateway_deadline", default=None)
+
+
+@contextmanager
+def calls_until(deadline: float) -> Iterator[None]:
+    """Gateway calls made inside may wait for their turn (a rate limit, a 429's Retry-After)
+    until ``deadline`` (``time.monotonic()``), and no longer: the executor wraps each attempt
+    in its timeout, so a throttled call fails as ``Throttled`` instead of being cut off."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def call_deadline(default_s: float) -> float:
+    """The deadline of the calls in progress; ``default_s`` from now outside an attempt."""
+    deadline = _DEADLINE.get()
+    return time.monotonic() + default_s if deadline is None else deadline
 
 
 class ClusterGateway(Protocol):

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from strategies.adapters.throttle import THROTTLED, ThrottleCounts
 from streams.quiet_logs import SUPPRESSED, SuppressedCounts
 
 
@@ -29,6 +30,32 @@ class SuppressedLogsCollector(Collector):
         for (logger, level), count in sorted(self.counts.snapshot().items()):
             family.add_metric([logger, level], count)
         yield family
+
+
+class ThrottledCollector(Collector):
+    """``tmc_gateway_throttled_total{reason}`` and ``tmc_gateway_throttled_seconds_total
+    {reason}``: requests to cluster APIs that waited (our rate limit, a 429's Retry-After or
+    back-off) or gave up at their deadline. The gateway is process-wide, so the count is too."""
+
+    def __init__(self, counts: ThrottleCounts = THROTTLED) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        times = CounterMetricFamily(
+            "tmc_gateway_throttled",
+            "Requests to cluster APIs throttled, by reason (a wait, or a give-up at the deadline).",
+            labels=["reason"],
+        )
+        seconds = CounterMetricFamily(
+            "tmc_gateway_throttled_seconds",
+            "Seconds requests waited, by reason.",
+            labels=["reason"],
+        )
+        for reason, (count, waited) in sorted(self.counts.snapshot().items()):
+            times.add_metric([reason.value], count)
+            seconds.add_metric([reason.value], waited)
+        yield times
+        yield seconds
 
 
 class Metrics:
@@ -100,3 +127,4 @@ class Metrics:
         )
         self.suppressed_logs = SuppressedLogsCollector()
         r.register(self.suppressed_logs)
+        r.register(ThrottledCollector())

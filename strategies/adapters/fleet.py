@@ -13,6 +13,13 @@ Example::
         server: https://east-1.example:6443
         logical_cluster: root:org:team
         token_env: EAST_1_TOKEN
+        rate_limit: {qps: 2, burst: 4}   # optional; else the fleet's rate_limit
+    rate_limit: {qps: 5, burst: 10}      # every cluster's API server (client-go's default)
+
+Requests to each API server are rate-limited on our side (``strategies.adapters.throttle``):
+each cluster by its own ``rate_limit`` or the fleet's (5 requests a second, bursts of 10, as
+client-go), the control plane by its own (50 and 100 by default: it serves every cluster's
+SyncTarget, as a controller's client would be tuned).
 
 Tokens are referenced (file or environment variable), never inlined, and are read into a
 ``SecretStr`` only when a connection is made, so rotated tokens are picked up on refresh.
@@ -141,6 +148,13 @@ class Endpoint(_Strict):
         return f"token_env {self.token_env}" if self.token_env else "no token"
 
 
+class RateLimit(_Strict):
+    """A token bucket: ``qps`` requests a second on average, ``burst`` at once."""
+
+    qps: float = Field(default=5.0, gt=0, le=10_000)
+    burst: int = Field(default=10, ge=1, le=100_000)
+
+
 class ControlPlane(Endpoint):
     """The kcp front door; cluster health is recorded on SyncTargets there.
 
@@ -150,6 +164,7 @@ class ControlPlane(Endpoint):
 
     url: ServerUrl
     logical_cluster_paths: bool = True
+    rate_limit: RateLimit = RateLimit(qps=50, burst=100)
 
 
 class ClusterEndpoint(Endpoint):
@@ -157,6 +172,7 @@ class ClusterEndpoint(Endpoint):
 
     server: ServerUrl
     logical_cluster: LogicalCluster
+    rate_limit: RateLimit | None = None
 
 
 class Fleet(_Strict):
@@ -164,6 +180,7 @@ class Fleet(_Strict):
 
     control_plane: ControlPlane
     clusters: dict[ClusterName, ClusterEndpoint] = Field(min_length=1)
+    rate_limit: RateLimit = RateLimit()
 
     def cluster(self, name: str) -> ClusterEndpoint:
         try:

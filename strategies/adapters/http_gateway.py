@@ -22,10 +22,13 @@ under ``{control plane}/clusters/{logical_cluster}``):
   tokens stop mattering.
 
 Errors are typed by status: 401 ``Unauthorized``, 403 ``Forbidden``, 404 ``NotFound``,
-409 ``Conflict``, anything else ``BadResponse``; no answer is ``ClusterUnreachable``. A 429
-with ``Retry-After`` is retried after that wait when it fits in the request's time budget.
+409 ``Conflict``, anything else ``BadResponse``; no answer is ``ClusterUnreachable``.
 Each cluster and the control plane get a session of their own, so a refresh of one never
-disturbs the others. Every call is bounded by a total timeout, retries included.
+disturbs the others, and a rate limit of their own (``strategies.adapters.throttle``): a
+request waits for its turn, and a 429 is waited out as ``Retry-After`` says (or backed off),
+probes included, until the deadline of the call (the attempt's; outside an attempt, the
+request timeout), past which it is ``Throttled``. Each exchange is bounded by the request
+(or probe) timeout.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import ssl
 import time
 from datetime import UTC, datetime
@@ -47,6 +51,13 @@ from strategies import resources
 from strategies.adapters.conditions import ready_condition, set_condition
 from strategies.adapters.exec_credential import exec_token
 from strategies.adapters.fleet import Endpoint, Fleet, FleetConfigError
+from strategies.adapters.throttle import (
+    THROTTLED,
+    ThrottleReason,
+    TokenBucket,
+    backoff_s,
+    retry_after_s,
+)
 from strategies.gateway import (
     AccessReview,
     BadResponse,
@@ -65,8 +76,10 @@ from strategies.gateway import (
     ObjectRef,
     ProbeResult,
     SyncStatus,
+    Throttled,
     Unauthorized,
     Workspace,
+    call_deadline,
 )
 
 log = logging.getLogger(__name__)
@@ -121,14 +134,6 @@ def _unreachable(what: str, url: str, exc: BaseException, budget_s: float) -> Cl
     return ClusterUnreachable(what, f"{url}: {type(exc).__name__}: {exc}")
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds form only), None when absent."""
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _fingerprint(token: SecretStr | None) -> str:
     if token is None:
         return "none"
@@ -166,9 +171,11 @@ class HttpClusterGateway:
         self, fleet: Fleet, *, probe_timeout_s: float = 2.0, request_timeout_s: float = 5.0
     ) -> None:
         self._fleet = fleet
-        self._probe_timeout = aiohttp.ClientTimeout(total=probe_timeout_s)
+        self._probe_timeout_s = probe_timeout_s
         self._request_timeout_s = request_timeout_s
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._rng = random.Random()
         self._fingerprints: dict[str, str] = {}
 
     async def __aenter__(self) -> Self:
@@ -189,23 +196,17 @@ class HttpClusterGateway:
             await session.close()
 
     async def probe(self, cluster: str) -> ProbeResult:
-        endpoint = self._fleet.cluster(cluster)
-        session = await self._session(cluster)
-        url = f"{endpoint.server}/readyz"
-        started = time.monotonic()
-        try:
-            async with session.get(url, timeout=self._probe_timeout) as response:
-                body = (await _read_capped(response)).decode("utf-8", "replace").strip()
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            budget = self._probe_timeout.total or 0.0
-            raise _unreachable(f"cluster {cluster}", url, exc, budget) from exc
-        latency = time.monotonic() - started
-        healthy = response.status == 200 and body == "ok"
+        url = f"{self._fleet.cluster(cluster).server}/readyz"
+        status, reason, raw, latency = await self._send(
+            cluster, f"cluster {cluster}", "GET", url, self._probe_timeout_s
+        )
+        body = raw.decode("utf-8", "replace").strip()
+        healthy = status == 200 and body == "ok"
         result = ProbeResult(
             cluster=cluster,
             healthy=healthy,
-            status=response.status,
-            reason=response.reason or "",
+            status=status,
+            reason=reason,
             detail="" if healthy else _detail(body),
             latency_s=latency,
         )
@@ -367,35 +368,100 @@ class HttpClusterGateway:
         body: KubeObject | None = None,
         content_type: str = JSON,
     ) -> Any:
-        """One call, 429s retried within the budget: the JSON of a 2xx, else a typed error."""
+        """One call: the JSON of a 2xx, else a typed error."""
         key, _, base, what = self._where(where)
-        session = await self._session(key)
         url = f"{base}{path}"
         data = None if body is None else json.dumps(body).encode()
         headers = None if body is None else {"Content-Type": content_type}
-        deadline = time.monotonic() + self._request_timeout_s
-        while True:
-            budget = aiohttp.ClientTimeout(total=max(deadline - time.monotonic(), 0.001))
-            try:
-                async with session.request(
-                    method, url, data=data, headers=headers, timeout=budget
-                ) as response:
-                    raw = await _read_capped(response)
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                raise _unreachable(what, url, exc, self._request_timeout_s) from exc
-            wait = _retry_after(response.headers.get("Retry-After"))
-            if response.status != 429 or wait is None or time.monotonic() + wait >= deadline:
-                break
-            log.debug("%s throttled %s %s; retrying after %.1f s", what, method, path, wait)
-            await asyncio.sleep(wait)
+        status, reason, raw, _ = await self._send(
+            key, what, method, url, self._request_timeout_s, data, headers
+        )
         text = raw.decode("utf-8", "replace")
-        if not 200 <= response.status < 300:
-            error = _TYPED.get(response.status, BadResponse)
-            raise error(url, response.status, _detail(text) or response.reason or "")
+        if not 200 <= status < 300:
+            error = _TYPED.get(status, BadResponse)
+            raise error(url, status, _detail(text) or reason)
         try:
             return json.loads(text)
         except ValueError:
-            raise BadResponse(url, response.status, "the body is not JSON") from None
+            raise BadResponse(url, status, "the body is not JSON") from None
+
+    async def _send(
+        self,
+        key: str,
+        what: str,
+        method: str,
+        url: str,
+        timeout_s: float,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str, bytes, float]:
+        """One exchange in the API server's turn: its status, reason, body and latency. Each
+        try is bounded by ``timeout_s``; 429s are waited out as told (or backed off) until the
+        call's deadline, past which the call is ``Throttled``."""
+        deadline = call_deadline(self._request_timeout_s)
+        bucket = self._bucket(key)
+        throttled = 0
+        while True:
+            await self._turn(bucket, what, deadline, first=throttled == 0)
+            session = await self._session(key)
+            remaining = deadline - time.monotonic()
+            budget_s = timeout_s if timeout_s <= remaining else round(max(remaining, 0.001), 3)
+            started = time.monotonic()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    data=data,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=budget_s),
+                ) as response:
+                    raw = await _read_capped(response)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise _unreachable(what, url, exc, budget_s) from exc
+            latency = time.monotonic() - started
+            if response.status != 429:
+                return response.status, response.reason or "", raw, latency
+            throttled += 1
+            told = retry_after_s(response.headers.get("Retry-After"))
+            wait = backoff_s(throttled, self._rng) if told is None else told
+            if time.monotonic() + wait >= deadline:
+                THROTTLED.count(ThrottleReason.DEADLINE)
+                raise Throttled(
+                    what, wait, f"429 to {method} {url}: {wait:.1f} s is past the deadline"
+                )
+            bucket.defer(time.monotonic() + wait)
+            reason = ThrottleReason.BACKOFF if told is None else ThrottleReason.RETRY_AFTER
+            THROTTLED.count(reason, wait)
+            log.info(
+                "%s answered 429 to %s %s; waiting %.1f s (%s)", what, method, url, wait, reason
+            )
+
+    async def _turn(self, bucket: TokenBucket, what: str, deadline: float, *, first: bool) -> None:
+        """Wait for a token of the API server's bucket; Throttled if none comes in time. Only
+        a first try's wait counts as our rate limit (a retry's is the server's Retry-After)."""
+        wait = bucket.reserve()
+        if wait <= 0:
+            return
+        if time.monotonic() + wait >= deadline:
+            bucket.cancel()
+            THROTTLED.count(ThrottleReason.DEADLINE)
+            raise Throttled(what, wait, f"no turn within the deadline ({wait:.1f} s away)")
+        if first:
+            THROTTLED.count(ThrottleReason.RATE_LIMIT, wait)
+        await asyncio.sleep(wait)
+
+    def _bucket(self, key: str) -> TokenBucket:
+        """The API server's bucket, shared by every call to it from this worker."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            plane = self._fleet.control_plane
+            limit = (
+                plane.rate_limit
+                if key == _CONTROL_PLANE
+                else self._fleet.cluster(key).rate_limit or self._fleet.rate_limit
+            )
+            bucket = self._buckets[key] = TokenBucket(limit.qps, limit.burst)
+        return bucket
 
     async def _session(self, key: str) -> aiohttp.ClientSession:
         """The location's session, opened with the credentials as of now on first use."""

@@ -42,15 +42,22 @@ class AdminClient:
         *,
         for_requests: int | None = None,
         delay_s: float | None = None,
+        **throttling: Any,
     ) -> dict[str, Any]:
-        """Make ``cluster``'s API server misbehave; returns the cluster's state."""
-        body = _fault_body(mode, for_requests, delay_s)
+        """Make ``cluster``'s API server misbehave; returns the cluster's state. ``throttling``:
+        ``qps`` and ``retry_after`` of the throttling modes (strategies.simulator.faults)."""
+        body = _fault_body(mode, for_requests, delay_s, throttling)
         return await self._call("POST", f"/_sim/clusters/{cluster}/faults", body)
 
     async def set_control_plane_fault(
-        self, mode: FaultMode, *, for_requests: int | None = None, delay_s: float | None = None
+        self,
+        mode: FaultMode,
+        *,
+        for_requests: int | None = None,
+        delay_s: float | None = None,
+        **throttling: Any,
     ) -> dict[str, Any]:
-        body = _fault_body(mode, for_requests, delay_s)
+        body = _fault_body(mode, for_requests, delay_s, throttling)
         return await self._call("POST", "/_sim/controlplane/faults", body)
 
     async def cluster(self, name: str) -> dict[str, Any]:
@@ -131,8 +138,10 @@ def _prefix(where: Location) -> str:
     return f"/_sim/clusters/{where}"
 
 
-def _fault_body(mode: FaultMode, for_requests: int | None, delay_s: float | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"mode": mode.value, "for_requests": for_requests}
+def _fault_body(
+    mode: FaultMode, for_requests: int | None, delay_s: float | None, extra: dict[str, Any]
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"mode": mode.value, "for_requests": for_requests, **extra}
     if delay_s is not None:
         body["delay_s"] = delay_s
     return body

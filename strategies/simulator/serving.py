@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 
 from aiohttp import web
 
@@ -52,7 +53,12 @@ async def _fault_response(
         response = status_response(
             429, "TooManyRequests", "the server has received too many requests"
         )
-        response.headers["Retry-After"] = str(round(fault.spec.delay_s))
+        if fault.spec.retry_after == "seconds":
+            response.headers["Retry-After"] = str(round(fault.spec.delay_s))
+        elif fault.spec.retry_after == "date":
+            response.headers["Retry-After"] = formatdate(
+                time.time() + fault.spec.delay_s, usegmt=True
+            )
         return response
     return None
 

@@ -6,10 +6,12 @@ cancellation from outside (cancel, release) is the one thing that propagates.
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
 from strategies.base import ExecutionContext, RecoveryFailed, RecoveryStrategy
+from strategies.gateway import calls_until
 from streams.execution.lifecycle import AttemptFailure
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,10 @@ async def run_attempt(
     timeout_s = limit.total_seconds()
     deadline = asyncio.timeout(timeout_s)
     try:
-        async with deadline:
-            outcome = await strategy.execute(ctx, recovery.error, recovery.context)
+        # Gateway calls may wait out throttling up to the attempt's end, never past it.
+        with calls_until(time.monotonic() + timeout_s):
+            async with deadline:
+                outcome = await strategy.execute(ctx, recovery.error, recovery.context)
     except RecoveryFailed as exc:
         return AttemptFailure(
             RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__,

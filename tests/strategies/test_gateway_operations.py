@@ -10,13 +10,13 @@ import pytest
 from strategies.adapters.fleet import parse_fleet
 from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.gateway import (
-    BadResponse,
     Conflict,
     Forbidden,
     GatewayError,
     NotFound,
     ObjectRef,
     Resources,
+    Throttled,
     Unauthorized,
     Workspace,
 )
@@ -198,12 +198,14 @@ async def test_a_429_is_retried_after_retry_after(
     assert statuses[:2] == [429, 200]
 
 
-async def test_a_retry_after_beyond_the_budget_is_a_bad_response(sim: FleetSimulator) -> None:
+async def test_a_retry_after_beyond_the_budget_is_throttled(sim: FleetSimulator) -> None:
     await sim.admin.set_fault("east", FaultMode.THROTTLE, delay_s=30)
     async with HttpClusterGateway(sim.fleet, request_timeout_s=1.0) as gateway:
-        with pytest.raises(BadResponse) as throttled:
+        with pytest.raises(Throttled, match="cluster east is throttling us: 429") as throttled:
             await gateway.read_capacity("east")
-    assert throttled.value.status == 429
+    assert throttled.value.wait_s == 30
+    statuses = [r["status"] for r in (await sim.admin.cluster("east"))["requests"]]
+    assert statuses == [429], "given up at once, not after sleeping past the budget"
 
 
 def exec_fleet(sim: FleetSimulator, script: Path) -> HttpClusterGateway:

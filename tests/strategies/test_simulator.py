@@ -129,7 +129,10 @@ async def test_faults_wear_off_after_for_requests(sim: FleetSimulator) -> None:
     state = await sim.admin.cluster("east")
     assert [r["status"] for r in state["requests"]] == [500, 500, 200]
     assert [r["fault"] for r in state["requests"]] == ["error500", "error500", "healthy"]
-    assert state["fault"] == {"mode": "error500", "for_requests": 2, "delay_s": 1.0, "served": 2}
+    assert state["fault"] == {
+        "mode": "error500", "for_requests": 2, "delay_s": 1.0, "qps": 1.0,
+        "retry_after": "seconds", "served": 2,
+    }  # fmt: skip
 
 
 async def test_status_writes_are_checked_like_the_api_server_does(sim: FleetSimulator) -> None:
