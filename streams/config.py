@@ -95,7 +95,9 @@ class KafkaSettings(_Section):
 
 
 class TopicSettingsBase(_Section):
-    """Partitions and retention. All co-partitioned topics share ``partitions``.
+    """Partitions and retention. All co-partitioned topics share ``partitions``. The audit
+    trail keeps every entry for ``audit_retention_ms`` (its topic is compacted and deleted:
+    no two entries share a key, so only age removes one).
 
     The topic names are fields too, one per entry of streams/topology.py, added by
     ``topic_settings``: a topic is declared once, there."""
@@ -104,6 +106,7 @@ class TopicSettingsBase(_Section):
     replication_factor: int = Field(default=1, ge=1, le=10)
     retention_ms: int = Field(default=7 * DAY_MS, ge=60_000)
     dlq_retention_ms: int = Field(default=30 * DAY_MS, ge=60_000)
+    audit_retention_ms: int = Field(default=90 * DAY_MS, ge=60_000)
 
     def name(self, entry: TopicEntry) -> str:
         """``entry``'s topic name as configured (for REQUESTS: the prefix)."""
@@ -279,6 +282,17 @@ class ServiceSettings(BaseSettings, Tunables):
             raise ValueError(
                 "api.port 0 changes at every restart: a static member "
                 "(kafka.instance_id) needs a fixed api.port"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _audit_outlives_the_rows(self) -> "ServiceSettings":
+        """A row shows its audit trail, and a retry is refused once the trail has one: the
+        trail must last as long as the rows do."""
+        if self.topics.audit_retention_ms < self.status.retention_s * 1000:
+            raise ValueError(
+                f"topics.audit_retention_ms ({self.topics.audit_retention_ms}) must be at least "
+                f"status.retention_s ({self.status.retention_s:g} s) in ms"
             )
         return self
 

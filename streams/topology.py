@@ -37,6 +37,8 @@ DEAD_LETTER = Kind("dead-letter", "delete", "dlq_retention_ms")
 TABLE = Kind("table", "compact", None)
 REQUESTS = Kind("requests", "delete", "retention_ms")  # one topic per strategy: prefix + name
 LOG = Kind("log", "compact", None)  # compacted, every key its own: kept whole, no Faust table
+# Every key its own too, so compaction loses nothing; kept whole for ``audit_retention_ms``.
+AUDIT = Kind("audit log", "compact,delete", "audit_retention_ms")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ TOPOLOGY = Topology(
             "HealthReports from components (Avro), keyed like errors: cluster, else component",
         ),
         TopicEntry(
-            "audit", "tmc.recovery.audit", LOG, True,
+            "audit", "tmc.recovery.audit", AUDIT, True,
             "each change made through the API (JSON: who, what, when, why): <cluster>~<id>~<entry>",
         ),
         TopicEntry(

@@ -1,10 +1,11 @@
 """The audit trail of every change made through the API: who, what, when and why.
 
-Each entry is one record on the compacted audit topic, written by the API and nothing else,
-before the change is sent: a change that cannot be audited is not made. Its key is
+Each entry is one record on the audit topic, written by the API and nothing else, before
+the change is sent: a change that cannot be audited is not made. Its key is
 ``<cluster>~<recovery id>~<entry id>``, so compaction keeps every entry (no two share a key)
-and the app-wide partitioner puts it on its cluster's partition. The value is JSON, for
-whoever reads the trail without our schemas.
+and the app-wide partitioner puts it on its cluster's partition; only age removes one, after
+``topics.audit_retention_ms`` (the topic is ``compact,delete``, streams/topology.py). The
+value is JSON, for whoever reads the trail without our schemas.
 
 A recovery's entries are read back from its cluster's partition of the topic whenever the
 recovery is shown, by whichever worker answers: the trail is small (people's changes), and
