@@ -43,6 +43,15 @@ class RecoveryFailed(Exception):
         self.next_steps = next_steps
 
 
+@dataclass(frozen=True)
+class FaultCheck:
+    """A fresh, read-only look at the fault an error reported: still ``present`` or not, and
+    what was seen (``detail``, for the outcome an operator reads)."""
+
+    present: bool
+    detail: str
+
+
 class RecoveryStrategy(ABC):
     """One way of healing a class of errors. Implementations must be idempotent:
     a resumed attempt after a crash runs again from the start."""
@@ -60,6 +69,13 @@ class RecoveryStrategy(ABC):
     def target(self, error: TMCError) -> str:
         """What this strategy heals for ``error``; by default the cluster (or the component)."""
         return default_target(error)
+
+    async def verify(self, error: TMCError) -> FaultCheck | None:
+        """Whether the fault ``error`` reported is still there, looked at afresh and without
+        changing anything. The executor asks before acting on a stale error (older than
+        ``execution.stale_after_s``: a backlog after an outage), completes without acting on
+        one whose fault is gone, and escalates one whose strategy returns None: cannot tell."""
+        return None
 
     @abstractmethod
     async def execute(

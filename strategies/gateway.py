@@ -265,6 +265,10 @@ class ClusterGateway(Protocol):
         """Set the cluster's Ready condition on the control plane."""
         ...
 
+    async def recorded_health(self, cluster: str) -> ClusterHealth | None:
+        """The cluster's Ready condition as the control plane holds it; None if never set."""
+        ...
+
     async def refresh_credentials(self, cluster: str) -> Credentials:
         """Read the cluster's credentials afresh (token file, env or exec plugin) and use them."""
         ...

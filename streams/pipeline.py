@@ -105,9 +105,13 @@ class RecoveryService:
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
-            ExecutionSettings(max_concurrent=effective.max_concurrent),
+            ExecutionSettings(
+                max_concurrent=effective.max_concurrent,
+                stale_after_s=settings.execution.stale_after_s,
+            ),
             settings.retry,
             admit=self._admit,
+            on_stale=lambda strategy: self.shared.metrics.stale_errors.labels(strategy).inc(),
             gates=self.control,
             timeouts=self.strategies.timeouts,
             dry_run=settings.dry_run,
@@ -149,6 +153,7 @@ class RecoveryService:
         effective = resolve(tunables, [configured.strategy for configured in self.strategies])
         self.strategies.reconfigure(effective.strategies)
         self.executor.resize(effective.max_concurrent)
+        self.executor.stale_after_s = tunables.execution.stale_after_s
 
     def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
         kafka = settings.kafka

@@ -249,6 +249,17 @@ class HttpClusterGateway:
             f"{ref.path()}/status", 409, f"still conflicting after {_CONFLICT_ATTEMPTS} tries"
         )
 
+    async def recorded_health(self, cluster: str) -> ClusterHealth | None:
+        target = await self.get_object(self._workspace_of(cluster), resources.sync_target(cluster))
+        ready = _condition(target, "Ready")
+        if not ready:
+            return None
+        return ClusterHealth(
+            ready=ready.get("status") == "True",
+            reason=str(ready.get("reason", "")),
+            message=str(ready.get("message", "")),
+        )
+
     async def review_access(
         self, cluster: str, verb: str, resource: str, group: str = "", namespace: str | None = None
     ) -> AccessReview:

@@ -35,6 +35,9 @@ class NoFleet:
     async def record_health(self, cluster: str, health: ClusterHealth) -> None:
         _refuse()
 
+    async def recorded_health(self, cluster: str) -> ClusterHealth | None:
+        _refuse()
+
     async def refresh_credentials(self, cluster: str) -> Credentials:
         _refuse()
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, RecoveryFailed
+from strategies.base import ExecutionContext, FaultCheck, RecoveryFailed
 from strategies.builtin.kinds import ClusterStrategy
 from strategies.gateway import Conflict, KubeObject, NotFound, ObjectRef
 from strategies.journal import Journal, gateway_failures
@@ -110,6 +110,18 @@ class ResourceConflictRecovery(ClusterStrategy):
             _summary(ref, merge),
             (f"{error.component} may go on from {ref.describe()}'s current version",),
         )
+
+    async def verify(self, error: TMCError) -> FaultCheck | None:
+        """Still a change of the writer's that live lacks; None without its desired state."""
+        desired = _json_object(error.context.get("desired"))
+        if error.resource is None or desired is None:
+            return None
+        cluster, ref = self.cluster_of(error), object_ref(error.resource)
+        journal = Journal("re-verify")
+        with gateway_failures(journal, f"re-verifying {ref.describe()} on cluster {cluster}"):
+            live = await self._read(journal, cluster, ref)
+        merge = self._merge(journal, error, desired, live)
+        return FaultCheck(bool(merge.applied or merge.unmergeable), _summary(ref, merge))
 
     async def _read(self, journal: Journal, cluster: str, ref: ObjectRef) -> KubeObject:
         try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext
+from strategies.base import ExecutionContext, FaultCheck
 from strategies.builtin.kinds import ClusterStrategy
 from strategies.gateway import (
     ClusterGateway,
@@ -23,7 +23,7 @@ from strategies.gateway import (
     GatewayError,
     UnknownCluster,
 )
-from strategies.journal import Journal
+from strategies.journal import Journal, gateway_failures
 
 
 @dataclass
@@ -85,6 +85,23 @@ class ClusterConnectivityRecovery(ClusterStrategy):
                 f"retry {error.component}'s {error.operation}",
             ),
         )
+
+    async def verify(self, error: TMCError) -> FaultCheck:
+        """Still unreachable or unready, or still recorded not Ready on the control plane."""
+        cluster = self.cluster_of(error)
+        journal = _Attempt("re-verify", cluster=cluster)
+        with gateway_failures(journal, f"re-verifying cluster {cluster}"):
+            health = await self._probe(journal)
+            if not health.ready:
+                return FaultCheck(True, f"cluster {cluster} is not ready: {health.message}")
+            recorded = await self._gateway.recorded_health(cluster)
+        if recorded is not None and not recorded.ready:
+            return FaultCheck(
+                True,
+                f"cluster {cluster} answers, but the control plane still records "
+                f"{_ready(recorded)}",
+            )
+        return FaultCheck(False, f"cluster {cluster} is reachable and ready ({health.message})")
 
     async def _probe(self, journal: _Attempt) -> ClusterHealth:
         """Probe once; the verdict is phrased as the Ready condition it would become."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext
+from strategies.base import ExecutionContext, FaultCheck
 from strategies.builtin.kinds import WorkspaceObjectStrategy
 from strategies.builtin.polling import PATIENT, Checks
 from strategies.gateway import ClusterGateway, ClusterUnreachable, Migration
@@ -37,6 +37,13 @@ class MigrationRecovery(WorkspaceObjectStrategy):
     def __init__(self, gateway: ClusterGateway, *, checks: Checks = PATIENT) -> None:
         super().__init__(gateway)
         self._checks = checks
+
+    async def verify(self, error: TMCError) -> FaultCheck:
+        """Still neither Completed nor RolledBack."""
+        logical, name = self.named(error)
+        with gateway_failures(Journal("re-verify"), f"re-verifying migration {name}"):
+            migration = await self._gateway.get_migration(logical, name)
+        return FaultCheck(migration.phase not in _DONE, f"migration {name}: {_describe(migration)}")
 
     async def execute(
         self, ctx: ExecutionContext, error: TMCError, recovery: RecoveryContext

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext
+from strategies.base import ExecutionContext, FaultCheck
 from strategies.builtin.kinds import WorkspaceObjectStrategy
 from strategies.gateway import (
     ClusterInfo,
@@ -112,6 +112,16 @@ class PlacementRecovery(WorkspaceObjectStrategy):
             + (f"; passed over: {'; '.join(passed_over)}" if passed_over else ""),
             (f"watch the workload of placement {name} start on {chosen.name}",),
         )
+
+    async def verify(self, error: TMCError) -> FaultCheck:
+        """Still on the cluster the error named (one not named cannot have been left)."""
+        logical, name = self.named(error)
+        with gateway_failures(Journal("re-verify"), f"re-verifying placement {name}"):
+            placement = await self._gateway.get_object(Workspace(logical), placement_ref(name))
+        current = placement.get("spec", {}).get("cluster")
+        if error.cluster_name is not None and current != error.cluster_name:
+            return FaultCheck(False, f"placement {name} has moved to {current}")
+        return FaultCheck(True, f"placement {name} is still on {current}")
 
     async def _fitting(
         self, journal: Journal, eligible: list[str], need: Resources, passed_over: list[str]

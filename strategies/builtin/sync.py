@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext
+from strategies.base import ExecutionContext, FaultCheck
 from strategies.builtin.kinds import ClusterStrategy
 from strategies.builtin.polling import PATIENT, Checks
 from strategies.gateway import ClusterGateway, ClusterHealth, NotFound, SyncStatus
@@ -79,6 +79,13 @@ class SyncRecovery(ClusterStrategy):
             f"cluster {cluster} re-synced: {after.message}",
             (f"retry {error.component}'s {error.operation}",),
         )
+
+    async def verify(self, error: TMCError) -> FaultCheck:
+        """Still not synced, as the syncer reports on the SyncTarget."""
+        cluster = self.cluster_of(error)
+        with gateway_failures(Journal("re-verify"), f"re-verifying the syncer of {cluster}"):
+            status = await self._gateway.sync_status(cluster)
+        return FaultCheck(not status.synced, f"syncer of {cluster}: {_describe(status)}")
 
     async def _check_resource(self, journal: Journal, cluster: str, error: TMCError) -> None:
         if error.resource is None:

@@ -47,6 +47,18 @@ While the fleet is paused the attempt waits, its recovery recorded once as held 
 state again, the reason naming who paused and why), and runs after the resume; a strategy in
 shadow mode runs dry (``ExecutionContext.dry_run``) and its outcome says it was a shadow run.
 
+Stale errors (``stale.py``): a recovery whose error was older than
+``execution.stale_after_s`` at its first attempt re-verifies the fault (read-only,
+``RecoveryStrategy.verify``) at the start of every attempt, within the attempt's timeout; its
+InProgress reason says so, and ``tmc_stale_errors_total{strategy}`` counts it once. A fault
+that is gone completes the recovery without acting ("fault no longer present (stale error
+re-verified): ..."); one still present lets the attempt act, its first action saying what was
+seen; a strategy that cannot tell fails the attempt for good ("stale: could not re-verify"),
+which escalates.
+
+Throttling: each attempt's gateway calls wait for their turn (a rate limit, a 429) only until
+the attempt's timeout (``strategies.gateway.calls_until``), then fail as ``Throttled``.
+
 Publishing: the executor writes no table and no topic itself; it hands each record to the
 ``publish`` callback, in order per recovery. A failing publish is logged with the recovery id
 and retried with backoff a bounded number of times; then the record is kept in ``unpublished``

@@ -10,43 +10,57 @@ import time
 from datetime import timedelta
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
-from strategies.base import ExecutionContext, RecoveryFailed, RecoveryStrategy
+from strategies.base import ExecutionContext, FaultCheck, RecoveryFailed, RecoveryStrategy
 from strategies.gateway import calls_until
 from streams.execution.lifecycle import AttemptFailure
+from streams.execution.stale import Stale, gone, still_present, unverifiable
 
 log = logging.getLogger(__name__)
 
 
 async def run_attempt(
-    strategy: RecoveryStrategy, recovery: RecoveryResult, limit: timedelta, dry_run: bool
+    strategy: RecoveryStrategy,
+    recovery: RecoveryResult,
+    limit: timedelta,
+    dry_run: bool,
+    stale: Stale | None = None,
 ) -> RecoveryOutcome | AttemptFailure:
-    """The strategy's outcome, or why the attempt failed or outlived ``limit``."""
+    """The strategy's outcome, or why the attempt failed or outlived ``limit``. A ``stale``
+    recovery's fault is re-verified first, within the same limit (streams/execution/stale.py)."""
     ctx = ExecutionContext(recovery_id=recovery.id, dry_run=dry_run)
     timeout_s = limit.total_seconds()
     deadline = asyncio.timeout(timeout_s)
+    check: FaultCheck | None = None
+    result: RecoveryOutcome | AttemptFailure
     try:
         # Gateway calls may wait out throttling up to the attempt's end, never past it.
         with calls_until(time.monotonic() + timeout_s):
             async with deadline:
+                if stale is not None:
+                    check = await strategy.verify(recovery.error)
+                    if check is None:
+                        return unverifiable(stale, strategy.name, recovery.id)
+                    if not check.present:
+                        return gone(stale, check)
                 outcome = await strategy.execute(ctx, recovery.error, recovery.context)
+        result = outcome if outcome.success else AttemptFailure(
+            RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error,
+            next_steps=outcome.next_steps,
+        )  # fmt: skip
     except RecoveryFailed as exc:
-        return AttemptFailure(
+        result = AttemptFailure(
             RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__,
             exc.next_steps,
         )  # fmt: skip
     except TimeoutError as exc:
         if deadline.expired():
             message = f"timed out after {timeout_s:g}s"
-            return AttemptFailure(RecoveryState.TIMEOUT, message, error=type(exc).__name__)
-        return _unexpected(recovery, exc)
+            result = AttemptFailure(RecoveryState.TIMEOUT, message, error=type(exc).__name__)
+        else:
+            result = _unexpected(recovery, exc)
     except Exception as exc:
-        return _unexpected(recovery, exc)
-    if not outcome.success:
-        return AttemptFailure(
-            RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error,
-            next_steps=outcome.next_steps,
-        )  # fmt: skip
-    return outcome
+        result = _unexpected(recovery, exc)
+    return result if stale is None or check is None else still_present(stale, check, result)
 
 
 def _unexpected(recovery: RecoveryResult, exc: Exception) -> AttemptFailure:

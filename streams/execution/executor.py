@@ -20,6 +20,7 @@ from streams.execution.keyed_fifo import KeyedFifo
 from streams.execution.lifecycle import AttemptFailure, is_terminal
 from streams.execution.publisher import Publish, RetryingPublisher
 from streams.execution.slots import Slots
+from streams.execution.stale import staleness
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class RecoveryExecutor:
         rng: random.Random | None = None,
         publish_attempts: int = 5,
         remember_finished: int = 10_000,
+        on_stale: Callable[[str], None] = lambda strategy: None,
     ) -> None:
         self._strategies = dict(strategies)
         self._admit = admit
@@ -125,6 +127,8 @@ class RecoveryExecutor:
         self._tracked: dict[str, _Tracked] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._remember_finished = remember_finished
+        self.stale_after_s = settings.stale_after_s
+        self._on_stale = on_stale
 
     def resize(self, max_concurrent: int) -> None:
         """A new bound (a runtime apply): more run at once, or fewer as running ones end."""
@@ -248,13 +252,18 @@ class RecoveryExecutor:
             )
             entry.running = True
             try:
+                stale = staleness(entry.latest, self._clock(), self.stale_after_s)
                 if attempt is not None:
-                    started = lifecycle.start_attempt(entry.latest, attempt, self._clock())
+                    why = None if stale is None else f"re-verifying {stale.describe()}"
+                    started = lifecycle.start_attempt(entry.latest, attempt, self._clock(), why)
                     await self._record(entry, started)
+                if stale is not None and entry.latest.context.attempt == 1:
+                    self._on_stale(strategy.name)
                 timeout = self._timeouts.get(strategy.name, strategy.timeout)
                 self._check_ours(entry)
                 shadow = gate is Gate.SHADOW
-                result = await run_attempt(strategy, entry.latest, timeout, self._dry_run or shadow)
+                dry_run = self._dry_run or shadow
+                result = await run_attempt(strategy, entry.latest, timeout, dry_run, stale)
                 now = self._clock()
                 if isinstance(result, RecoveryOutcome):
                     outcome = lifecycle.shadowed(result) if shadow else result

@@ -58,10 +58,13 @@ def advance(
     )
 
 
-def start_attempt(recovery: RecoveryResult, attempt: int, at: datetime) -> RecoveryResult:
+def start_attempt(
+    recovery: RecoveryResult, attempt: int, at: datetime, reason: str | None = None
+) -> RecoveryResult:
     """InProgress for ``attempt``; the context carries the attempt the strategy sees."""
     context = dataclasses.replace(recovery.context, attempt=attempt)
-    return advance(dataclasses.replace(recovery, context=context), RecoveryState.IN_PROGRESS, at)
+    started = dataclasses.replace(recovery, context=context)
+    return advance(started, RecoveryState.IN_PROGRESS, at, reason)
 
 
 def complete(recovery: RecoveryResult, outcome: RecoveryOutcome, at: datetime) -> RecoveryResult:

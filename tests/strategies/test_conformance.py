@@ -115,9 +115,14 @@ async def test_sync_targets_list_with_labels_record_health_and_take_a_resync(
 ) -> None:
     async with backend.gateway() as gateway:
         clusters = {c.name: c for c in await gateway.list_clusters(LOGICAL)}
+        await gateway.record_health(EAST, ClusterHealth(False, "ClusterUnreachable", "down"))
+        down = await gateway.recorded_health(EAST)
         await gateway.record_health(EAST, ClusterHealth(True, "ClusterReachable", "ok"))
+        up = await gateway.recorded_health(EAST)
         await gateway.trigger_resync(EAST, "rec-42")
         status = await gateway.sync_status(EAST)
+    assert down == ClusterHealth(False, "ClusterUnreachable", "down")
+    assert up == ClusterHealth(True, "ClusterReachable", "ok")
     assert {name: dict(clusters[name].labels) for name in CLUSTERS} == LABELS
     target = await backend.read(TMC, sync_target(EAST))
     ready = [c for c in target["status"]["conditions"] if c["type"] == "Ready"]
