@@ -10,6 +10,10 @@ Reading map:
   context under which a partition's rows are written.
 - ``ids.py``: where a record was read (``Source``) and deterministic recovery ids.
 - ``records.py``: the records triage publishes: a Pending recovery, an escalation.
+- ``breaker.py``, ``flapping.py``: the pure rules of the circuit breaker per (strategy,
+  cluster) and of flap damping per (strategy, target).
+- ``guards.py``: the safety gates a new recovery meets, their changelogged table (triage is
+  its one writer), and what the endings on the results topic count on them.
 - ``agent.py``: decides each error, closes batches (write, note merges to status, send, ack),
   re-issues a recovery whose outcome a crash lost, releases claims as recoveries end, and
   the sweep ticks that expire dedup rows of idle partitions.
