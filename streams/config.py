@@ -164,6 +164,31 @@ class DedupSettings(_Section):
     batch_max_wait_s: float = Field(default=1.0, ge=0, le=30.0)
 
 
+class CircuitBreakerSettings(_Section):
+    """Per (strategy, cluster): after ``failure_threshold`` recoveries in a row that acted
+    and escalated, new errors for that strategy on that cluster escalate at once ("circuit
+    open") instead of touching the cluster again. ``reset_timeout_s`` after it opened it goes
+    half-open and lets one trial recovery through: success closes it, failure re-opens it.
+    Keep the reset above ``dedup.cooldown_s``: errors merge into the open escalation until
+    its cooldown ends, so a shorter reset only half-opens on paper."""
+
+    failure_threshold: int = Field(default=3, ge=1)
+    reset_timeout_s: float = Field(default=600.0, gt=0)
+
+
+class FlapDampingSettings(_Section):
+    """A recovery that completed holds only if no new error for its target arrives within
+    ``healthy_delay_s`` (NodeHealthCheck's healthyDelay); one that did not hold is a relapse.
+    ``max_recoveries`` relapses within ``window_s`` make the target flapping: the next error
+    escalates ("recovery loop") instead of starting another recovery, until the relapses age
+    out of the window. A recovery that holds clears the count. ``healthy_delay_s`` should
+    exceed ``dedup.cooldown_s``, since errors inside the cooldown merge rather than start."""
+
+    max_recoveries: int = Field(default=3, ge=1)
+    window_s: float = Field(default=3600.0, gt=0)
+    healthy_delay_s: float = Field(default=600.0, ge=0)
+
+
 class StatusSettings(_Section):
     """Completed, Cancelled and Escalated rows leave the status table ``retention_s`` after
     they ended (a tombstone on the changelog); their counts stay in the cluster summary.
@@ -274,6 +299,8 @@ class ServiceSettings(BaseSettings, Tunables):
     codec: CodecSettings = CodecSettings()
     ingest: IngestSettings = IngestSettings()
     dedup: DedupSettings = DedupSettings()
+    circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
+    flap_damping: FlapDampingSettings = FlapDampingSettings()
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     api: ApiSettings = ApiSettings()

@@ -4,10 +4,10 @@ One registry per service instance, so several workers (or tests) in one process 
 collide, served by the HTTP API at /metrics (streams/api/).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from strategies.adapters.throttle import THROTTLED, ThrottleCounts
@@ -29,6 +29,32 @@ class SuppressedLogsCollector(Collector):
         )
         for (logger, level), count in sorted(self.counts.snapshot().items()):
             family.add_metric([logger, level], count)
+        yield family
+
+
+class CircuitCollector(Collector):
+    """``tmc_circuit_breakers{strategy,state}``: how many clusters' breakers of each strategy
+    are open or half-open on this worker's partitions (sum() over workers: the fleet's),
+    read at scrape time because a breaker half-opens by the clock, not by an event. No
+    cluster label: a fleet of thousands would make thousands of series."""
+
+    STATES = ("open", "half-open")
+
+    def __init__(
+        self, strategies: Iterable[str], counts: Callable[[], Mapping[tuple[str, str], int]]
+    ) -> None:
+        self.strategies, self.counts = list(strategies), counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "tmc_circuit_breakers",
+            "Circuit breakers (strategy, cluster) open or half-open, per strategy.",
+            labels=["strategy", "state"],
+        )
+        counts = self.counts()
+        for strategy in self.strategies:
+            for state in self.STATES:
+                family.add_metric([strategy, state], counts.get((strategy, state), 0))
         yield family
 
 
@@ -101,6 +127,11 @@ class Metrics:
         self.escalated = Counter(
             "tmc_pipeline_escalated_total", "Recoveries escalated.", ["strategy"], registry=r
         )
+        self.gate_escalations = Counter(
+            "tmc_triage_gate_escalations_total",
+            "Errors escalated at triage by a safety gate instead of starting a recovery.",
+            ["gate"], registry=r,
+        )  # fmt: skip
         self.forwarded = Counter(
             "tmc_pipeline_repartitioned_total",
             "Errors re-keyed to the partition of their cluster.", registry=r,
@@ -133,4 +164,10 @@ class Metrics:
             "Recoveries whose error was older than execution.stale_after_s when they were about "
             "to act, so the fault was re-verified first.",
             ["strategy"], registry=r,
+        )  # fmt: skip
+        self.cluster_events = Counter(
+            "tmc_cluster_events_total",
+            "Recovery Events written beside their cluster's SyncTarget (execution.cluster_events), "
+            "by outcome: written or failed.",
+            ["outcome"], registry=r,
         )  # fmt: skip

@@ -25,6 +25,7 @@ class Tables:
     summaries: TableT[str, bytes]  # cluster -> its summary, a ClusterStatus (Avro)
     seen: TableT[str, bytes]  # cluster~@batch -> the event ids of one triage batch
     targets: TableT[str, bytes]  # cluster~strategy|target -> TargetClaim
+    guards: TableT[str, bytes]  # cluster~circuit|strategy, cluster~flap|… (triage/guards.py)
 
     @classmethod
     def declare(cls, app: faust.App, topics: TopicSettings) -> "Tables":
@@ -58,4 +59,5 @@ class Tables:
             summaries=table("summaries", bytes),
             seen=table("seen", bytes),  # streams/triage/rows.py
             targets=table("targets", bytes),
+            guards=table("guards", bytes),
         )

@@ -166,6 +166,11 @@ TOPOLOGY = Topology(
             configured_as="dedup_targets",
         ),
         TopicEntry(
+            "guards", "tmc.recovery.triage.guards.v1", TABLE, False,
+            "triage's circuit breakers (per strategy, cluster) and flap records (per target)",
+            configured_as="triage_guards",
+        ),
+        TopicEntry(
             "requests", "tmc.recovery.requests.", REQUESTS, False,
             "per strategy: recoveries triage admitted, keyed by cluster, for execution",
             configured_as="requests_prefix",

@@ -12,6 +12,7 @@ claim go when its recovery ends, from the results topic.
 """
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, TMCError
 from streams.batching import close_lingering, current
 from streams.context import Shared, now_ms
+from streams.metrics import CircuitCollector
 from streams.status.merges import MergeNote, encode_notes
 from streams.triage import records
 from streams.triage.batch import Outgoing, TriageBatch
@@ -34,6 +36,7 @@ from streams.triage.decide import (
     decide,
     target_of,
 )
+from streams.triage.guards import Guards
 from streams.triage.ids import Source, recovery_id, trigger_of
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,14 @@ SWEEP = b"sweep"
 class Triage:
     def __init__(self, pipeline: Shared) -> None:
         self.p = pipeline
+        settings = pipeline.settings
+        self.guards = Guards(
+            pipeline.tables.guards,
+            settings.circuit_breaker,
+            settings.flap_damping,
+            settings.topics.partitions,
+            lambda: self.p.dedup_state.epoch,
+        )
         self._open: TriageBatch | None = None
         self._opened = asyncio.Event()
 
@@ -64,6 +75,13 @@ class Triage:
         )
         app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
         app.agent(self.p.topics.results, name="tmc-triage-endings")(self._endings)
+        self.p.metrics.registry.register(
+            CircuitCollector(self.p.strategies.names(), self._circuit_counts)
+        )
+
+    def _circuit_counts(self) -> dict[tuple[str, str], int]:
+        owned = self.p.owned_partitions(self.p.topics.results)
+        return self.guards.circuit_counts(owned, self.p.clock())
 
     @property
     def epoch(self) -> int:
@@ -112,7 +130,9 @@ class Triage:
             event.ack()
 
     async def _flush(self, partition: int, now: float) -> None:
-        """Write the partition's dedup state, then tell status what merged: one record."""
+        """Write the partition's dedup state and gates, then tell status what merged: one
+        record."""
+        self.guards.partition(partition).flush(now)
         notes = self.p.dedup_state.partition(partition).flush(now)
         if notes:
             merged = [
@@ -133,13 +153,16 @@ class Triage:
                 pass  # the status agent dead-letters it
             else:
                 if result.state.is_terminal:
-                    await self._release(result, event.message.partition)
+                    await self._release(result, event.message.partition, event.message.offset)
             yield None
 
-    async def _release(self, result: RecoveryResult, partition: int) -> None:
+    async def _release(self, result: RecoveryResult, partition: int, offset: int) -> None:
+        """Let the claim go, and count the ending on the circuit breaker and flap record."""
         now = self.p.clock()
-        dedup = self.p.dedup(partition, result.kafka_key().decode())
+        cluster = result.kafka_key().decode()
+        dedup = self.p.dedup(partition, cluster)
         dedup.release(result.strategy, result.target, result.id, now)
+        self.guards.for_cluster(partition, cluster).ended(result, offset)
         await self._flush(partition, now)
 
     async def _send_sweep_ticks(self) -> None:
@@ -151,8 +174,10 @@ class Triage:
 
     async def handle(self, error: TMCError, source: Source) -> list[Outgoing]:
         """Decide what ``error``, read at ``source``, becomes; the records to send for it."""
-        dedup = self.p.dedup(source.partition, error.kafka_key().decode())
-        decision = decide(error, self.p.strategies, dedup, self.p.clock(), source)
+        cluster = error.kafka_key().decode()
+        dedup = self.p.dedup(source.partition, cluster)
+        guards = self.guards.for_cluster(source.partition, cluster)
+        decision = decide(error, self.p.strategies, dedup, self.p.clock(), source, guards)
         match decision:
             case Start():
                 return self._start(error, decision, source)
@@ -182,6 +207,9 @@ class Triage:
             decision.recovery_id, decision.target, error, decision.reason, str(source),
             now_ms(self.p.clock),
         )  # fmt: skip
+        if decision.gate is not None:  # the strategy it would have run, for the on-call
+            record = dataclasses.replace(record, strategy=decision.strategy)
+            self.p.metrics.gate_escalations.labels(decision.gate).inc()
         value = self.p.results.encode(record)
         return [Outgoing(self.p.topics.results, record.kafka_key(), value)]
 
@@ -212,4 +240,15 @@ class Triage:
             why = "not retryable" if not error.is_retryable() else "no enabled strategy"
             reason = f"no strategy: {error.type.value} ({why})"
             return self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
+        # The first decision's records never got out: the gates decide again, as of now.
+        now, cluster = self.p.clock(), error.kafka_key().decode()
+        guards = self.guards.for_cluster(source.partition, cluster)
+        refusal = guards.admit(chosen.name, target, duplicate.recovery_id, now)
+        if refusal is not None:
+            dedup = self.p.dedup(source.partition, cluster)
+            dedup.release(chosen.name, target, duplicate.recovery_id, now)
+            gated = Escalate(
+                duplicate.recovery_id, target, refusal.reason, chosen.name, refusal.gate
+            )
+            return self._escalate(error, gated, source)
         return self._start(error, Start(duplicate.recovery_id, chosen, target), source)

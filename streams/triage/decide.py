@@ -6,6 +6,7 @@ from schemas.records import TMCError
 from strategies.base import default_target
 from strategies.registry import ConfiguredStrategy, StrategyRegistry
 from streams.triage.dedup import Dedup, SeenEvent
+from streams.triage.guards import ClusterGuards
 from streams.triage.ids import RETRY_OF, Source, recovery_id, trigger_of
 
 #: The strategy name recorded on escalations that no strategy could take.
@@ -44,20 +45,29 @@ class Start:
 @dataclass(frozen=True)
 class Escalate:
     """Nothing may act on this error: an Escalated recovery with the reason, which later
-    errors of the same type and target merge into during the cooldown."""
+    errors of the same type and target merge into during the cooldown. ``gate``: the safety
+    gate that stopped the chosen ``strategy`` (streams/triage/guards.py), if one did."""
 
     recovery_id: str
     target: str
     reason: str
+    strategy: str = NO_STRATEGY
+    gate: str | None = None
 
 
 Decision = Duplicate | Merge | Start | Escalate
 
 
 def decide(
-    error: TMCError, registry: StrategyRegistry, dedup: Dedup, now: float, source: Source
+    error: TMCError,
+    registry: StrategyRegistry,
+    dedup: Dedup,
+    now: float,
+    source: Source,
+    guards: ClusterGuards | None = None,
 ) -> Decision:
-    """Drop, merge, start or escalate ``error``, read at ``source``."""
+    """Drop, merge, start or escalate ``error``, read at ``source``; ``guards``: the safety
+    gates a new recovery must pass (none: every recovery may start)."""
     trigger = trigger_of(error, source)
     prior = dedup.seen_before(error.event_id, now)
     if prior is not None:
@@ -66,7 +76,7 @@ def decide(
         if redelivery:
             _repair(error, registry, dedup, now, source, prior, trigger)
         return Duplicate(error.event_id, prior.recovery_id, redelivery)
-    decision = _route(error, registry, dedup, now, source, trigger)
+    decision = _route(error, registry, dedup, now, source, trigger, guards)
     dedup.remember(error.event_id, now, decision.recovery_id, source)
     return decision
 
@@ -86,6 +96,7 @@ def _route(
     now: float,
     source: Source,
     trigger: str,
+    guards: ClusterGuards | None,
 ) -> Merge | Start | Escalate | Duplicate:
     chosen, target = target_of(error, registry)
     name = NO_STRATEGY if chosen is None else chosen.name
@@ -93,11 +104,14 @@ def _route(
     if claim is not None and claim.applied(source.topic, source.offset):
         # This very record was triaged before, but its seen row was lost in a crash.
         return Duplicate(error.event_id or trigger, claim.recovery_id, redelivery=True)
-    if claim is not None and error.context.get(RETRY_OF) == claim.recovery_id:
+    retry = error.context.get(RETRY_OF)
+    if claim is not None and retry == claim.recovery_id:
         # An operator's retry of that recovery, which has ended (the API emits one only
         # then), though its ending may not have reached triage yet: a new recovery, not
         # a merge into the old one's cooldown.
         claim = None
+    if chosen is not None and guards is not None:
+        guards.recurred(name, target, now)
     if claim is not None:
         dedup.record_merge(name, target, error.event_id or trigger, source)
         return Merge(claim.recovery_id, name, target)
@@ -107,6 +121,11 @@ def _route(
         dedup.release(name, target, new_id, now)
         why = "not retryable" if not error.is_retryable() else "no enabled strategy"
         return Escalate(new_id, target, f"no strategy: {error.type.value} ({why})")
+    # An operator's retry is a person's decision: the gates hold automatic recoveries only.
+    refusal = None if guards is None or retry else guards.admit(name, target, new_id, now)
+    if refusal is not None:
+        dedup.release(name, target, new_id, now)
+        return Escalate(new_id, target, refusal.reason, name, refusal.gate)
     return Start(new_id, chosen, target)
 
 
