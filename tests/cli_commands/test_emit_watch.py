@@ -59,13 +59,13 @@ async def test_emit_follows_its_recovery_to_the_end_and_watch_shows_it(
     assert_one_line_error(bad, "not a TMC error in JSON", "component")
 
     watched = await cli("watch", "--from-beginning", "--cluster", "edge-1", "--limit", "3",
-                      "--json", "-c", config)  # fmt: skip
+                      "--show", "results", "--json", "-c", config)  # fmt: skip
     assert watched.returncode == 0, watched.stderr
     assert [(r["cluster"], r["state"]) for r in lines(watched.stdout)] == [
         ("edge-1", "Pending"), ("edge-1", "InProgress"), ("edge-1", "Completed"),
     ]  # fmt: skip
     table = await cli("watch", "--from-beginning", "--state", "Escalated", "--limit", "1",
-                    "-c", config)  # fmt: skip
+                    "--show", "results", "-c", config)  # fmt: skip
     assert table.returncode == 0, table.stderr
     assert "edge-2" in table.stdout
     assert "Escalated" in table.stdout
