@@ -6,8 +6,10 @@ started the recovery, or was escalated at admission) or not at all: an error mer
 running recovery reaches that recovery's status row, never its results records. So the tracker
 looks two ways at once, the cluster's results partition read from a known time (never only
 what arrives after it subscribed, which would lose a fast recovery) and, given a worker's API,
-``GET /recoveries?event_id=`` for merges. Once it knows the recovery, it reads that recovery's
-records from its start and stops at its terminal state.
+``GET /recoveries?event_id=`` for merges, keyed by (cluster, event id) on the worker that owns
+the cluster, so a merge past the 200 ids a row keeps is found too, for ``dedup.event_id_ttl_s``
+after it was triaged (streams/api/share.py). Once it knows the recovery, it reads that
+recovery's records from its start and stops at its terminal state.
 """
 
 from __future__ import annotations
