@@ -26,9 +26,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from schemas.records import ErrorType
 from strategies.settings import StrategySettings
-from streams.runtime_config.vocabulary import RecoveryManagerConfig, StrategyConfig
+from streams.runtime_config.vocabulary import RecoveryManagerConfig, StrategyConfigs
 from streams.settings_loader import ConfigError, load_settings
 from streams.topology import TOPOLOGY, TopicEntry, Topology
 
@@ -273,7 +272,7 @@ class Tunables(_Section):
     execution: ExecutionSettings = ExecutionSettings()
     strategies: dict[str, StrategySettings] = Field(default_factory=dict)
     recoveryManager: RecoveryManagerConfig = RecoveryManagerConfig()
-    strategyConfigs: dict[ErrorType, StrategyConfig] = Field(default_factory=dict)
+    strategyConfigs: StrategyConfigs = Field(default_factory=dict)
 
 
 class ServiceSettings(BaseSettings, Tunables):

@@ -1,5 +1,7 @@
 """The effective configuration as ``config show`` prints it: the worker's settings with the
-tunable sections as in force (the last apply, resolved), secrets masked."""
+tunable sections as in force (the last apply, resolved), secrets masked. The Go design's
+sections are shown too, as given (file and TMC_* variables, or the last apply), beside the
+per-strategy knobs they resolved into."""
 
 import re
 from typing import Any
@@ -20,6 +22,12 @@ def effective_view(
     view["execution"] = {"max_concurrent": effective.max_concurrent}
     view["strategies"] = {
         name: knobs.model_dump(mode="json") for name, knobs in sorted(effective.strategies.items())
+    }
+    given = settings if applied is None else applied.tunables()
+    view["recoveryManager"] = given.recoveryManager.model_dump(mode="json", exclude_none=True)
+    view["strategyConfigs"] = {
+        error_type.value: config.model_dump(mode="json", exclude_none=True)
+        for error_type, config in sorted(given.strategyConfigs.items())
     }
     view["applied"] = None if applied is None else {"by": applied.by, "at": applied.at}
     return {key: _masked(item) for key, item in view.items()}

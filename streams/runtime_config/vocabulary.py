@@ -7,9 +7,12 @@ service's own setting alone (streams/runtime_config/resolve.py).
 """
 
 import re
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from schemas.records import ErrorType
 
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
@@ -60,3 +63,32 @@ class StrategyConfig(_GoSection):
     priority: int | None = None
     timeout: Seconds | None = None
     maxRetries: int | None = Field(default=None, ge=1)
+
+
+def _spelled(name: object, names: Iterable[str]) -> object:
+    """``name`` as one of ``names`` spells it, whatever its case (unknown: as it came)."""
+    by_case = {known.lower(): known for known in names}
+    return by_case.get(name.lower(), name) if isinstance(name, str) else name
+
+
+def by_error_type(value: object) -> object:
+    """``strategyConfigs`` with its names spelled as the Go design does, whatever their case:
+    TMC_* variable names reach the settings lowercased (``TMC_STRATEGYCONFIGS__SyncFailure__
+    maxRetries`` gives ``syncfailure`` and ``maxretries``). Entries that name one error type
+    (the file's ``SyncFailure`` and a variable's ``syncfailure``) are merged knob by knob, the
+    later winning: the environment's, which the settings sources put after the file's."""
+    if not isinstance(value, dict):
+        return value
+    merged: dict[object, object] = {}
+    for key, knobs in value.items():
+        name = _spelled(key, [error_type.value for error_type in ErrorType])
+        if isinstance(knobs, dict):
+            knobs = {_spelled(knob, StrategyConfig.model_fields): v for knob, v in knobs.items()}
+            earlier = merged.get(name)
+            knobs = {**earlier, **knobs} if isinstance(earlier, dict) else knobs
+        merged[name] = knobs
+    return merged
+
+
+#: ``strategyConfigs``: StrategyConfig per error type, from the file or TMC_* variables.
+StrategyConfigs = Annotated[dict[ErrorType, StrategyConfig], BeforeValidator(by_error_type)]
