@@ -264,6 +264,18 @@ class EventsSettings(_Section):
     spam_refill_s: float = Field(default=300.0, gt=0)
 
 
+class RuntimeConfigSettings(_Section):
+    """The starting-config gate (streams/runtime_config/gate.py): a starting worker acts on
+    nothing until it has read the config topic and put the latest apply in force. If the
+    topic cannot be read within ``start_timeout_s``, ``on_timeout`` says what happens:
+    ``wait`` (the default) keeps the worker not ready, acting on nothing, and says so at
+    every timeout; ``file`` starts it with the file and environment configuration, and the
+    topic's is put in force whenever it is read."""
+
+    start_timeout_s: float = Field(default=30.0, gt=0)
+    on_timeout: Literal["wait", "file"] = "wait"
+
+
 class Tunables(_Section):
     """What ``tmc-recovery config apply`` changes on running workers: concurrency and the
     strategies' knobs, in either vocabulary (streams/runtime_config/resolve.py maps the Go
@@ -304,6 +316,7 @@ class ServiceSettings(BaseSettings, Tunables):
     retry: RetrySettings = RetrySettings()
     api: ApiSettings = ApiSettings()
     events: EventsSettings = EventsSettings()
+    runtime_config: RuntimeConfigSettings = RuntimeConfigSettings()
 
     @model_validator(mode="after")
     def _static_members_keep_their_api_url(self) -> "ServiceSettings":

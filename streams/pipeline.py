@@ -40,6 +40,7 @@ from streams.out_of_band import OutOfBand
 from streams.partitioning import partition_for
 from streams.readiness import Readiness
 from streams.runtime_config.follower import ConfigFollower
+from streams.runtime_config.gate import StartingConfig
 from streams.runtime_config.resolve import resolve
 from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
@@ -125,6 +126,9 @@ class RecoveryService:
             self._retune,
         )
         self.app.task(self.runtime_config.run)
+        self.starting_config = StartingConfig(
+            self.runtime_config, self.readiness, settings.runtime_config
+        )
         self.api: ApiServer | None = None
         if settings.api.enabled:
             self.api = api_server(
@@ -253,9 +257,10 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
     and tasks, where it is several times cheaper than the default loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    # The API starts before the app, so it answers /livez while the app joins and recovers.
+    # The API starts before the app, so it answers /livez while the app joins and recovers;
+    # between them, the app waits for the configuration in force (streams/runtime_config/gate.py).
     api = [] if service.api is None else [service.api]
-    worker = faust.Worker(service.app, *api, loglevel=loglevel)
+    worker = faust.Worker(service.app, *api, service.starting_config, loglevel=loglevel)
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
     # debug line of aiokafka gets built: a measurable cost, and a service has no terminal.
     worker.spinner = None

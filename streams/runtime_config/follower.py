@@ -6,6 +6,9 @@ this worker's strategies) before anything changes, and a bad one must change not
 table applies every record it reads; and a global table's standby recovery would hold up the
 worker's start for a topic of one key. With no group, every worker is assigned every
 partition and reads the topic from its beginning: at start the latest apply, then each new one.
+A record is put in force once: reading the topic again (the follow loop after the starting
+read, or after a reconnect) skips what was read, so an older apply still awaiting compaction
+never comes back into force, even for a moment.
 """
 
 import logging
@@ -31,6 +34,7 @@ class ConfigFollower:
         self._bootstrap, self._retune, self._poll_ms = bootstrap, retune, poll_ms
         self._tps = [TopicPartition(topic, partition) for partition in range(partitions)]
         self.in_force: Applied | None = None  # the latest accepted apply; None: the file's
+        self._next: dict[TopicPartition, int] = {}  # per partition, the offset after the last read
 
     def receive(self, raw: bytes | None) -> bool:
         """Put one record in force; False (logged, nothing changed) when it is refused."""
@@ -59,6 +63,8 @@ class ConfigFollower:
 
     async def _poll(self, consumer: AIOKafkaConsumer, _ends: dict[TopicPartition, int]) -> None:
         batch = await consumer.getmany(*self._tps, timeout_ms=self._poll_ms)
-        for records in batch.values():  # one key: one partition, in order
+        for tp, records in batch.items():  # one key: one partition, in order
             for record in records:
-                self.receive(record.value)
+                if record.offset >= self._next.get(tp, 0):
+                    self._next[tp] = record.offset + 1
+                    self.receive(record.value)

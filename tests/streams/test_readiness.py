@@ -80,3 +80,26 @@ def test_a_failed_write_leaves_neither_a_partial_file_nor_a_temporary_one(
         readiness.mark_ready("joined")
     assert not readiness.ready
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hold_keeps_the_worker_not_ready_until_released(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ready_file = tmp_path / "ready"
+    readiness = Readiness(ready_file)
+    with caplog.at_level(logging.INFO, logger="streams.readiness"):
+        readiness.hold("the runtime configuration is read")
+        readiness.mark_ready("caught up")
+        assert (readiness.ready, ready_file.exists()) == (False, False)
+        assert readiness.waiting_for == ["the runtime configuration is read"]
+        readiness.release("the runtime configuration is read")
+        assert (readiness.ready, readiness.waiting_for) == (True, [])
+        readiness.hold("something else")
+        assert (readiness.ready, ready_file.exists()) == (False, False)
+    lines = [r.getMessage() for r in caplog.records if r.name == "streams.readiness"]
+    assert lines == [
+        "worker not ready until the runtime configuration is read",
+        "worker ready: caught up",
+        "worker not ready until something else",
+        "worker not ready",
+    ]
