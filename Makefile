@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS=tests/strategies`.
 PYTEST_ARGS ?=
 
-.PHONY: test demo lint kafka-jars kube-bins coverage-report bench clean
+.PHONY: test fuzz demo lint kafka-jars kube-bins coverage-report bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint kafka-jars
 	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { status=$$?; \
 		$(MAKE) --no-print-directory coverage-report; exit $$status; }
 	@$(MAKE) --no-print-directory coverage-report
+
+# The decoder fuzzing at full depth (make test runs 30% of its examples).
+fuzz: $(INSTALLED)
+	TMC_FUZZ_DEPTH=1 $(BIN)/python -m pytest tests/schemas/test_fuzz.py -q
 
 # Lines and branches per file, then the totals for the code and for each package.
 define COVERAGE_SUMMARY
