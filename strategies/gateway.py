@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.errors import TmcRecoveryError
+from schemas.records import RecoveryEvent
 
 #: An object as the API server serves it (``apiVersion``, ``kind``, ``metadata``, ...).
 KubeObject = dict[str, Any]
@@ -267,6 +268,11 @@ class ClusterGateway(Protocol):
 
     async def recorded_health(self, cluster: str) -> ClusterHealth | None:
         """The cluster's Ready condition as the control plane holds it; None if never set."""
+        ...
+
+    async def record_event(self, cluster: str, event: RecoveryEvent) -> None:
+        """Create ``event`` (a core/v1 Event, in its namespace) where the cluster's SyncTarget
+        lives, on the control plane; an Event of that name already there counts as written."""
         ...
 
     async def refresh_credentials(self, cluster: str) -> Credentials:

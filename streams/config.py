@@ -226,10 +226,15 @@ class ExecutionSettings(_Section):
     ``stale_after_s``: an error older than this at its recovery's first attempt (a backlog
     after an outage) is not acted on blindly: each attempt re-verifies the fault first, and
     completes without acting if it is gone (streams/execution/stale.py). Errors normally
-    reach execution within seconds; five minutes is well past any healthy pipeline's lag."""
+    reach execution within seconds; five minutes is well past any healthy pipeline's lag.
+
+    ``cluster_events``: also write each recovery's start and ending as a core/v1 Event
+    beside its cluster's SyncTarget on the control plane (streams/execution/cluster_events.py),
+    best effort; needs RBAC to create events there."""
 
     max_concurrent: int = Field(default=5, ge=1, le=10_000)
     stale_after_s: float = Field(default=300.0, gt=0)
+    cluster_events: bool = False
 
 
 class ApiToken(_Section):

@@ -24,14 +24,16 @@ from faust.types import TP
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
 from strategies.base import RecoveryStrategy
+from strategies.gateway import ClusterGateway
 from strategies.registry import StrategyRegistry
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
-from streams.config import ExecutionSettings, ServiceSettings, Tunables
+from streams.config import ServiceSettings, Tunables
 from streams.context import Shared
 from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
 from streams.execution.agent import RequestAgents
+from streams.execution.cluster_events import ClusterEvents
 from streams.execution.executor import Admission, RecoveryExecutor
 from streams.health.agent import HealthMonitor
 from streams.ingest.agent import IngestAgents
@@ -61,8 +63,10 @@ class RecoveryService:
         settings: ServiceSettings,
         strategies: Sequence[RecoveryStrategy],
         on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
+        gateway: ClusterGateway | None = None,
     ) -> None:
-        """``on_stop`` closes what the strategies hold (the gateway's HTTP sessions)."""
+        """``on_stop`` closes what the strategies hold (the gateway's HTTP sessions);
+        ``gateway`` writes recovery Events to the clusters (``execution.cluster_events``)."""
         self.settings = settings
         self._on_stop = list(on_stop)
         effective = resolve(settings, strategies)
@@ -106,13 +110,11 @@ class RecoveryService:
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
-            ExecutionSettings(
-                max_concurrent=effective.max_concurrent,
-                stale_after_s=settings.execution.stale_after_s,
-            ),
+            settings.execution.model_copy(update={"max_concurrent": effective.max_concurrent}),
             settings.retry,
             admit=self._admit,
             on_stale=lambda strategy: self.shared.metrics.stale_errors.labels(strategy).inc(),
+            announce=self._cluster_events(gateway),
             gates=self.control,
             timeouts=self.strategies.timeouts,
             dry_run=settings.dry_run,
@@ -151,6 +153,15 @@ class RecoveryService:
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
 
+    def _cluster_events(self, gateway: ClusterGateway | None) -> ClusterEvents | None:
+        """The executor's Event writer (execution.cluster_events), when there is a gateway."""
+        if gateway is None:
+            return None
+        counted = self.shared.metrics.cluster_events
+        return ClusterEvents(
+            gateway, self.settings.worker_id, lambda outcome: counted.labels(outcome).inc()
+        )
+
     def _retune(self, tunables: Tunables) -> None:
         """Put an applied configuration in force (streams/runtime_config/): the next triage
         decision and the next attempt see it; recoveries already started keep their attempts."""
@@ -158,6 +169,7 @@ class RecoveryService:
         self.strategies.reconfigure(effective.strategies)
         self.executor.resize(effective.max_concurrent)
         self.executor.stale_after_s = tunables.execution.stale_after_s
+        self.executor.cluster_events = tunables.execution.cluster_events
 
     def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
         kafka = settings.kafka

@@ -17,6 +17,8 @@ under ``{control plane}/clusters/{logical_cluster}``):
   ``spec.action`` (and ``spec.resumeFrom``, the ``status.checkpoint.step`` to resume
   from) with a ``spec.requestId``; its controller answers in ``status``, and has acted
   once ``status.observedGeneration`` reaches the written ``metadata.generation``.
+- events: ``POST /api/v1/namespaces/{ns}/events`` where the SyncTarget lives (409, an Event
+  of that name already there, is success: the name is deterministic, so a repeat is one).
 - refresh: the cluster's session (connection pool, default headers) is replaced and the
   token re-read (file, env, or the exec plugin run again), so stale sockets and rotated
   tokens stop mattering.
@@ -47,8 +49,10 @@ from typing import Any, Self
 import aiohttp
 from pydantic import SecretStr
 
+from schemas.records import RecoveryEvent
 from strategies import resources
 from strategies.adapters.conditions import ready_condition, set_condition
+from strategies.adapters.events import event_object
 from strategies.adapters.exec_credential import exec_token
 from strategies.adapters.fleet import Endpoint, Fleet, FleetConfigError
 from strategies.adapters.throttle import (
@@ -259,6 +263,13 @@ class HttpClusterGateway:
             reason=str(ready.get("reason", "")),
             message=str(ready.get("message", "")),
         )
+
+    async def record_event(self, cluster: str, event: RecoveryEvent) -> None:
+        path = f"/api/v1/namespaces/{event.metadata.namespace}/events"
+        try:
+            await self._request(self._workspace_of(cluster), "POST", path, event_object(event))
+        except Conflict:
+            log.debug("event %s is on the control plane already", event.metadata.name)
 
     async def review_access(
         self, cluster: str, verb: str, resource: str, group: str = "", namespace: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+from schemas.records import RecoveryEvent
 from strategies.gateway import (
     AccessReview,
     Capacity,
@@ -36,6 +37,9 @@ class NoFleet:
         _refuse()
 
     async def recorded_health(self, cluster: str) -> ClusterHealth | None:
+        _refuse()
+
+    async def record_event(self, cluster: str, event: RecoveryEvent) -> None:
         _refuse()
 
     async def refresh_credentials(self, cluster: str) -> Credentials:

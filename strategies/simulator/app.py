@@ -222,7 +222,7 @@ def build_app(state: SimulatorState) -> web.Application:
     app.router.add_patch(SYNCTARGET, patch_sync_target)
     app.router.add_get(f"{SYNCTARGET}/status", get_sync_target)
     app.router.add_patch(f"{SYNCTARGET}/status", patch_status)
-    app.router.add_route("*", "/clusters/{logical}/{path:apis/.*}", workspace_api)
+    app.router.add_route("*", "/clusters/{logical}/{path:apis?/.*}", workspace_api)
     add_routes(app)
     app.router.add_get("/_sim/clusters/{cluster}", admin_cluster)
     app.router.add_get("/_sim/clusters/{cluster}/mutations", admin_cluster_mutations)

@@ -87,6 +87,18 @@ def not_found(ref: ObjectRef) -> ApiFailure:
     return ApiFailure(404, "NotFound", f'{_label(ref)} "{ref.name}" not found')
 
 
+def _check_body(body: Any, namespace: str | None) -> None:
+    """A written body must be an object whose namespace, if it names one, is the URL's."""
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise ApiFailure(400, "BadRequest", "the body must be a Kubernetes object")
+    if body["metadata"].get("namespace", namespace) != namespace:
+        raise ApiFailure(
+            400,
+            "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )
+
+
 @dataclass
 class ConflictingWriter:
     patch: dict[str, Any]
@@ -123,20 +135,26 @@ class ObjectStore:
             and collection.namespace in (None, ref.namespace)
         ]
 
+    def create(self, collection: ObjectRef, body: Any) -> KubeObject:
+        """POST: a new object in ``collection``; 409 AlreadyExists if its name is taken."""
+        _check_body(body, collection.namespace)
+        name = body["metadata"].get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiFailure(422, "Invalid", "metadata.name: Required value: name is required")
+        ref = ObjectRef(collection.api, collection.resource, name, collection.namespace)
+        if ref in self.objects:
+            raise ApiFailure(409, "AlreadyExists", f'{_label(ref)} "{name}" already exists')
+        metadata = {**body["metadata"], "namespace": collection.namespace, "generation": 1}
+        if collection.namespace is None:
+            metadata.pop("namespace")
+        return self._store(ref, {**copy.deepcopy(body), "metadata": metadata})
+
     def update(self, request: Request, body: Any) -> KubeObject:
         """PUT: replace the object (or its status), checking the resourceVersion if given."""
         ref = request.ref
-        if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
-            raise ApiFailure(400, "BadRequest", "the body must be a Kubernetes object")
+        _check_body(body, ref.namespace)
         if body["metadata"].get("name") != ref.name:
             raise ApiFailure(400, "BadRequest", "the name of the object does not match the URL")
-        if body["metadata"].get("namespace", ref.namespace) != ref.namespace:
-            raise ApiFailure(
-                400,
-                "BadRequest",
-                "the namespace of the provided object does not match the namespace sent on the"
-                " request",
-            )
         current = self._before_write(ref, body["metadata"].get("resourceVersion"))
         return self._write(ref, current, body, request.subresource)
 

@@ -1,15 +1,17 @@
 """The simulator's Kubernetes REST surface beyond readyz and SyncTarget status:
 
 Cluster API servers (``/k8s/{cluster}`` prefix):
-  ``GET`` objects and collections, ``PUT`` (resourceVersion checked), ``PATCH``
-  (merge patch) under ``/api/...`` and ``/apis/...``, status subresource included;
+  ``GET`` objects and collections, ``POST`` to a collection (create; a taken name is 409
+  AlreadyExists), ``PUT`` (resourceVersion checked), ``PATCH`` (merge patch) under
+  ``/api/...`` and ``/apis/...``, status subresource included;
   ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``. Revoked RBAC makes
   reviews deny and object calls 403.
 Control plane (``/clusters/{logical}`` prefix):
   ``GET .../synctargets`` (the list), ``PATCH .../synctargets/{name}`` (metadata and
   spec; a re-sync annotation wakes the syncer), and Placements and Migrations
-  (``/apis/tmc.kcp.io/v1alpha1/...``) like objects above; a Migration's ``spec.action``
-  is acted on by its controller in the same request.
+  (``/apis/tmc.kcp.io/v1alpha1/...``) and core objects (``/api/v1/...``: Events) like
+  objects above; a Migration's ``spec.action`` is acted on by its controller in the same
+  request.
 Answers are what the API server sends: the object, a ``...List``, or a Status failure.
 """
 
@@ -60,10 +62,13 @@ async def _rest(
     path: str,
     after_write: Callable[[KubeObject], KubeObject] | None = None,
 ) -> KubeObject | list[KubeObject]:
-    """GET, PUT or PATCH ``path`` on ``store``; ``after_write`` is a controller's reaction."""
+    """GET, POST (create), PUT or PATCH ``path`` on ``store``; ``after_write`` is a
+    controller's reaction to a PUT or PATCH."""
     parsed = Request.parse(path)
     if request.method == "GET":
         return store.list(parsed.ref) if not parsed.ref.name else store.get(parsed.ref)
+    if request.method == "POST" and not parsed.ref.name and parsed.subresource is None:
+        return store.create(parsed.ref, await _body(request))
     if request.method not in ("PUT", "PATCH") or not parsed.ref.name:
         raise ApiFailure(405, "MethodNotAllowed", f"{request.method} is not supported here")
     body = await _body(request)
@@ -74,8 +79,10 @@ async def _rest(
     return written if reacted is written else store.put(reacted)
 
 
-def _answer(result: KubeObject | list[KubeObject], kind: str) -> web.Response:
-    return _list(result, kind) if isinstance(result, list) else web.json_response(result)
+def _answer(result: KubeObject | list[KubeObject], kind: str, method: str) -> web.Response:
+    if isinstance(result, list):
+        return _list(result, kind)
+    return web.json_response(result, status=201 if method == "POST" else 200)
 
 
 def _forbidden(request: web.Request, path: str) -> ApiFailure:
@@ -99,7 +106,8 @@ async def cluster_api(request: web.Request) -> web.Response:
         try:
             if not cluster.rbac_allowed:
                 raise _forbidden(request, path)
-            return _answer(await _rest(request, cluster.objects, path), _kind(path))
+            result = await _rest(request, cluster.objects, path)
+            return _answer(result, _kind(path), request.method)
         except ApiFailure as failure:
             return status_response(failure.code, failure.reason, failure.message)
 
@@ -148,7 +156,7 @@ async def workspace_api(request: web.Request) -> web.Response:
 
     async def handle() -> web.Response:
         try:
-            return _answer(await _rest(request, store, path, react), _kind(path))
+            return _answer(await _rest(request, store, path, react), _kind(path), request.method)
         except ApiFailure as failure:
             return status_response(failure.code, failure.reason, failure.message)
 

@@ -38,7 +38,9 @@ def build_service(settings: ServiceSettings) -> RecoveryService:
             "strategies act on the clusters it lists"
         )
     gateway = HttpClusterGateway(load_fleet(settings.fleet_file))
-    return RecoveryService(settings, worker_strategies(gateway), on_stop=[gateway.aclose])
+    return RecoveryService(
+        settings, worker_strategies(gateway), on_stop=[gateway.aclose], gateway=gateway
+    )
 
 
 async def prepare(

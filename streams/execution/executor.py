@@ -4,10 +4,10 @@ import asyncio
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, utc_now
 from strategies.base import RecoveryStrategy
@@ -46,6 +46,9 @@ class Admission:
 
 Admit = Callable[[RecoveryResult], Awaitable[Admission | None]]
 """Waits until the recovery may be acted on; None means stand down (ended, or not ours)."""
+
+Announce = Callable[[RecoveryResult], Coroutine[Any, Any, None]]
+"""Told of each published record, off the recovery's path (cluster_events.py)."""
 
 
 async def admit_always(recovery: RecoveryResult) -> Admission:
@@ -112,6 +115,7 @@ class RecoveryExecutor:
         publish_attempts: int = 5,
         remember_finished: int = 10_000,
         on_stale: Callable[[str], None] = lambda strategy: None,
+        announce: Announce | None = None,
     ) -> None:
         self._strategies = dict(strategies)
         self._admit = admit
@@ -129,6 +133,9 @@ class RecoveryExecutor:
         self._remember_finished = remember_finished
         self.stale_after_s = settings.stale_after_s
         self._on_stale = on_stale
+        self.cluster_events = settings.cluster_events
+        self._announce = announce
+        self._announcing: set[asyncio.Task[None]] = set()
 
     def resize(self, max_concurrent: int) -> None:
         """A new bound (a runtime apply): more run at once, or fewer as running ones end."""
@@ -200,8 +207,12 @@ class RecoveryExecutor:
         return [entry.latest.id for entry in entries]
 
     async def close(self) -> None:
-        """Release everything and wait for every task to end."""
+        """Release everything and wait for every task to end (announcements are dropped)."""
         await self.release(lambda _: True)
+        for task in list(self._announcing):
+            task.cancel()
+        if self._announcing:
+            await asyncio.wait(self._announcing)
 
     async def _drive(self, entry: _Tracked) -> None:
         """Once admitted (caught up, still owned, not ended), drive to a terminal state."""
@@ -303,6 +314,10 @@ class RecoveryExecutor:
         self._check_ours(entry)
         entry.latest = record
         await self._publisher.publish(record)
+        if self._announce is not None and self.cluster_events:
+            task = asyncio.create_task(self._announce(record), name=f"announce {record.id}")
+            self._announcing.add(task)
+            task.add_done_callback(self._announcing.discard)
 
     def _finish(self, entry: _Tracked) -> None:
         self._tracked.pop(entry.latest.id, None)

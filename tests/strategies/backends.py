@@ -8,15 +8,17 @@ identities: ours (allowed everything), a stranger (authenticated, no RBAC) and a
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
+
+import pytest
 
 from strategies.adapters.fleet import Fleet, parse_fleet
 from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.gateway import KubeObject, Location, ObjectRef, Workspace
 from strategies.resources import plural, sync_target
-from strategies.simulator import FleetSimulator
+from strategies.simulator import FleetSimulator, SimulatedCluster
 from tests.kube.cluster import USERS, Cluster
 from tests.kube.cluster import Fleet as KubeFleet
 
@@ -172,3 +174,17 @@ async def _ok(request: Any) -> KubeObject:
         body: KubeObject = await response.json()
         assert response.status in (200, 201), json.dumps(body)[:500]
         return body
+
+
+@pytest.fixture(params=["simulator", "kube-apiserver"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """Each test that takes it runs against both servers (import it into the test module)."""
+    if request.param == "kube-apiserver":
+        kube: KubeFleet = request.getfixturevalue("kube_fleet")
+        real = KubeBackend(kube, tmp_path)
+        await real.sync_targets()
+        yield real
+        return
+    clusters = [SimulatedCluster(name, LOGICAL, labels=LABELS[name]) for name in CLUSTERS]
+    async with FleetSimulator(clusters) as sim:
+        yield SimulatorBackend(sim, tmp_path)

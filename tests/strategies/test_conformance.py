@@ -5,11 +5,11 @@ plane. What only a controller does (a syncer echoing a re-sync, a migration movi
 the simulator's alone and tested in test_gateway_operations."""
 
 import secrets
-from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 
+from schemas.records import EventMeta, EventSource, EventType, ObjectReference, RecoveryEvent
 from strategies.gateway import (
     ClusterHealth,
     Conflict,
@@ -22,34 +22,21 @@ from strategies.gateway import (
 from strategies.resources import RESYNC_ANNOTATION, sync_target
 from strategies.resources import migration as migration_ref
 from strategies.resources import placement as placement_ref
-from strategies.simulator import FleetSimulator, SimulatedCluster
 from strategies.simulator.kube import new_node, new_pod
-from tests.kube.cluster import Fleet as KubeFleet
 from tests.strategies.backends import (
     CLUSTERS,
     LABELS,
     LOGICAL,
     Backend,
-    KubeBackend,
     SimulatorBackend,
+    backend,
 )
 from tests.strategies.kube_objects import deployment, migration, placement
 
+__all__ = ["backend"]
+
 EAST = CLUSTERS[0]
 TMC = Workspace(LOGICAL)
-
-
-@pytest.fixture(params=["simulator", "kube-apiserver"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    if request.param == "kube-apiserver":
-        kube: KubeFleet = request.getfixturevalue("kube_fleet")
-        real = KubeBackend(kube, tmp_path)
-        await real.sync_targets()
-        yield real
-        return
-    clusters = [SimulatedCluster(name, LOGICAL, labels=LABELS[name]) for name in CLUSTERS]
-    async with FleetSimulator(clusters) as sim:
-        yield SimulatorBackend(sim, tmp_path)
 
 
 def unique(prefix: str) -> str:
@@ -129,6 +116,34 @@ async def test_sync_targets_list_with_labels_record_health_and_take_a_resync(
     assert [(c["status"], c["reason"]) for c in ready] == [("True", "ClusterReachable")]
     assert target["metadata"]["annotations"][RESYNC_ANNOTATION] == "rec-42"
     assert status.reason in ("Synced", "NoSyncerStatus")
+
+
+async def test_an_event_is_written_beside_the_sync_target_once(backend: Backend) -> None:
+    name = unique(f"{EAST}.recovery")
+    at = datetime(2026, 12, 1, 18, 0, 5, tzinfo=UTC)
+    event = RecoveryEvent(
+        metadata=EventMeta(name=name, annotations={"tmc.kcp.io/recovery-id": "rec-1"}),
+        involved_object=ObjectReference("SyncTarget", EAST, api_version="tmc.kcp.io/v1alpha1"),
+        reason="RecoveryFailed",
+        message="ClusterConnectivity recovery failed after 3 attempts: still down",
+        type=EventType.WARNING,
+        first_timestamp=at,
+        last_timestamp=at,
+        source=EventSource("tmc-recovery", "w1"),
+    )
+    async with backend.gateway() as gateway:
+        await gateway.record_event(EAST, event)
+        await gateway.record_event(EAST, event)  # a repeat (a resumed recovery) is no error
+    stored = await backend.read(TMC, ObjectRef("v1", "events", name, "default"))
+    assert (stored["reason"], stored["type"], stored["count"]) == ("RecoveryFailed", "Warning", 1)
+    assert stored["message"] == event.message
+    involved = stored["involvedObject"]
+    assert (involved["kind"], involved["name"], involved["apiVersion"]) == (
+        "SyncTarget", EAST, "tmc.kcp.io/v1alpha1",
+    )  # fmt: skip
+    assert stored["firstTimestamp"] == stored["lastTimestamp"] == "2026-12-01T18:00:05Z"
+    assert stored["source"] == {"component": "tmc-recovery", "host": "w1"}
+    assert stored["metadata"]["annotations"] == {"tmc.kcp.io/recovery-id": "rec-1"}
 
 
 async def test_placements_are_written_with_their_version(backend: Backend) -> None:
