@@ -59,11 +59,16 @@ class RecoveryStrategy(ABC):
     name: ClassVar[str]
     #: Declared per class; ``register_strategy`` may add types to one instance.
     error_types: frozenset[ErrorType]
+    #: Custom error types (TMCError's ``custom_type``, e.g. "CustomApplication") it handles;
+    #: likewise extended by ``register_strategy``. A custom error is matched by these alone.
+    custom_types: frozenset[str] = frozenset()
     priority: ClassVar[int]
     timeout: ClassVar[timedelta]
     max_attempts: ClassVar[int] = 3
 
     def can_recover(self, error: TMCError) -> bool:
+        if error.custom_type is not None:
+            return error.custom_type in self.custom_types
         return error.type in self.error_types
 
     def target(self, error: TMCError) -> str:

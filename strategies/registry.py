@@ -3,14 +3,20 @@
 The selection rules (``StrategyRegistry.select``), each pinned by a test:
 
 1. Only strategies registered for the error's type are candidates, and of those only the
-   ones that are enabled and whose ``can_recover`` accepts the error.
+   ones that are enabled and whose ``can_recover`` accepts the error. An error of a custom
+   type (TMCError v3's ``custom_type``, its ``type`` then UNKNOWN) has as candidates the
+   strategies that declare that custom type (``custom_types``), and only those: a strategy
+   registered for UNKNOWN does not take it.
 2. The candidate with the highest (configured) priority wins. Equal priorities go to the
    name that sorts first, so the choice never depends on registration order (plugins load
    in entry-point order, built-ins in code order) or on an unordered map, as the seed's did.
 3. Only when no typed candidate exists, and only for a retryable error, the strategies
-   registered for no type (the Generic fallback) are tried by the same rules. A
-   non-retryable error that no typed strategy takes is escalated (None), whatever the
-   fallback's own ``can_recover`` says.
+   registered for no type and no custom type (the Generic fallback) are tried by the same
+   rules. A non-retryable error that no typed strategy takes is escalated (None), whatever
+   the fallback's own ``can_recover`` says. A custom type counts as a type here, as the
+   issue's "any retryable error with no typed strategy" reads: a retryable custom error no
+   strategy declares goes to Generic, a non-retryable one is escalated. That is also what a
+   worker reading only TMCError v2 does with it (an UNKNOWN error), so the two never differ.
 """
 
 from collections import defaultdict
@@ -20,7 +26,7 @@ from datetime import timedelta
 from importlib.metadata import entry_points
 
 from schemas.errors import TmcRecoveryError
-from schemas.records import ErrorType, TMCError
+from schemas.records import ErrorType, TMCError, parse_error_type
 from strategies.base import RecoveryStrategy
 from strategies.settings import StrategySettings
 
@@ -94,14 +100,18 @@ class StrategyRegistry:
             )
         by_name = {n: configure(s, settings.get(n)) for n, s in self._strategies.items()}
         by_type: dict[ErrorType, list[ConfiguredStrategy]] = defaultdict(list)
+        by_custom: dict[str, list[ConfiguredStrategy]] = defaultdict(list)
         fallbacks: list[ConfiguredStrategy] = []
         for configured in self._ranked(by_name.values()):
-            types = configured.strategy.error_types
+            types, custom = configured.strategy.error_types, configured.strategy.custom_types
             for error_type in types:
                 by_type[error_type].append(configured)
-            if not types:
+            for custom_type in custom:
+                by_custom[custom_type].append(configured)
+            if not types and not custom:
                 fallbacks.append(configured)
         self._by_name, self._by_type, self._fallbacks = by_name, by_type, fallbacks
+        self._by_custom = by_custom
         self.timeouts.update((name, c.timeout) for name, c in by_name.items())
 
     @staticmethod
@@ -120,7 +130,12 @@ class StrategyRegistry:
 
     def select(self, error: TMCError) -> ConfiguredStrategy | None:
         """The strategy for ``error``, or None when nothing may act on it (escalate)."""
-        for configured in self._by_type.get(error.type, ()):
+        typed = (
+            self._by_type.get(error.type, ())
+            if error.custom_type is None
+            else self._by_custom.get(error.custom_type, ())
+        )
+        for configured in typed:
             if configured.enabled and configured.strategy.can_recover(error):
                 return configured
         if not error.is_retryable():
@@ -131,16 +146,25 @@ class StrategyRegistry:
         return None
 
 
-def register_strategy(error_type: ErrorType, strategy: RecoveryStrategy) -> None:
+def register_strategy(error_type: ErrorType | str, strategy: RecoveryStrategy) -> None:
     """The Go design's ``RegisterStrategy``, for a program that embeds the worker: from now
     on ``strategy`` is registered for ``error_type`` (besides the types it declares) and the
     worker runs it beside the built-ins and the entry-point plugins (``embedded_strategies``).
+    ``error_type`` is an ErrorType or its symbol, or the name of a custom type
+    (``"CustomApplication"``), which joins the strategy's ``custom_types``.
     Selection is unchanged, so it wins where its priority is the highest. Register before
     the worker starts: its request topic and agent are made at start."""
     known = _embedded.get(strategy.name)
     if known is not None and known is not strategy:
         raise StrategyRegistryError(f"two strategies are named {strategy.name!r}")
-    strategy.error_types = strategy.error_types | {error_type}
+    try:
+        symbol, custom_type = parse_error_type(error_type)
+    except ValueError as exc:
+        raise StrategyRegistryError(f"cannot register {strategy.name!r}: {exc}") from exc
+    if custom_type is None:
+        strategy.error_types = strategy.error_types | {symbol}
+    else:
+        strategy.custom_types = strategy.custom_types | {custom_type}
     _embedded[strategy.name] = strategy
 
 

@@ -7,7 +7,7 @@ from schemas.records.error_policy import (
     default_severity,
     suggested_actions,
 )
-from schemas.records.error_types import ErrorType, Severity
+from schemas.records.error_types import BadCustomType, ErrorType, Severity, parse_error_type
 from schemas.records.event import EventMeta, EventSource, EventType, ObjectReference, RecoveryEvent
 from schemas.records.health import HealthCheck, HealthReport, HealthStatus
 from schemas.records.recovery import (
@@ -29,6 +29,7 @@ from schemas.records.tmc_error import (
 
 __all__ = [
     "ActiveRecovery",
+    "BadCustomType",
     "ClusterStatus",
     "EmitterIdentity",
     "ErrorType",
@@ -58,6 +59,7 @@ __all__ = [
     "default_retryable",
     "default_severity",
     "from_avro",
+    "parse_error_type",
     "suggested_actions",
     "to_avro",
     "utc_now",

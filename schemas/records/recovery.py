@@ -13,7 +13,10 @@ from schemas.records.tmc_error import TMCError
 
 
 class RecoveryState(StrEnum):
-    """Avro enum ``io.kcp.tmc.RecoveryState``."""
+    """Avro enum ``io.kcp.tmc.RecoveryState`` (RecoveryResult v2, ClusterStatus v2).
+
+    The last three came with v2, for the safety gates; a v1 reader reads each as UNKNOWN
+    (the enum's default), so an old worker never takes one for a state it knows."""
 
     UNKNOWN = "UNKNOWN"
     PENDING = "Pending"
@@ -24,6 +27,12 @@ class RecoveryState(StrEnum):
     CANCELLED = "Cancelled"
     RETRY_SCHEDULED = "RetryScheduled"
     ESCALATED = "Escalated"
+    #: Not terminal: held by a gate, such as a global pause or a fleet blast-radius cap.
+    WAITING = "Waiting"
+    #: Not terminal: a destructive action waits for an operator's approval.
+    AWAITING_APPROVAL = "AwaitingApproval"
+    #: Terminal: an operator's silence matched, so nothing acts on it.
+    SUPPRESSED = "Suppressed"
 
     @property
     def is_terminal(self) -> bool:
@@ -31,8 +40,16 @@ class RecoveryState(StrEnum):
         return self in _TERMINAL
 
 
-_TERMINAL = frozenset({RecoveryState.COMPLETED, RecoveryState.CANCELLED, RecoveryState.ESCALATED})
-"""Failed and Timeout are per-attempt outcomes: each is followed by RetryScheduled or Escalated."""
+_TERMINAL = frozenset(
+    {
+        RecoveryState.COMPLETED,
+        RecoveryState.CANCELLED,
+        RecoveryState.ESCALATED,
+        RecoveryState.SUPPRESSED,
+    }
+)
+"""Failed and Timeout are per-attempt outcomes: each is followed by RetryScheduled or Escalated.
+Waiting and AwaitingApproval are holds: the recovery goes on when the gate opens."""
 
 
 @dataclass(frozen=True, slots=True)

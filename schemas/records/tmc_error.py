@@ -11,7 +11,12 @@ from typing import Any, ClassVar
 from schemas.catalog import SchemaName
 from schemas.records import error_policy
 from schemas.records.convert import utc_now
-from schemas.records.error_types import ErrorType, Severity
+from schemas.records.error_types import (
+    ErrorType,
+    Severity,
+    custom_type_problem,
+    parse_error_type,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +44,10 @@ class EmitterIdentity:
 
 @dataclass(frozen=True, slots=True)
 class TMCError:
-    """One error event (Avro ``io.kcp.tmc.TMCError``); build it with :meth:`build`."""
+    """One error event (Avro ``io.kcp.tmc.TMCError``); build it with :meth:`build`.
+
+    A custom error type (v3) is ``custom_type`` with ``type`` UNKNOWN: readers of older
+    versions see an UNKNOWN error, which no typed strategy takes."""
 
     schema: ClassVar[SchemaName] = SchemaName.TMC_ERROR
 
@@ -59,10 +67,13 @@ class TMCError:
     event_id: str | None = None
     emitter: EmitterIdentity | None = None
     trace_id: str | None = None
+    custom_type: str | None = None
 
     @staticmethod
-    def build(error_type: ErrorType, component: str, operation: str) -> TMCErrorBuilder:
-        """Start an error with the type's default severity, retryability and suggested actions."""
+    def build(error_type: ErrorType | str, component: str, operation: str) -> TMCErrorBuilder:
+        """Start an error with the type's default severity, retryability and suggested actions.
+        A name outside :class:`ErrorType` (``"CustomApplication"``) is a custom type: type
+        UNKNOWN and its defaults (not retryable), ``custom_type`` the name."""
         return TMCErrorBuilder(error_type, component, operation)
 
     @staticmethod
@@ -90,6 +101,20 @@ class TMCError:
     def is_retryable(self) -> bool:
         return self.retryable
 
+    @property
+    def type_name(self) -> str:
+        """The error's type as people and strategies know it: the custom type, else the symbol."""
+        return self.custom_type or self.type.value
+
+    def custom_type_problem(self) -> str | None:
+        """Why this error breaks v3's rule for custom types (a valid name, with type UNKNOWN so
+        that older readers never take it for a typed error), or None."""
+        if self.custom_type is None:
+            return None
+        if self.type is not ErrorType.UNKNOWN:
+            return f"custom_type {self.custom_type[:100]!r} needs type UNKNOWN, not {self.type}"
+        return custom_type_problem(self.custom_type)
+
     def kafka_key(self) -> bytes:
         """The record key: cluster name in UTF-8, or the component when there is no cluster."""
         return (self.cluster_name or self.component).encode()
@@ -98,9 +123,11 @@ class TMCError:
 class TMCErrorBuilder:
     """Mutable companion of the frozen :class:`TMCError`; each ``with_*`` returns the builder."""
 
-    def __init__(self, error_type: ErrorType, component: str, operation: str) -> None:
+    def __init__(self, error_type: ErrorType | str, component: str, operation: str) -> None:
+        error_type, custom_type = parse_error_type(error_type)
         self._error = TMCError(
             type=error_type,
+            custom_type=custom_type,
             severity=error_policy.default_severity(error_type),
             component=component,
             operation=operation,
@@ -153,5 +180,5 @@ class TMCErrorBuilder:
 
     def build(self) -> TMCError:
         """The finished error; an empty message falls back to the cause, then the type."""
-        message = self._error.message or self._error.cause or self._error.type.value
+        message = self._error.message or self._error.cause or self._error.type_name
         return dataclasses.replace(self._error, message=message, context=dict(self._context))

@@ -18,6 +18,7 @@ import typer
 
 from schemas.errors import TmcRecoveryError
 from schemas.records import (
+    BadCustomType,
     ErrorType,
     RecoveryResult,
     RecoveryState,
@@ -46,6 +47,14 @@ def emit(
             "--type", metavar="TYPE", help="The error type, e.g. ClusterUnreachable (or --stdin)."
         ),
     ] = None,
+    custom_type: Annotated[
+        str | None,
+        typer.Option(
+            "--custom-type",
+            metavar="NAME",
+            help="A custom error type instead of --type, e.g. CustomApplication (type UNKNOWN).",
+        ),
+    ] = None,
     cluster: Annotated[str | None, typer.Option(help="The cluster it happened on.")] = None,
     logical_cluster: Annotated[str | None, typer.Option(help="Its logical cluster.")] = None,
     component: Annotated[str, typer.Option(help="Who saw it.")] = "tmc-recovery-cli",
@@ -72,12 +81,14 @@ def emit(
     as_json: Json = False,
 ) -> None:
     """Send one error to the errors topic and print its event id."""
-    if stdin == (error_type is not None):
-        raise BadErrorInput("give either --type or --stdin")
+    if stdin + (error_type is not None) + (custom_type is not None) != 1:
+        raise BadErrorInput("give either --type or --stdin, or --custom-type in place of --type")
     error = (
         _from_json(sys.stdin.read())
         if stdin
-        else _from_flags(error_type, cluster, logical_cluster, component, operation, message)
+        else _from_flags(
+            error_type or custom_type, cluster, logical_cluster, component, operation, message
+        )
     )
     if severity is not None:
         error = dataclasses.replace(error, severity=severity)
@@ -91,7 +102,7 @@ def emit(
 
 
 def _from_flags(
-    error_type: ErrorType | None,
+    error_type: ErrorType | str | None,
     cluster: str | None,
     logical_cluster: str | None,
     component: str,
@@ -99,7 +110,10 @@ def _from_flags(
     message: str,
 ) -> TMCError:
     assert error_type is not None
-    builder = TMCError.build(error_type, component, operation).with_message(message)
+    try:
+        builder = TMCError.build(error_type, component, operation).with_message(message)
+    except BadCustomType as exc:
+        raise BadErrorInput(f"--custom-type: {exc}") from exc
     if cluster is not None:
         builder.with_cluster(cluster, logical_cluster)
     return builder.build()
@@ -147,7 +161,8 @@ async def _emit(
             if as_json:
                 print_json({"event_id": event_id, "cluster": key, "topic": emitter.topic})
             else:
-                console.print(f"emitted {event_id} ({error.type} on {key}) to {emitter.topic}")
+                shown = f"{error.type_name} on {key}"
+                console.print(f"emitted {event_id} ({shown}) to {emitter.topic}")
             if not follow:
                 return None
             return await _follow(tracker, event_id, key, within_s, as_json)

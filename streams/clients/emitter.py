@@ -115,12 +115,18 @@ class ErrorEmitter:
     async def emit(self, error: TMCError) -> str:
         """Send ``error`` and wait until Kafka has it; returns its event id.
 
-        A missing event id and emitter identity are filled in. Raises :class:`EmitError` when
-        the record is not acknowledged within the delivery timeout.
+        A missing event id and emitter identity are filled in. A custom error type
+        (``TMCError.build("CustomApplication", ...)``) travels in ``custom_type``; one that
+        breaks its rule, which the worker would dead-letter, is refused here. Raises
+        :class:`EmitError` for that, and when the record is not acknowledged within the
+        delivery timeout.
         """
         if self._producer is None:
             raise EmitError("the emitter is not started: use it in 'async with'")
         event_id = error.event_id or str(uuid.uuid4())
+        problem = error.custom_type_problem()
+        if problem is not None:
+            raise EmitError(f"event {event_id} not sent: {problem}", event_id)
         stamped = dataclasses.replace(
             error, event_id=event_id, emitter=error.emitter or self.identity
         )

@@ -40,6 +40,9 @@ def validate(error: TMCError) -> Rejected | None:
             uuid.UUID(error.event_id)
         except ValueError:
             return Rejected("invalid-field", f"event_id {error.event_id[:64]!r} is not a UUID")
+    custom = error.custom_type_problem()
+    if custom is not None:
+        return Rejected("invalid-field", custom)
     return None
 
 

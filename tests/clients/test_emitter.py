@@ -17,7 +17,7 @@ from streams.testing.registry_stub import RegistryStub
 from tests.clients.reference import avro_decode, consume, schema_text
 from tests.conftest import TopicFactory
 
-LATEST = schema_text("tmc_error", 2)
+LATEST = schema_text("tmc_error", 3)
 HEADER = b"\xc3\x01" + bytes.fromhex(
     fingerprint(to_parsing_canonical_form(json.loads(LATEST)), "CRC-64-AVRO")
 )

@@ -151,7 +151,7 @@ async def test_confluent_framed_results_from_other_clients_decode(
     kafka_bootstrap: str, topic_factory: TopicFactory, registry: RegistryStub
 ) -> None:
     topic = topic_factory("results")
-    text = schema_text("recovery_result", 1)
+    text = schema_text("recovery_result", 2)
     schema_id = registry.add(text)
     ours = RecordCodec(
         RecoveryResult, framing=Framing.CONFLUENT, registry=SchemaRegistryClient(registry.url)

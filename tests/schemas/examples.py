@@ -53,6 +53,18 @@ def tmc_error(cluster: str | None = "edge-1", **changes: Any) -> TMCError:
     return dataclasses.replace(error, **fields)
 
 
+def custom_error(cluster: str = "edge-1") -> TMCError:
+    """The Go design's own example of a custom type (v3): CustomApplication from my-application."""
+    return (
+        TMCError.build("CustomApplication", "my-application", "reconcile")
+        .with_message("the application's cache is stale")
+        .with_cluster(cluster, "root:edge")
+        .with_retryable(True)
+        .with_timestamp(T0)
+        .build()
+    )
+
+
 def recovery_result(
     cluster: str = "edge-1",
     *,
@@ -140,5 +152,9 @@ def all_records() -> list[Any]:
             created_by="alice",
             created_at=T0,
             expires_at=T0 + timedelta(hours=2),
+        ),
+        custom_error(),
+        dataclasses.replace(
+            recovery_result(state=RecoveryState.AWAITING_APPROVAL), error=custom_error()
         ),
     ]

@@ -100,9 +100,14 @@ def test_shipped_schemas_are_safe_to_decode_untrusted_bytes_with(version: Schema
 
 @pytest.mark.parametrize("version", ALL_VERSIONS)
 def test_python_enums_spell_the_avro_symbols(version: SchemaVersion) -> None:
+    """Exactly in a family's latest version (what is written); an older version's symbols are
+    the first ones of the Python enum, since a version only ever appends symbols."""
+    latest = catalog().families[version.family].latest is version
     for node in _nodes(version.parsed):
         if node["type"] == "enum":
-            assert [e.value for e in PY_ENUMS[node["name"]]] == node["symbols"]
+            values = [e.value for e in PY_ENUMS[node["name"]]]
+            assert values[: len(node["symbols"])] == node["symbols"]
+            assert not latest or values == node["symbols"]
 
 
 def _tmc_error_inside(version: SchemaVersion) -> dict[str, Any]:
@@ -114,6 +119,14 @@ def test_the_error_inside_a_recovery_result_is_a_shipped_tmc_error_version() -> 
     shipped = [json.loads(v.text) for v in catalog().families[SchemaName.TMC_ERROR].versions]
     for version in catalog().families[SchemaName.RECOVERY_RESULT].versions:
         assert _tmc_error_inside(version) in shipped
+
+
+def test_the_latest_recovery_result_carries_the_latest_tmc_error() -> None:
+    """So a result keeps every field of its error, the custom type (v3) included."""
+    latest = catalog().families[SchemaName.TMC_ERROR].latest
+    assert _tmc_error_inside(catalog().families[SchemaName.RECOVERY_RESULT].latest) == json.loads(
+        latest.text
+    )
 
 
 def _check_mirrors(cls: type, record: dict[str, Any], named: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """Every shipped version is fully compatible with every earlier one, and breaking changes fail."""
 
 import copy
+import dataclasses
 import itertools
 import json
 from typing import Any
@@ -10,7 +11,17 @@ from fastavro import parse_schema
 from fastavro.read import SchemaResolutionError
 
 from schemas.catalog import SchemaName, catalog
+from schemas.codec import AvroCodec, RecordCodec
+from schemas.records import (
+    ActiveRecovery,
+    ClusterStatus,
+    ErrorType,
+    RecoveryState,
+    StrategyOutcome,
+    to_avro,
+)
 from tests.schemas.compat import assert_fully_compatible, read_with, write
+from tests.schemas.examples import T0, custom_error, recovery_result, tmc_error
 
 PAIRS = [
     pytest.param(older, newer, id=f"{family.value}-v{older.version}-v{newer.version}")
@@ -110,3 +121,68 @@ def _enum_without_default_gains_a_symbol() -> tuple[dict[str, Any], dict[str, An
 def test_a_breaking_change_fails_the_check(older: dict[str, Any], newer: dict[str, Any]) -> None:
     with pytest.raises(SchemaResolutionError):
         assert_fully_compatible(older, newer)
+
+
+# --- v3 custom error types and v2 recovery states, as older readers see them --------------------
+
+
+def _older_reads(record: Any, family: SchemaName) -> list[dict[str, Any]]:
+    """``record`` as our codec writes it (the latest version), read by every older version."""
+    versions = catalog().families[family].versions
+    data = RecordCodec(type(record)).encode(record)
+    assert data[2:10] == versions[-1].fingerprint  # the codec writes the newest version
+    return [read_with(data[10:], versions[-1].parsed, old.parsed) for old in versions[:-1]]
+
+
+def test_a_custom_error_reads_as_an_unknown_error_in_every_older_version() -> None:
+    error = custom_error()
+    assert (error.type, error.custom_type) == (ErrorType.UNKNOWN, "CustomApplication")
+    older = _older_reads(error, SchemaName.TMC_ERROR)
+    assert len(older) == 2  # v1 and v2
+    for datum in older:
+        assert datum["type"] == "UNKNOWN"
+        assert "custom_type" not in datum
+        assert (datum["component"], datum["retryable"]) == ("my-application", True)
+
+
+def test_an_older_error_reads_with_no_custom_type() -> None:
+    v1 = catalog().families[SchemaName.TMC_ERROR].versions[0]
+    datum = {k: v for k, v in to_avro(tmc_error()).items() if k not in ("trace_id", "custom_type")}
+    header = b"\xc3\x01" + v1.fingerprint
+    decoded = AvroCodec(SchemaName.TMC_ERROR).decode(header + write(v1.parsed, datum))
+    assert decoded["custom_type"] is None
+    assert decoded["type"] == "ClusterUnreachable"
+
+
+@pytest.mark.parametrize(
+    "state",
+    [RecoveryState.WAITING, RecoveryState.AWAITING_APPROVAL, RecoveryState.SUPPRESSED],
+)
+def test_a_v1_reader_reads_each_new_recovery_state_as_unknown(state: RecoveryState) -> None:
+    result = dataclasses.replace(recovery_result(state=state), error=custom_error())
+    (v1,) = _older_reads(result, SchemaName.RECOVERY_RESULT)
+    assert v1["state"] == "UNKNOWN"
+    assert [t["state"] for t in v1["transitions"]] == ["Pending", "InProgress", "UNKNOWN"]
+    assert v1["error"]["type"] == "UNKNOWN"
+    assert "custom_type" not in v1["error"]
+    status = ClusterStatus(
+        cluster_name="edge-1",
+        updated_at=T0,
+        active_recoveries=(ActiveRecovery("rec-1", "Generic", "edge-1", state, T0),),
+        last_outcomes={"Generic": StrategyOutcome("rec-0", state, T0)},
+    )
+    (v1_status,) = _older_reads(status, SchemaName.CLUSTER_STATUS)
+    assert v1_status["active_recoveries"][0]["state"] == "UNKNOWN"
+    assert v1_status["last_outcomes"]["Generic"]["state"] == "UNKNOWN"
+
+
+def test_only_suppressed_of_the_new_states_is_terminal() -> None:
+    assert RecoveryState.SUPPRESSED.is_terminal
+    assert not RecoveryState.WAITING.is_terminal
+    assert not RecoveryState.AWAITING_APPROVAL.is_terminal
+    assert {s for s in RecoveryState if s.is_terminal} == {
+        RecoveryState.COMPLETED,
+        RecoveryState.CANCELLED,
+        RecoveryState.ESCALATED,
+        RecoveryState.SUPPRESSED,
+    }
