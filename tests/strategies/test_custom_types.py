@@ -2,6 +2,7 @@
 matches them, and the CustomApplication plugin acting on the simulated fleet."""
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
@@ -10,7 +11,14 @@ from fastavro import schemaless_reader
 
 from schemas.catalog import SchemaName, catalog
 from schemas.codec import RecordCodec
-from schemas.records import BadCustomType, ErrorType, TMCError, from_avro
+from schemas.records import (
+    BadCustomType,
+    ErrorType,
+    Silence,
+    SilenceMatchers,
+    TMCError,
+    from_avro,
+)
 from strategies.adapters.http_gateway import HttpClusterGateway
 from strategies.adapters.offline import NoFleet
 from strategies.base import RecoveryStrategy
@@ -97,6 +105,24 @@ def test_a_custom_type_beside_a_known_type_breaks_the_rule() -> None:
     assert "needs type UNKNOWN" in (mixed.custom_type_problem() or "")
     bad_name = dataclasses.replace(custom(), custom_type="SyncFailure")
     assert "is an ErrorType symbol" in (bad_name.custom_type_problem() or "")
+
+
+def test_a_silence_matches_a_custom_type_and_no_other() -> None:
+    """Silence v2's matcher: every custom error's type is UNKNOWN, so only this tells them apart."""
+    now = datetime.now(UTC)
+    quiet = Silence(
+        id="sil-1",
+        matchers=SilenceMatchers(cluster_name="east", custom_type=CUSTOM_TYPE),
+        reason="maintenance of my-application",
+        created_by="alice",
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
+    assert quiet.matches(custom(), "CustomApplication", now)
+    assert not quiet.matches(custom("OtherType"), "Generic", now)
+    typed = TMCError.build(ErrorType.SYNC_FAILURE, "syncer", "sync").with_cluster("east").build()
+    assert not quiet.matches(typed, "Sync", now)
+    assert not quiet.matches(custom(), "CustomApplication", now + timedelta(hours=2))
 
 
 # --- matching -------------------------------------------------------------------------------
