@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -80,7 +80,18 @@ def _read_as(hint: Any) -> Convert | None:
         return hint
     if hint is float:
         return float
+    if hint is datetime:
+        return _moment
     return None
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _moment(value: datetime | int) -> datetime:
+    """A timestamp-millis value as read: a datetime, or the raw milliseconds of a field default
+    (fastavro, like our resolver, does not pass a reader's default through its logical type)."""
+    return value if isinstance(value, datetime) else _EPOCH + timedelta(milliseconds=value)
 
 
 @cache

@@ -4,6 +4,7 @@ import copy
 import dataclasses
 import itertools
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,11 +18,12 @@ from schemas.records import (
     ClusterStatus,
     ErrorType,
     RecoveryState,
+    Silence,
     StrategyOutcome,
     to_avro,
 )
 from tests.schemas.compat import assert_fully_compatible, read_with, write
-from tests.schemas.examples import T0, custom_error, recovery_result, tmc_error
+from tests.schemas.examples import T0, all_records, custom_error, recovery_result, tmc_error
 
 PAIRS = [
     pytest.param(older, newer, id=f"{family.value}-v{older.version}-v{newer.version}")
@@ -186,3 +188,13 @@ def test_only_suppressed_of_the_new_states_is_terminal() -> None:
         RecoveryState.ESCALATED,
         RecoveryState.SUPPRESSED,
     }
+
+
+def test_a_timestamp_default_an_older_writer_lacks_reads_as_a_datetime() -> None:
+    """Silence v2's starts_at defaults to 0 ms; the typed record holds the epoch, not 0."""
+    v1 = catalog().families[SchemaName.SILENCE].versions[0]
+    silence = next(r for r in all_records() if isinstance(r, Silence))
+    data = b"\xc3\x01" + v1.fingerprint + write(v1.parsed, to_avro(silence))  # extra keys unread
+    decoded = RecordCodec(Silence).decode(data)
+    assert decoded.starts_at == datetime(1970, 1, 1, tzinfo=UTC)
+    assert decoded == dataclasses.replace(silence, starts_at=decoded.starts_at)
