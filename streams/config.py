@@ -188,6 +188,15 @@ class FlapDampingSettings(_Section):
     healthy_delay_s: float = Field(default=600.0, ge=0)
 
 
+class SilenceSettings(_Section):
+    """Silences (streams/silences/): one that has ended stays listed, as expired, for
+    ``retention_s`` (Alertmanager keeps them 120 h), then the group leader's sweep, every
+    ``sweep_interval_s``, removes it from the topic."""
+
+    retention_s: float = Field(default=432_000.0, ge=0)
+    sweep_interval_s: float = Field(default=600.0, gt=0)
+
+
 class StatusSettings(_Section):
     """Completed, Cancelled and Escalated rows leave the status table ``retention_s`` after
     they ended (a tombstone on the changelog); their counts stay in the cluster summary.
@@ -317,6 +326,7 @@ class ServiceSettings(BaseSettings, Tunables):
     dedup: DedupSettings = DedupSettings()
     circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
     flap_damping: FlapDampingSettings = FlapDampingSettings()
+    silences: SilenceSettings = SilenceSettings()
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     api: ApiSettings = ApiSettings()

@@ -132,6 +132,12 @@ class Metrics:
             "Errors escalated at triage by a safety gate instead of starting a recovery.",
             ["gate"], registry=r,
         )  # fmt: skip
+        self.suppressed = Counter(
+            "tmc_suppressed_errors_total",
+            "Errors a silence suppressed: each new Suppressed recovery and each error merged "
+            "into one.",
+            ["strategy"], registry=r,
+        )  # fmt: skip
         self.forwarded = Counter(
             "tmc_pipeline_repartitioned_total",
             "Errors re-keyed to the partition of their cluster.", registry=r,

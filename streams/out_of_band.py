@@ -32,10 +32,10 @@ class OutOfBand:
         self,
         topic: TopicT,
         key: bytes,
-        value: bytes,
+        value: bytes | None,
         headers: Sequence[tuple[str, bytes]] = (),
     ) -> None:
-        """``value`` under ``key`` on ``topic``, acknowledged by the broker."""
+        """``value`` under ``key`` on ``topic`` (None: a tombstone), acknowledged by the broker."""
         if not self._exactly_once:
             sent = await topic.send(key=key, value=value, headers=list(headers), force=True)
             await sent

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
@@ -44,6 +45,8 @@ from streams.readiness import Readiness
 from streams.runtime_config.follower import ConfigFollower
 from streams.runtime_config.gate import StartingConfig
 from streams.runtime_config.resolve import resolve
+from streams.silences.view import SilenceView
+from streams.silences.writer import SilenceWriter
 from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
@@ -107,6 +110,13 @@ class RecoveryService:
             settings.topics.partitions,
         )
         self.app.task(self.control.run)
+        self.silences = SilenceView(
+            settings.kafka.bootstrap_servers,
+            self.shared.topics.silences.get_topic_name(),
+            settings.topics.partitions,
+        )
+        self.app.task(self.silences.run)
+        self._sweep_silences(SilenceWriter(self.shared.topics.silences, self.shared.out_of_band))
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
@@ -139,8 +149,9 @@ class RecoveryService:
                 ready=lambda: self.readiness.ready,
                 load=lambda: (self.executor.running, self.executor.max_concurrent),
                 control=self.control,
+                silences=self.silences,
             )
-        triage = Triage(self.shared)
+        triage = Triage(self.shared, self.silences)
         triage.register()
         IngestAgents(self.shared, triage).register()
         RequestAgents(self.shared, self.executor).register()
@@ -152,6 +163,16 @@ class RecoveryService:
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
+
+    def _sweep_silences(self, writer: SilenceWriter) -> None:
+        """The group leader removes the silences that ended ``silences.retention_s`` ago."""
+        settings = self.settings.silences
+
+        async def sweep() -> None:
+            now, retention = datetime.now(UTC), timedelta(seconds=settings.retention_s)
+            await writer.sweep(self.silences.state, now, retention)
+
+        self.app.timer(settings.sweep_interval_s, on_leader=True)(sweep)
 
     def _cluster_events(self, gateway: ClusterGateway | None) -> ClusterEvents | None:
         """The executor's Event writer (execution.cluster_events), when there is a gateway."""

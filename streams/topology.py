@@ -143,6 +143,10 @@ TOPOLOGY = Topology(
             "the operators' switches (JSON): pause, shadow~<strategy> -> on/off, who, when, why",
         ),
         TopicEntry(
+            "silences", "tmc.recovery.silences", LOG, False,
+            "silences (Silence, Avro), keyed by id: set, ended early, tombstoned after retention",
+        ),
+        TopicEntry(
             "runtime_config", "tmc.recovery.config", LOG, False,
             "configuration applied at runtime (`config apply`, JSON): one key, who, when, what",
         ),

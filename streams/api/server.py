@@ -33,11 +33,13 @@ from streams.api.fleet import Fleet
 from streams.api.query import RecoveryQuery
 from streams.api.retry import refusal, retry_of
 from streams.api.share import LocalShare
+from streams.api.silences import SilenceRoutes
 from streams.api.views import merge_status
 from streams.config import ApiSettings, ApiToken
 from streams.context import Shared
 from streams.control.switch import Switchboard
 from streams.control.view import ControlView
+from streams.silences.view import SilenceView
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,11 @@ class Routes:
         audit: AuditLog,
         tokens: Mapping[str, ApiToken],
         control: ControlRoutes,
+        silences: SilenceRoutes,
     ) -> None:
         self.share, self.fleet, self._ready, self._registry = share, fleet, ready, registry
         self.commands, self.audit, self._tokens = commands, audit, tokens
-        self.control = control
+        self.control, self.silences = control, silences
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[_errors])
@@ -94,6 +97,7 @@ class Routes:
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
         self.control.add_to(app)
+        self.silences.add_to(app)
         return app
 
     async def status(self, request: web.Request) -> web.Response:
@@ -267,6 +271,7 @@ def api_server(
     ready: Callable[[], bool],
     load: Callable[[], tuple[int, int]],
     control: ControlView,
+    silences: SilenceView,
 ) -> ApiServer:
     """The worker's API over its tables and switches (``control``, the worker's view of
     them); ``ready`` and ``load`` as LocalShare takes them."""
@@ -280,5 +285,8 @@ def api_server(
         control, Switchboard(shared.topics.control, shared.out_of_band), audit, settings.tokens,
         shared.strategies.names(),
     )  # fmt: skip
-    routes = Routes(share, fleet, ready, registry, commands, audit, settings.tokens, switches)
+    silenced = SilenceRoutes(silences, shared, audit, settings.tokens)
+    routes = Routes(
+        share, fleet, ready, registry, commands, audit, settings.tokens, switches, silenced
+    )
     return ApiServer(settings, routes)

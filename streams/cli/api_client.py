@@ -34,14 +34,20 @@ def get(api: str, path: str, params: dict[str, str] | None = None, timeout_s: fl
 
 
 def post(
-    api: str, path: str, body: dict[str, Any], token: str | None, timeout_s: float = 30
+    api: str,
+    path: str,
+    body: dict[str, Any],
+    token: str | None,
+    timeout_s: float = 30,
+    method: str = "POST",
 ) -> Any:
-    """The JSON answer of ``POST api+path`` with a JSON ``body``, as the bearer of ``token``."""
+    """The JSON answer of ``POST api+path`` (or ``method``) with a JSON ``body``, as the
+    bearer of ``token``."""
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = json.dumps(body).encode()
-    return _call(urllib.request.Request(f"{api}{path}", data, headers, method="POST"), timeout_s)
+    return _call(urllib.request.Request(f"{api}{path}", data, headers, method=method), timeout_s)
 
 
 def _call(request: urllib.request.Request, timeout_s: float) -> Any:

@@ -7,7 +7,18 @@ from rich.console import Console
 
 from schemas.errors import TmcRecoveryError
 from streams.broker.errors import BrokerStartFailed
-from streams.cli import config_cmd, control, dlq, emit, kafka, queries, topics, watch, worker
+from streams.cli import (
+    config_cmd,
+    control,
+    dlq,
+    emit,
+    kafka,
+    queries,
+    silences,
+    topics,
+    watch,
+    worker,
+)
 
 app = typer.Typer(
     name="tmc-recovery",
@@ -27,6 +38,7 @@ app.command()(queries.clusters)
 app.command()(control.pause)
 app.command()(control.resume)
 app.command()(control.shadow)
+app.add_typer(silences.app, name="silence")
 app.add_typer(config_cmd.app, name="config")
 
 EXIT_ERROR = 2

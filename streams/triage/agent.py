@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator
 from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
-from schemas.records import RecoveryResult, TMCError
+from schemas.records import RecoveryResult, RecoveryState, StateTransition, TMCError
 from streams.batching import close_lingering, current
 from streams.context import Shared, now_ms
 from streams.metrics import CircuitCollector
+from streams.silences.state import suppressed_reason
+from streams.silences.view import SilenceView
 from streams.status.merges import MergeNote, encode_notes
 from streams.triage import records
 from streams.triage.batch import Outgoing, TriageBatch
@@ -33,6 +35,7 @@ from streams.triage.decide import (
     Escalate,
     Merge,
     Start,
+    Suppress,
     decide,
     target_of,
 )
@@ -46,8 +49,10 @@ SWEEP = b"sweep"
 
 
 class Triage:
-    def __init__(self, pipeline: Shared) -> None:
+    def __init__(self, pipeline: Shared, silences: SilenceView) -> None:
+        """``silences``: the worker's view of the silences, asked before a recovery starts."""
         self.p = pipeline
+        self.silences = silences
         settings = pipeline.settings
         self.guards = Guards(
             pipeline.tables.guards,
@@ -177,12 +182,18 @@ class Triage:
         cluster = error.kafka_key().decode()
         dedup = self.p.dedup(source.partition, cluster)
         guards = self.guards.for_cluster(source.partition, cluster)
-        decision = decide(error, self.p.strategies, dedup, self.p.clock(), source, guards)
+        await self.silences.loaded.wait()  # at start: what is silenced must be known first
+        silences = self.silences.state
+        decision = decide(error, self.p.strategies, dedup, self.p.clock(), source, guards, silences)
         match decision:
             case Start():
                 return self._start(error, decision, source)
+            case Suppress():
+                return self._suppress(error, decision, source)
             case Merge():
                 self.p.metrics.deduplicated.labels("merged").inc()
+                if decision.silence is not None:
+                    self.p.metrics.suppressed.labels(decision.strategy).inc()
             case Escalate():
                 return self._escalate(error, decision, source)
             case Duplicate(redelivery=False):  # a resend: counted, nothing else
@@ -201,6 +212,22 @@ class Triage:
         key, value = record.kafka_key(), self.p.results.encode(record)
         requests = self.p.topics.requests[chosen.name]
         return [Outgoing(self.p.topics.results, key, value), Outgoing(requests, key, value)]
+
+    def _suppress(self, error: TMCError, decision: Suppress, source: Source) -> list[Outgoing]:
+        """A recovery a silence suppressed: recorded, ended at once, counted; nothing acts."""
+        now, strategy = now_ms(self.p.clock), decision.strategy
+        reason = suppressed_reason(decision.silence)
+        record = dataclasses.replace(
+            records.escalated(
+                decision.recovery_id, decision.target, error, reason, str(source), now
+            ),
+            strategy=strategy,
+            state=RecoveryState.SUPPRESSED,
+            transitions=(StateTransition(RecoveryState.SUPPRESSED, now, 0, reason),),
+        )
+        self.p.metrics.suppressed.labels(strategy).inc()
+        value = self.p.results.encode(record)
+        return [Outgoing(self.p.topics.results, record.kafka_key(), value)]
 
     def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> list[Outgoing]:
         record = records.escalated(
@@ -236,16 +263,23 @@ class Triage:
             return []
         log.info("re-issuing recovery %s for redelivered %s", duplicate.recovery_id, source)
         self.p.metrics.deduplicated.labels("reissued").inc()
+        now, cluster = self.p.clock(), error.kafka_key().decode()
+        dedup = self.p.dedup(source.partition, cluster)
+        claim = dedup.current_claim(name, target)
+        if claim is not None and claim.silence and claim.recovery_id == duplicate.recovery_id:
+            # Suppressed the first time (its claim says by which silence): suppressed again.
+            silence = self.silences.state.silences.get(claim.silence)
+            if silence is not None:
+                suppress = Suppress(duplicate.recovery_id, name, target, silence)
+                return self._suppress(error, suppress, source)
         if chosen is None:
             why = "not retryable" if not error.is_retryable() else "no enabled strategy"
             reason = f"no strategy: {error.type.value} ({why})"
             return self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
         # The first decision's records never got out: the gates decide again, as of now.
-        now, cluster = self.p.clock(), error.kafka_key().decode()
         guards = self.guards.for_cluster(source.partition, cluster)
         refusal = guards.admit(chosen.name, target, duplicate.recovery_id, now)
         if refusal is not None:
-            dedup = self.p.dedup(source.partition, cluster)
             dedup.release(chosen.name, target, duplicate.recovery_id, now)
             gated = Escalate(
                 duplicate.recovery_id, target, refusal.reason, chosen.name, refusal.gate

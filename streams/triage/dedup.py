@@ -220,6 +220,22 @@ class Dedup:
         claim = TargetClaim(recovery_id, offsets={source.topic: source.offset})
         self.state.set_claim(self.claim_key(strategy, target), claim)
 
+    def suppress(
+        self,
+        strategy: str,
+        target: str,
+        recovery_id: str,
+        source: Source,
+        silence: str,
+        until: float,
+    ) -> None:
+        """A recovery a silence suppressed, ended at once: later errors merge into it until
+        ``until`` (the silence's expiry), or until the silence ends early (see decide.py)."""
+        claim = TargetClaim(
+            recovery_id, False, until, offsets={source.topic: source.offset}, silence=silence
+        )
+        self.state.set_claim(self.claim_key(strategy, target), claim)
+
     def record_merge(
         self, strategy: str, target: str, error_id: str, source: Source
     ) -> TargetClaim:

@@ -82,6 +82,8 @@ class TargetClaim:
     merged_ids: tuple[str, ...] = ()
     merged_count: int = 0
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> last record applied
+    #: The silence that suppressed it (streams/silences/): it merges only while that lasts.
+    silence: str | None = None
 
     def merges_at(self, now: float) -> bool:
         return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
@@ -97,11 +99,15 @@ class TargetClaim:
             ids = (*ids, error_id)
         offsets = {**self.offsets, topic: offset}
         count = self.merged_count + 1
-        return TargetClaim(self.recovery_id, self.active, self.cooldown_until, ids, count, offsets)
+        return TargetClaim(
+            self.recovery_id, self.active, self.cooldown_until, ids, count, offsets, self.silence
+        )
 
     def encode(self) -> bytes:
         fields = [CLAIM_FORMAT, self.recovery_id, self.active, self.cooldown_until]
         fields += [list(self.merged_ids), self.merged_count, self.offsets]
+        if self.silence is not None:  # absent otherwise: unsuppressed rows stay as they were
+            fields.append(self.silence)
         return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
@@ -109,8 +115,8 @@ class TargetClaim:
         fields = json.loads(raw)
         if not isinstance(fields, list) or fields[:1] != [CLAIM_FORMAT]:
             raise DedupRowError(f"claim row of unknown format {str(fields)[:40]!r}")
-        _, recovery_id, active, cooldown_until, ids, count, offsets = fields
-        return cls(recovery_id, active, cooldown_until, tuple(ids), count, offsets)
+        _, recovery_id, active, cooldown_until, ids, count, offsets, *silence = fields
+        return cls(recovery_id, active, cooldown_until, tuple(ids), count, offsets, *silence)
 
 
 def _string(value: str) -> bytes:
