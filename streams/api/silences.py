@@ -73,11 +73,11 @@ class SilenceRoutes:
 
     async def expire(self, request: web.Request) -> web.Response:
         """End a silence now: the next error it covered starts a recovery as usual."""
+        who = await caller(request, self._tokens, Role.OPERATE)
         silence_id = request.match_info["id"]
         silence = self.view.state.silences.get(silence_id)
         if silence is None:
             raise NotFound(f"no silence {silence_id!r}")
-        who = await caller(request, self._tokens, Role.OPERATE)
         now = whole_millis(datetime.now(UTC))
         await self._audit(who, "silence-expire", silence, who.reason(required=False))
         return web.json_response(view(await self.writer.expire(silence, now), now))
