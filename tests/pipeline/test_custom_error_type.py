@@ -17,7 +17,7 @@ from strategies.simulator import FleetSimulator
 from streams.clients import ErrorEmitter
 from streams.clients.errors import EmitError
 from streams.testing.harness import PipelineEnv, wait_for_table
-from tests.cli import run_cli
+from tests.cli import assert_one_line_error, run_cli
 from tests.strategies.custom_application import (
     APP,
     APP_REF,
@@ -92,3 +92,10 @@ async def test_a_custom_application_error_is_healed_by_the_plugin_declaring_its_
     assert steps[0]["error"]["type"] == "UNKNOWN"
     assert steps[0]["error"]["custom_type"] == "NobodysType"
     assert steps[0]["strategy"] == "none"
+    config = str(worker.config)
+    bad = await asyncio.to_thread(run_cli, "emit", "--custom-type", "two words", "-c", config)
+    assert_one_line_error(bad, "--custom-type", "'two words' is not a letter followed by")
+    both = ["--type", "SyncFailure", "--custom-type", CUSTOM_TYPE]
+    assert_one_line_error(
+        await asyncio.to_thread(run_cli, "emit", *both, "-c", config), "or --custom-type in place"
+    )
