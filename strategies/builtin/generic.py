@@ -46,13 +46,13 @@ class GenericRecovery(GatewayStrategy):
         redo = error.resource is not None and error.operation.lower().startswith(_READS)
         retry = f"retry:{error.operation}"
         if ctx.dry_run:
-            steps = [f"wait {self._wait_s:g} s for a transient {error.type.value} to pass"]
+            steps = [f"wait {self._wait_s:g} s for a transient {error.type_name} to pass"]
             if cluster is not None:
                 steps.append(f"probe cluster {cluster}")
             steps.append(f"redo {error.operation} through the gateway" if redo else retry)
-            return journal.planned(f"{error.type.value} from {error.component}", steps)
+            return journal.planned(f"{error.type_name} from {error.component}", steps)
         await asyncio.sleep(self._wait_s)
-        journal.did(f"waited {self._wait_s:g} s for a transient {error.type.value} to pass")
+        journal.did(f"waited {self._wait_s:g} s for a transient {error.type_name} to pass")
         if cluster is None:
             journal.did(f"no cluster to check: the error is {error.component}'s own")
             return journal.healed(f"{error.component} may retry {error.operation}", (retry,))

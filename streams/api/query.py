@@ -112,7 +112,7 @@ class RecoveryQuery:
             (self.logical_cluster is None or error.logical_cluster == self.logical_cluster)
             and (self.strategy is None or row.strategy == self.strategy)
             and (self.state is None or row.state == self.state)
-            and (self.error_type is None or error.type.value == self.error_type)
+            and (self.error_type is None or error.type_name == self.error_type)
             and (self.since is None or row.start_time >= self.since)
             and (
                 self.event_id is None

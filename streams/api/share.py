@@ -51,7 +51,7 @@ class LocalShare:
             for active in summary.active_recoveries:
                 row = self.shared.row(summary.cluster_name, active.recovery_id)
                 if row is not None:
-                    error_types[active.recovery_id] = row.error.type.value
+                    error_types[active.recovery_id] = row.error.type_name
         return status_view(summaries, error_types, now)
 
     def clusters(self, now: datetime) -> dict[str, Any]:

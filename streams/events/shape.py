@@ -44,7 +44,7 @@ def _ended_because(record: RecoveryResult) -> str:
 
 
 def _reason_and_message(record: RecoveryResult) -> tuple[str, EventType, str] | None:
-    what = f"{record.strategy} recovery for {_words(record.error.type.value)} error"
+    what = f"{record.strategy} recovery for {_words(record.error.type_name)} error"
     state = record.state
     if state is RecoveryState.IN_PROGRESS and record.context.attempt == 1:
         return STARTED, EventType.NORMAL, f"Started {what}"
@@ -84,7 +84,7 @@ def event_of(record: RecoveryResult, host: str) -> RecoveryEvent | None:
         f"{ANNOTATION}recovery-id": record.id,
         f"{ANNOTATION}strategy": record.strategy,
         f"{ANNOTATION}target": record.target,
-        f"{ANNOTATION}error-type": record.error.type.value,
+        f"{ANNOTATION}error-type": record.error.type_name,
     }
     return RecoveryEvent(
         metadata=EventMeta(

@@ -243,10 +243,10 @@ class ResultsAgent:
         new = row.transitions[0 if before is None else len(before.transitions) :]
         started = sum(t.state is RecoveryState.IN_PROGRESS for t in new)
         if started:
-            self.p.metrics.attempts.labels(row.error.type.value, row.strategy).inc(started)
+            self.p.metrics.attempts.labels(row.error.type_name, row.strategy).inc(started)
 
     def _count_ending(self, row: RecoveryResult) -> None:
-        labels = (row.error.type.value, row.strategy)
+        labels = (row.error.type_name, row.strategy)
         metrics = self.p.metrics
         if row.state is RecoveryState.COMPLETED:
             metrics.successes.labels(*labels).inc()

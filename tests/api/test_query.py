@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas.records import ErrorType, RecoveryContext, RecoveryResult, RecoveryState
+from schemas.records import ErrorType, RecoveryContext, RecoveryResult, RecoveryState, TMCError
 from streams.api.exceptions import BadRequest
 from streams.api.query import RecoveryQuery, encode_cursor
 from streams.testing.harness import unreachable
@@ -77,6 +77,11 @@ def test_filters() -> None:
     assert ids(event_id="e-merged") == ids(event_id=merged.error.event_id) == {merged.id}
     assert ids(error_type=ErrorType.CLUSTER_UNREACHABLE.value) == {r.id for r in rows}
     assert ids(error_type=ErrorType.SYNC_FAILURE.value) == set()
+    custom = row(
+        "edge-5", 5, error=TMCError.build("CustomApplication", "my-application", "run").build()
+    )
+    assert RecoveryQuery.parse({"error_type": "CustomApplication"}).matches(custom)
+    assert not RecoveryQuery.parse({"error_type": "UNKNOWN"}).matches(custom)
     assert ids(recovery_id=late.id) == {late.id}
     # Past the ids a row keeps: the recoveries triage remembers the event going to.
     beyond = RecoveryQuery.parse({"event_id": "e-250th"})

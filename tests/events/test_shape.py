@@ -1,5 +1,6 @@
 """Which results records are Events, in Kubernetes Event shape with the Go design's words."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from schemas.codec import RecordCodec
@@ -59,6 +60,15 @@ def test_the_first_attempt_is_recovery_started_in_the_go_designs_words() -> None
     assert event.metadata.name.startswith("edge-1.")
     assert event.metadata.annotations["tmc.kcp.io/recovery-id"] == "ClusterConnectivity-0123"
     assert RecordCodec(RecoveryEvent).decode(RecordCodec(RecoveryEvent).encode(event)) == event
+
+
+def test_a_custom_error_type_is_named_by_its_custom_type() -> None:
+    error = TMCError.build("CustomApplication", "my-application", "run").with_cluster("edge-1")
+    custom = dataclasses.replace(pending(strategy="AppRestart"), error=error.build())
+    event = event_of(lifecycle.start_attempt(custom, 1, at(1)), "w1")
+    assert event is not None
+    assert event.message == "Started AppRestart recovery for custom application error"
+    assert event.metadata.annotations["tmc.kcp.io/error-type"] == "CustomApplication"
 
 
 def test_retries_and_intermediate_states_are_no_events() -> None:
