@@ -6,7 +6,8 @@ configuration can override priority, timeout and max attempts per strategy.
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import ClassVar
 
@@ -19,11 +20,49 @@ def default_target(error: TMCError) -> str:
 
 
 @dataclass(frozen=True)
+class Action:
+    """An action a strategy is about to take on ``target``, declared just before it acts.
+    A ``destructive`` one takes something away that a retry cannot put back (a migration's
+    rollback, moving workloads off a cluster): configuration may make it wait for an
+    operator's approval (``execution.approval``). ``why`` is the strategy's case for it."""
+
+    description: str
+    target: str
+    why: str
+    destructive: bool = False
+
+
+class ApprovalRequired(Exception):
+    """Raised by :meth:`ExecutionContext.before` for an action that needs an approval not
+    given yet: the attempt stops before acting. Strategies let it propagate; ``evidence``
+    is what the attempt had seen (its journal), for the operator who decides."""
+
+    def __init__(self, action: Action, evidence: tuple[str, ...]) -> None:
+        super().__init__(f"approval required to {action.description}")
+        self.action = action
+        self.evidence = evidence
+
+
+ActionCheck = Callable[[Action, tuple[str, ...]], None]
+"""The executor's say on an action (raises ApprovalRequired); by default every one may run."""
+
+
+def _any_action(action: Action, evidence: tuple[str, ...]) -> None:
+    return None
+
+
+@dataclass(frozen=True)
 class ExecutionContext:
     """What a running attempt may use; ``dry_run`` means plan and report, change nothing."""
 
     recovery_id: str
     dry_run: bool = False
+    check_action: ActionCheck = field(default=_any_action, compare=False, repr=False)
+
+    def before(self, action: Action, evidence: Sequence[str] = ()) -> None:
+        """Declare ``action`` just before taking it (never in a dry run, which takes none);
+        raises ApprovalRequired when it must wait for an operator."""
+        self.check_action(action, tuple(evidence))
 
 
 class RecoveryFailed(Exception):

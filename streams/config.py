@@ -229,6 +229,17 @@ class RetrySettings(_Section):
     jitter: float = Field(default=0.2, ge=0.0, le=1.0)
 
 
+class ApprovalSettings(_Section):
+    """Which destructive actions (``Action(destructive=True)``, strategies/base.py) wait for an
+    operator's approval: ``required_for`` lists ``destructive`` (every strategy's) or
+    strategy names (only theirs); empty, the default, holds none, so strategies act as
+    they always did. One not answered within ``timeout_s`` escalates ("approval timed
+    out")."""
+
+    required_for: list[str] = Field(default_factory=list)
+    timeout_s: float = Field(default=1800.0, gt=0)
+
+
 class ExecutionSettings(_Section):
     """Per-worker bound on running recoveries (the seed's default: 5); the backlog waits.
 
@@ -244,6 +255,7 @@ class ExecutionSettings(_Section):
     max_concurrent: int = Field(default=5, ge=1, le=10_000)
     stale_after_s: float = Field(default=300.0, gt=0)
     cluster_events: bool = False
+    approval: ApprovalSettings = ApprovalSettings()
 
 
 class ApiToken(_Section):

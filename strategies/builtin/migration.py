@@ -5,7 +5,8 @@ logical cluster; errors about one migration merge into one recovery. An attempt 
 it; a migration already Completed or RolledBack needs nothing. Otherwise it checks the
 prerequisites (a checkpoint to resume from) and probes the source and target clusters.
 With a healthy target it resumes from the checkpoint and verifies the migration
-completed. With a target that cannot recover it rolls back to the source. A rollback
+completed. With a target that cannot recover it rolls back to the source: a destructive
+action (``Action(destructive=True)``), which may wait for an operator's approval. A rollback
 that fails is retried (the source may come back); after the last attempt the executor
 escalates with the seed's words, "Migration recovery failed after 3 attempts: rollback
 required". Each request carries an id of its own (recovery, attempt), so a repeated one is
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, FaultCheck
+from strategies.base import Action, ExecutionContext, FaultCheck
 from strategies.builtin.kinds import WorkspaceObjectStrategy
 from strategies.builtin.polling import PATIENT, Checks
 from strategies.gateway import ClusterGateway, ClusterUnreachable, Migration
@@ -82,6 +83,17 @@ class MigrationRecovery(WorkspaceObjectStrategy):
                         f"migration {name} completed from checkpoint {migration.checkpoint}",
                         (f"retire the workload's copy on {migration.source}",),
                     )
+            ctx.before(
+                Action(
+                    f"roll migration {name} back to {migration.source}",
+                    self.target(error),
+                    f"resuming onto {migration.target} did not complete"
+                    if target_ok
+                    else f"target cluster {migration.target} is not ready",
+                    destructive=True,
+                ),
+                journal.actions,
+            )
             written = await self._gateway.rollback_migration(logical, name, f"{request}-rollback")
             journal.did(f"asked migration {name} to roll back to {migration.source}")
             rolled = await self._settled(journal, logical, written)

@@ -6,10 +6,12 @@ the cluster it is on), lists the logical cluster's clusters, keeps those whose l
 match the selector, that are Ready and are not the current one, reads each one's capacity
 (allocatable minus requested), and moves the placement to the one with the most room that
 fits, written with the resourceVersion it read. The outcome says which cluster and why,
-and why each other was passed over. A placement no longer on the error's cluster has
-been moved already (by an earlier attempt, or a recovery of the same placement triggered
-from another cluster's partition), and is left alone. No cluster matching the selector
-is a policy problem, final; matching clusters all full may pass, so that is retried.
+and why each other was passed over. Moving workloads off a cluster is destructive
+(``Action(destructive=True)``): it may wait for an operator's approval. A placement no
+longer on the error's cluster has been moved already (by an earlier attempt, or a recovery
+of the same placement triggered from another cluster's partition), and is left alone. No
+cluster matching the selector is a policy problem, final; matching clusters all full may
+pass, so that is retried.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from schemas.records import ErrorType, RecoveryContext, RecoveryOutcome, TMCError
-from strategies.base import ExecutionContext, FaultCheck
+from strategies.base import Action, ExecutionContext, FaultCheck
 from strategies.builtin.kinds import WorkspaceObjectStrategy
 from strategies.gateway import (
     ClusterInfo,
@@ -103,6 +105,8 @@ class PlacementRecovery(WorkspaceObjectStrategy):
                     f"placement {name} should move from {current} to {chosen.name}",
                     [f"set placement {name}'s cluster to {chosen.name}: {why}"],
                 )
+            move = f"move placement {name} off {current} to {chosen.name}"
+            ctx.before(Action(move, self.target(error), why, destructive=True), journal.actions)
             await self._gateway.update_object(workspace, ref, _moved(placement, chosen.name, why))
         journal.did(f"moved placement {name} from {current} to {chosen.name}: {why}")
         journal.metrics["clusters_considered"] = float(len(eligible))

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from yarl import URL
 
 from schemas.records import RecoveryState
+from streams.api.approvals import check_awaiting
 from streams.api.audit import AuditEntry, AuditLog
 from streams.api.auth import Role, caller
 from streams.api.commands import Commands
@@ -39,6 +40,7 @@ from streams.config import ApiSettings, ApiToken
 from streams.context import Shared
 from streams.control.switch import Switchboard
 from streams.control.view import ControlView
+from streams.execution.approval import approved_by, rejected_by
 from streams.silences.view import SilenceView
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,8 @@ class Routes:
         app.router.add_get("/recoveries/{id}", self.recovery)
         app.router.add_post("/recoveries/{id}/cancel", self.cancel)
         app.router.add_post("/recoveries/{id}/retry", self.retry)
+        app.router.add_post("/recoveries/{id}/approve", self.approve)
+        app.router.add_post("/recoveries/{id}/reject", self.reject)
         app.router.add_get("/clusters", self.clusters)
         app.router.add_get("/clusters/{name}", self.cluster)
         app.router.add_get("/health", self.health)
@@ -129,10 +133,12 @@ class Routes:
         row["audit"] = await self.audit.entries(row["cluster"], row["id"])
         return web.json_response(row)
 
-    async def _change(self, request: web.Request, action: str) -> tuple[AuditEntry, dict[str, Any]]:
-        """A change's caller (an operator's bearer token) and reason (JSON body
+    async def _change(
+        self, request: web.Request, action: str, role: Role = Role.OPERATE
+    ) -> tuple[AuditEntry, dict[str, Any]]:
+        """A change's caller (a bearer token with ``role``) and reason (JSON body
         ``{"reason": ...}``), the row it is about, and its audit entry."""
-        who = await caller(request, self._tokens, Role.OPERATE)
+        who = await caller(request, self._tokens, role)
         reason = who.reason()
         row = await self._one(request)
         entry = AuditEntry(who.user, who.role, action, row["cluster"], row["id"], reason)
@@ -165,6 +171,28 @@ class Routes:
         await self.audit.record(entry)
         await self.commands.emit(retry_of(row, event_id))
         return self._answer(entry, reason=entry.reason, event_id=event_id)
+
+    async def approve(self, request: web.Request) -> web.Response:
+        """Let a recovery awaiting approval act (approve role); 202 once sent."""
+        return await self._decide(request, "approve", approved_by, self.commands.approve)
+
+    async def reject(self, request: web.Request) -> web.Response:
+        """Cancel a recovery awaiting approval (approve role), saying who and why; 202."""
+        return await self._decide(request, "reject", rejected_by, self.commands.cancel)
+
+    async def _decide(
+        self,
+        request: web.Request,
+        action: str,
+        why_of: Callable[[str, str], str],
+        send: Callable[[str, str, str, str], Awaitable[None]],
+    ) -> web.Response:
+        entry, row = await self._change(request, action, Role.APPROVE)
+        check_awaiting(row, action)
+        why = why_of(entry.user, entry.reason)
+        await self.audit.record(entry)
+        await send(entry.cluster, row["strategy"], entry.recovery_id, why)
+        return self._answer(entry, reason=why)
 
     async def _recoveries(self, query: RecoveryQuery, request: web.Request) -> dict[str, Any]:
         if _local(request):

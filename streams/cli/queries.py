@@ -1,5 +1,6 @@
-"""`tmc-recovery status | recoveries list|show|cancel|retry | clusters [NAME]`: the API's reads, as
-tables for people and ``--json`` for scripts (the API's own JSON, unchanged), and its changes."""
+"""`tmc-recovery status | recoveries list|show|cancel|retry|approve|reject | clusters [NAME]`:
+the API's reads, as tables for people and ``--json`` for scripts (the API's own JSON,
+unchanged), and its changes."""
 
 import os
 from typing import Annotated, Any
@@ -17,7 +18,10 @@ Api = Annotated[
 ]
 
 recoveries_app = typer.Typer(
-    help="List recoveries, show one with every transition and its audit trail, cancel or retry one."
+    help=(
+        "List recoveries, show one with every transition and its audit trail, cancel or retry "
+        "one, approve or reject one awaiting approval."
+    )
 )
 
 
@@ -151,6 +155,33 @@ def retry_recovery(
         console.print(
             f"retry of {answer['id']} on {answer['cluster']} emitted as event {answer['event_id']}"
         )
+
+
+@recoveries_app.command("approve")
+def approve_recovery(
+    recovery_id: RecoveryId, reason: Reason, api: Api = None, cluster: Cluster = None,
+    as_json: Json = False,
+) -> None:  # fmt: skip
+    """Let a recovery awaiting approval take the destructive action it stopped before, with
+    an approver's token (env TMC_API_TOKEN, role approve)."""
+    _decided(_change(recovery_id, "approve", reason, api, cluster), as_json)
+
+
+@recoveries_app.command("reject")
+def reject_recovery(
+    recovery_id: RecoveryId, reason: Reason, api: Api = None, cluster: Cluster = None,
+    as_json: Json = False,
+) -> None:  # fmt: skip
+    """Cancel a recovery awaiting approval instead, with an approver's token (role approve)."""
+    _decided(_change(recovery_id, "reject", reason, api, cluster), as_json)
+
+
+def _decided(answer: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(answer)
+    else:
+        sent = f"{answer['command']} of {answer['id']} on {answer['cluster']}"
+        console.print(f"{sent} sent ({answer['reason']})")
 
 
 def clusters(

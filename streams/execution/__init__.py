@@ -2,7 +2,8 @@
 
 Reading map: ``agent.py`` (the request agents: submit and cancel), ``executor.py`` (drives each
 recovery to a terminal state, once admitted), ``attempt.py`` (one bounded attempt),
-``lifecycle.py`` (the records of each transition), ``backoff.py``, ``publisher.py`` (retried
+``lifecycle.py`` (the records of each transition), ``approval.py`` (destructive actions that
+wait for an operator), ``backoff.py``, ``publisher.py`` (retried
 publishing) and ``keyed_fifo.py`` (one recovery per target at a time).
 
 The Kafka agent that receives a recovery request only calls :meth:`RecoveryExecutor.submit`,
@@ -31,6 +32,8 @@ Resuming a record read back from the status table (after a crash or a rebalance)
 - InProgress: the same attempt runs again (strategies are idempotent); nothing new is published
   until its outcome.
 - RetryScheduled: waits until ``retry_due_at`` without holding a concurrency slot.
+- AwaitingApproval: waits for an approve command (``approve``) until the deadline its record
+  fixes, without a slot (approval.py); then the same attempt runs again, or it escalates.
 - Failed/Timeout (a crash between the two records): retry or escalate as above; retryability
   is read back from the Failed reason (prefix "not retryable: ").
 - Terminal, or a state this version does not know: nothing to do.

@@ -1,8 +1,8 @@
 """One agent per strategy: its request topic -> the executor, which runs work off-stream.
 
 The agent only hands recoveries over (``submit`` returns at once), so a recovery that takes
-minutes never blocks the partition. Cancels travel on the same topic, keyed by cluster, so
-they reach the worker that owns the recovery.
+minutes never blocks the partition. Cancels and approvals travel on the same topic, keyed by
+cluster, so they reach the worker that owns the recovery.
 """
 
 import logging
@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
+from schemas.records import RecoveryState
 from streams.context import Shared, header_pairs, now_ms
-from streams.execution import lifecycle
+from streams.execution import approval, lifecycle
 from streams.execution.executor import RecoveryExecutor
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,12 @@ REASON = "tmc.reason"
 
 
 def cancel_headers(recovery_id: str, reason: str) -> list[tuple[str, bytes]]:
-    return [(COMMAND, b"cancel"), (RECOVERY_ID, recovery_id.encode()), (REASON, reason.encode())]
+    return command_headers(b"cancel", recovery_id, reason)
+
+
+def command_headers(command: bytes, recovery_id: str, reason: str) -> list[tuple[str, bytes]]:
+    """A command about one recovery (cancel, approve), ``reason`` naming who and why."""
+    return [(COMMAND, command), (RECOVERY_ID, recovery_id.encode()), (REASON, reason.encode())]
 
 
 class RequestAgents:
@@ -37,10 +43,12 @@ class RequestAgents:
     async def _handle(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             headers = dict(header_pairs(event.message.headers))
-            if headers.get(COMMAND) == b"cancel":
+            command = headers.get(COMMAND)
+            if command in (b"cancel", b"approve"):
                 recovery_id, reason = headers[RECOVERY_ID].decode(), headers[REASON].decode()
                 cluster = (event.message.key or b"").decode()
-                await self._cancel(event.message.partition, cluster, recovery_id, reason)
+                act = self._cancel if command == b"cancel" else self._approve
+                await act(event.message.partition, cluster, recovery_id, reason)
             elif event.message.value:
                 await self._submit(event.message.value)
             yield None
@@ -61,3 +69,17 @@ class RequestAgents:
         if row is not None and not row.state.is_terminal:  # not running here (yet)
             await self.executor.release(lambda r: r.id == recovery_id)  # waiting to be admitted
             await self.p.publish(lifecycle.cancel(row, reason, now_ms(self.p.clock)))
+
+    async def _approve(self, partition: int, cluster: str, recovery_id: str, reason: str) -> None:
+        """As a cancel: to the executor waiting on it, else on the row (a restart or a
+        rebalance is resuming it), which is then driven from the approved record."""
+        if self.executor.approve(recovery_id, reason):
+            return
+        if not await self.p.catchup.wait(partition):
+            return
+        row = self.p.row(cluster, recovery_id)
+        if row is not None and row.state is RecoveryState.AWAITING_APPROVAL:
+            await self.executor.release(lambda r: r.id == recovery_id)
+            approved = approval.approve(row, reason, now_ms(self.p.clock))
+            await self.p.publish(approved)
+            await self.executor.submit(approved)

@@ -5,12 +5,20 @@ cancellation from outside (cancel, release) is the one thing that propagates.
 """
 
 import asyncio
+import dataclasses
 import logging
 import time
 from datetime import timedelta
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
-from strategies.base import ExecutionContext, FaultCheck, RecoveryFailed, RecoveryStrategy
+from strategies.base import (
+    ActionCheck,
+    ApprovalRequired,
+    ExecutionContext,
+    FaultCheck,
+    RecoveryFailed,
+    RecoveryStrategy,
+)
 from strategies.gateway import calls_until
 from streams.execution.lifecycle import AttemptFailure
 from streams.execution.stale import Stale, gone, still_present, unverifiable
@@ -24,10 +32,14 @@ async def run_attempt(
     limit: timedelta,
     dry_run: bool,
     stale: Stale | None = None,
-) -> RecoveryOutcome | AttemptFailure:
-    """The strategy's outcome, or why the attempt failed or outlived ``limit``. A ``stale``
-    recovery's fault is re-verified first, within the same limit (streams/execution/stale.py)."""
+    check_action: ActionCheck | None = None,
+) -> RecoveryOutcome | AttemptFailure | ApprovalRequired:
+    """The strategy's outcome, or why the attempt failed or outlived ``limit``, or the
+    approval it stopped for before acting (``check_action``, streams/execution/approval.py).
+    A ``stale`` recovery's fault is re-verified first, within the same limit (stale.py)."""
     ctx = ExecutionContext(recovery_id=recovery.id, dry_run=dry_run)
+    if check_action is not None:
+        ctx = dataclasses.replace(ctx, check_action=check_action)
     timeout_s = limit.total_seconds()
     deadline = asyncio.timeout(timeout_s)
     check: FaultCheck | None = None
@@ -47,6 +59,8 @@ async def run_attempt(
             RecoveryState.FAILED, outcome.message, actions=outcome.actions, error=outcome.error,
             next_steps=outcome.next_steps,
         )  # fmt: skip
+    except ApprovalRequired as wait:
+        return wait
     except RecoveryFailed as exc:
         result = AttemptFailure(
             RecoveryState.FAILED, str(exc), exc.retryable, exc.actions, type(exc).__name__,

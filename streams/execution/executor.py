@@ -5,15 +5,15 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, utc_now
-from strategies.base import RecoveryStrategy
+from strategies.base import ApprovalRequired, RecoveryStrategy
 from streams.config import ExecutionSettings, RetrySettings
 from streams.control.state import Gate, Switch, hold_reason
-from streams.execution import lifecycle
+from streams.execution import approval, lifecycle
 from streams.execution.attempt import run_attempt
 from streams.execution.backoff import retry_delay
 from streams.execution.keyed_fifo import KeyedFifo
@@ -31,6 +31,7 @@ _RESUMABLE = frozenset(
         RecoveryState.RETRY_SCHEDULED,
         RecoveryState.FAILED,
         RecoveryState.TIMEOUT,
+        RecoveryState.AWAITING_APPROVAL,
     }
 )
 
@@ -84,6 +85,8 @@ class _Tracked:
     task: asyncio.Task[None] | None = None
     running: bool = False  # holds a concurrency slot
     stopping: bool = False  # cancel or release has taken it over
+    approval: str | None = None  # who approved and why, once an approve command came
+    decided: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -134,6 +137,7 @@ class RecoveryExecutor:
         self.stale_after_s = settings.stale_after_s
         self._on_stale = on_stale
         self.cluster_events = settings.cluster_events
+        self.approval = settings.approval
         self._announce = announce
         self._announcing: set[asyncio.Task[None]] = set()
 
@@ -193,6 +197,21 @@ class RecoveryExecutor:
         self._finish(entry)
         return True
 
+    def approve(self, recovery_id: str, reason: str) -> bool:
+        """Let a recovery awaiting approval act (``reason``: approval.approved_by); False if
+        none of ours awaits it here (the agent then approves it on the row)."""
+        entry = self._tracked.get(recovery_id)
+        if (
+            entry is None
+            or entry.stopping
+            or entry.latest.state is not RecoveryState.AWAITING_APPROVAL
+            or not entry.still_ours()
+        ):
+            return False
+        entry.approval = reason
+        entry.decided.set()
+        return True
+
     async def release(self, predicate: Callable[[RecoveryResult], bool]) -> list[str]:
         """Stop matching recoveries without publishing: the partition's next owner resumes them."""
         entries = [
@@ -226,7 +245,10 @@ class RecoveryExecutor:
             strategy = self._strategies.get(entry.latest.strategy)
             if strategy is None:
                 reason = f"no strategy named {entry.latest.strategy!r} on this worker"
-                await self._record(entry, lifecycle.escalate(entry.latest, reason, self._clock()))
+                gate = lifecycle.EscalationGate.NO_STRATEGY
+                steps = (f"deploy a worker that has strategy {entry.latest.strategy}",)
+                escalated = lifecycle.escalate(entry.latest, reason, self._clock(), gate, steps)
+                await self._record(entry, escalated)
             else:
                 async with self._targets.hold(entry.key):
                     while not is_terminal(entry.latest):
@@ -247,6 +269,8 @@ class RecoveryExecutor:
             case RecoveryState.RETRY_SCHEDULED:
                 await self._wait_until(recovery.retry_due_at)
                 await self._attempt(entry, strategy, recovery.context.attempt + 1)
+            case RecoveryState.AWAITING_APPROVAL:
+                await self._await_approval(entry)
             case _:  # Failed or Timeout recorded just before a crash
                 await self._settle(entry, lifecycle.recorded_failure(recovery))
 
@@ -274,9 +298,15 @@ class RecoveryExecutor:
                 self._check_ours(entry)
                 shadow = gate is Gate.SHADOW
                 dry_run = self._dry_run or shadow
-                result = await run_attempt(strategy, entry.latest, timeout, dry_run, stale)
+                check = approval.checker(self.approval, strategy.name, entry.latest)
+                result = await run_attempt(strategy, entry.latest, timeout, dry_run, stale, check)
                 now = self._clock()
-                if isinstance(result, RecoveryOutcome):
+                if isinstance(result, ApprovalRequired):
+                    timeout_s = self.approval.timeout_s
+                    await self._record(
+                        entry, approval.awaiting(entry.latest, result, now, timeout_s)
+                    )
+                elif isinstance(result, RecoveryOutcome):
                     outcome = lifecycle.shadowed(result) if shadow else result
                     await self._record(entry, lifecycle.complete(entry.latest, outcome, now))
                 else:
@@ -292,6 +322,23 @@ class RecoveryExecutor:
         transitions = entry.latest.transitions
         if not transitions or transitions[-1].reason != reason:
             await self._record(entry, lifecycle.hold(entry.latest, reason, self._clock()))
+
+    async def _await_approval(self, entry: _Tracked) -> None:
+        """Wait, holding no slot, for an approve command (then re-run the attempt) until the
+        deadline, which the record fixes, so a restart or rebalance waits no longer (then
+        Escalated). A rejection is a cancel, which ends this task."""
+        timeout_s = self.approval.timeout_s
+        remaining = (approval.deadline(entry.latest, timeout_s) - self._clock()).total_seconds()
+        if not entry.decided.is_set():
+            try:
+                await asyncio.wait_for(entry.decided.wait(), max(remaining, 0.0))
+            except TimeoutError:
+                timed_out = approval.timed_out(entry.latest, self._clock(), timeout_s)
+                await self._record(entry, timed_out)
+                return
+        reason, entry.approval = entry.approval or approval.APPROVED, None
+        entry.decided.clear()
+        await self._record(entry, approval.approve(entry.latest, reason, self._clock()))
 
     async def _settle(self, entry: _Tracked, failure: AttemptFailure) -> None:
         """Follow a failed attempt with RetryScheduled or Escalated."""

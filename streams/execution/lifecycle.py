@@ -5,8 +5,12 @@ Kept free of I/O and scheduling so the state machine reads in one place and is t
 
 import dataclasses
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState, StateTransition
+
+UNVERIFIABLE = "stale: could not re-verify"
+"""Prefix of a stale error's failure when its strategy cannot re-verify it (stale.py)."""
 
 NOT_RETRYABLE = "not retryable: "
 """Prefix of a Failed reason whose attempt must not be retried; read back on resume."""
@@ -26,6 +30,20 @@ class AttemptFailure:
     @property
     def reason(self) -> str:
         return self.message if self.retryable else f"{NOT_RETRYABLE}{self.message}"
+
+
+GATE = "gate"
+"""Key in an Escalated record's ``context.metadata``: what stopped the recovery (EscalationGate)."""
+
+
+class EscalationGate(StrEnum):
+    """What ended a recovery in Escalated, for the on-call (names as triage's gate labels)."""
+
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    NOT_RETRYABLE = "not_retryable"
+    STALE = "stale"
+    APPROVAL_TIMEOUT = "approval_timeout"
+    NO_STRATEGY = "no_strategy"
 
 
 def is_terminal(recovery: RecoveryResult) -> bool:
@@ -102,7 +120,12 @@ def after_failure(
         due = at + timedelta(milliseconds=round(delay_s * 1000))  # as timestamp-millis keeps it
         reason = f"attempt {attempt + 1} of {failed.context.max_attempts} in {delay_s:.1f}s"
         return advance(failed, RecoveryState.RETRY_SCHEDULED, at, reason, retry_due_at=due)
-    return escalate(failed, _escalation_reason(failed, failure), at)
+    gate = EscalationGate.NOT_RETRYABLE if not failure.retryable else None
+    if failure.message.startswith(UNVERIFIABLE):
+        gate = EscalationGate.STALE
+    steps = (f"once the cause is fixed: tmc-recovery recoveries retry {failed.id} --reason ...",)
+    reason = _escalation_reason(failed, failure)
+    return escalate(failed, reason, at, gate or EscalationGate.ATTEMPTS_EXHAUSTED, steps)
 
 
 def _escalation_reason(recovery: RecoveryResult, failure: AttemptFailure) -> str:
@@ -129,8 +152,26 @@ def hold(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
     return advance(recovery, recovery.state, at, reason, retry_due_at=recovery.retry_due_at)
 
 
-def escalate(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:
-    return advance(recovery, RecoveryState.ESCALATED, at, reason)
+def escalate(
+    recovery: RecoveryResult,
+    reason: str,
+    at: datetime,
+    gate: EscalationGate | None = None,
+    next_steps: tuple[str, ...] = (),
+) -> RecoveryResult:
+    """Escalated, for the on-call, who reads the error, each attempt's failure (its Failed or
+    Timeout transition) and the last attempt's actions on the record. With a ``gate``, the
+    record names it (``context.metadata``), and its result always has next steps: the
+    strategy's own, or else ``next_steps``."""
+    if gate is None:
+        return advance(recovery, RecoveryState.ESCALATED, at, reason)
+    last = recovery.result or RecoveryOutcome(success=False, message=reason)
+    outcome = dataclasses.replace(last, success=False, next_steps=last.next_steps or next_steps)
+    metadata = {**recovery.context.metadata, GATE: gate.value}
+    gated = dataclasses.replace(
+        recovery, context=dataclasses.replace(recovery.context, metadata=metadata)
+    )
+    return advance(gated, RecoveryState.ESCALATED, at, reason, result=outcome)
 
 
 def cancel(recovery: RecoveryResult, reason: str, at: datetime) -> RecoveryResult:

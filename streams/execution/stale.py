@@ -19,10 +19,10 @@ from datetime import datetime
 
 from schemas.records import RecoveryOutcome, RecoveryResult, RecoveryState
 from strategies.base import FaultCheck
+from streams.execution.lifecycle import UNVERIFIABLE as UNVERIFIABLE  # re-exported
 from streams.execution.lifecycle import AttemptFailure
 
 GONE = "fault no longer present (stale error re-verified)"
-UNVERIFIABLE = "stale: could not re-verify"
 
 
 @dataclass(frozen=True)
