@@ -426,8 +426,10 @@ class HttpClusterGateway:
         while True:
             await self._turn(bucket, what, deadline, first=throttled == 0)
             session = await self._session(key)
-            remaining = deadline - time.monotonic()
-            budget_s = timeout_s if timeout_s <= remaining else round(max(remaining, 0.001), 3)
+            # Not cut to the deadline: that bounds waiting for a turn. A request still in
+            # flight when the attempt's time is up is cancelled by the attempt's own timeout,
+            # so a hung API server times the attempt out instead of failing it.
+            budget_s = timeout_s
             started = time.monotonic()
             try:
                 async with session.request(
