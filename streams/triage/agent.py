@@ -1,15 +1,15 @@
 """Triage: one decision per admitted error, taken in batches (streams/triage/batch.py).
 
 An error is dropped (an exact duplicate), merged into the recovery already healing its
-(strategy, target), started as a new recovery on its strategy's request topic, suppressed
-(a recovery ended Suppressed at once) when an operator's silence covers it (streams/silences/),
-or escalated when nothing may act on it (streams/triage/decide.py). Decisions are taken at once against the
-in-memory dedup state; closing a batch (a task, ``batch_linger_s`` after its first event)
-writes that state, tells status what merged (one note per claim per batch, on the
-status-internal merges topic), sends the decisions' records, and acks the events. A
-periodic sweep tick on the re-key topic puts an otherwise idle partition in a batch, so its
-expired dedup rows leave too. Triage is the only writer of the dedup tables; it also lets a
-claim go when its recovery ends, from the results topic.
+(strategy, target), started as a new recovery on its strategy's request topic, suppressed (a
+recovery ended Suppressed at once) when an operator's silence covers it (streams/silences/), or
+escalated when nothing may act on it (streams/triage/decide.py). Decisions are taken at once
+against the in-memory dedup state; closing a batch (a task, ``batch_linger_s`` after its first
+event) writes that state, tells status what merged (one note per claim per batch, on the
+status-internal merges topic), sends the decisions' records, and acks the events. A periodic
+sweep tick on the re-key topic puts an otherwise idle partition in a batch, so its expired dedup
+rows leave too. Triage is the only writer of the dedup tables; it also lets a claim go when its
+recovery ends, from the results topic.
 """
 
 import asyncio
