@@ -3,7 +3,8 @@ installed `tmc-recovery` command: with ``execution.approval.required_for: [destr
 migrations whose targets are down each stop before their rollback, AwaitingApproval with the
 plan and the evidence, listed by state; nothing is written to either Migration meanwhile.
 `recoveries approve` lets one roll back; `recoveries reject` (an operator's token is refused:
-it takes the approve role) cancels the other, which is never rolled back."""
+it takes the approve role) cancels the other, which is never rolled back. A second error for a
+waiting migration merges into it, and it keeps waiting."""
 
 import dataclasses
 import json
@@ -80,6 +81,14 @@ async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
         migration_now = await stored(fleet, name)
         assert "action" not in migration_now["spec"], migration_now
         assert migration_now["status"]["phase"] == "Failed"
+
+    again = dataclasses.replace(failures[0], event_id=str(uuid.uuid4()))
+    await emit(env.bootstrap, env.topics["errors"], [again])  # merges into the waiting one
+    rows = await wait_for_table(
+        env, lambda rows: rows[waiting.id].merged_count == 1, workers=(worker,)
+    )
+    assert rows[waiting.id].state is S.AWAITING_APPROVAL
+    assert len(rows) == 2
 
     def cli(*args: str, token: str = ALICE) -> Any:
         done = run_cli("recoveries", *args, "--api", url, env={"TMC_API_TOKEN": token})
