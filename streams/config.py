@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from strategies.settings import StrategySettings
+from streams.admission.caps import Cap
 from streams.runtime_config.vocabulary import RecoveryManagerConfig, StrategyConfigs
 from streams.settings_loader import ConfigError, load_settings
 from streams.topology import TOPOLOGY, TopicEntry, Topology
@@ -197,6 +198,35 @@ class SilenceSettings(_Section):
     sweep_interval_s: float = Field(default=600.0, gt=0)
 
 
+class AdmissionSettings(_Section):
+    """Fleet blast radius and storm mode (streams/admission/), off unless ``enabled``.
+
+    ``max_clusters`` and ``max_per_logical_cluster``: how many clusters may be under
+    recovery at once, fleet-wide and per logical cluster, a count ("5") or a share of the
+    fleet file's clusters ("20%", rounded down, at least 1), as NodeHealthCheck's
+    maxUnhealthy. Storm mode: when ``storm_threshold`` of the fleet file's clusters report
+    one of ``storm_error_types`` within ``storm_window_s``, ``storm_strategies`` (the
+    disruptive ones) start no attempt, one recovery escalates the suspected partition, and
+    after ``storm_cooldown_s`` below the threshold they go on."""
+
+    enabled: bool = False
+    max_clusters: str = "100%"
+    max_per_logical_cluster: str = "100%"
+    storm_threshold: float = Field(default=0.5, gt=0, le=1)
+    storm_window_s: float = Field(default=60.0, gt=0)
+    storm_cooldown_s: float = Field(default=60.0, ge=0)
+    storm_error_types: list[str] = Field(
+        default_factory=lambda: ["ClusterUnreachable", "ClusterUnavailable"]
+    )
+    storm_strategies: list[str] = Field(default_factory=lambda: ["ClusterConnectivity"])
+    tick_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("max_clusters", "max_per_logical_cluster")
+    @classmethod
+    def _a_cap(cls, value: str) -> str:
+        return str(Cap.parse(value))
+
+
 class StatusSettings(_Section):
     """Completed, Cancelled and Escalated rows leave the status table ``retention_s`` after
     they ended (a tombstone on the changelog); their counts stay in the cluster summary.
@@ -339,6 +369,7 @@ class ServiceSettings(BaseSettings, Tunables):
     circuit_breaker: CircuitBreakerSettings = CircuitBreakerSettings()
     flap_damping: FlapDampingSettings = FlapDampingSettings()
     silences: SilenceSettings = SilenceSettings()
+    admission: AdmissionSettings = AdmissionSettings()
     status: StatusSettings = StatusSettings()
     retry: RetrySettings = RetrySettings()
     api: ApiSettings = ApiSettings()

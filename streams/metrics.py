@@ -171,6 +171,27 @@ class Metrics:
             "to act, so the fault was re-verified first.",
             ["strategy"], registry=r,
         )  # fmt: skip
+        self.admission_waiting = Gauge(
+            "tmc_admission_waiting",
+            "Recoveries waiting for a fleet-wide grant (a cap or a storm), as the admission "
+            "owner counts them: 0 on every other worker, so a sum is the fleet's.",
+            registry=r,
+        )  # kept current by the service: set_function on the owner
+        self.storm_mode = Gauge(
+            "tmc_storm_mode",
+            "1 while storm mode is on (as this worker last read it).",
+            registry=r,
+        )  # kept current by the service: set_function on its grants view
+        self.admission_grants = Counter(
+            "tmc_admission_grants_total",
+            "Grants the admission owner gave (a recovery may act on its cluster).", registry=r,
+        )  # fmt: skip
+        self.admission_denials = Counter(
+            "tmc_admission_denials_total",
+            "Asks the admission owner did not grant, by reason: fleet_cap, "
+            "logical_cluster_cap or storm.",
+            ["reason"], registry=r,
+        )  # fmt: skip
         self.cluster_events = Counter(
             "tmc_cluster_events_total",
             "Recovery Events written beside their cluster's SyncTarget (execution.cluster_events), "

@@ -24,13 +24,20 @@ from faust.types import TP
 
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
+from strategies.adapters.fleet import load_fleet
 from strategies.base import RecoveryStrategy
 from strategies.gateway import ClusterGateway
 from strategies.registry import StrategyRegistry
+from streams.admission.book import Rules
+from streams.admission.caps import Cap
+from streams.admission.gate import AdmissionGate
+from streams.admission.owner import AdmissionOwner
+from streams.admission.view import GrantView
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
 from streams.config import ServiceSettings, Tunables
 from streams.context import Shared
+from streams.control.state import Gate
 from streams.control.view import ControlView
 from streams.events.agent import EventsAgent
 from streams.execution.agent import RequestAgents
@@ -117,6 +124,8 @@ class RecoveryService:
         )
         self.app.task(self.silences.run)
         self._sweep_silences(SilenceWriter(self.shared.topics.silences, self.shared.out_of_band))
+        self.admission: AdmissionOwner | None = None
+        grants = self._admission(settings)
         self.executor = RecoveryExecutor(
             {configured.name: configured.strategy for configured in self.strategies},
             self.shared.publish_now,
@@ -128,6 +137,8 @@ class RecoveryService:
             gates=self.control,
             timeouts=self.strategies.timeouts,
             dry_run=settings.dry_run,
+            grants=grants,
+            shadowed=lambda strategy: self.control.state.gate(strategy) is Gate.SHADOW,
         )
         self.shared.metrics.active.set_function(lambda: len(self.executor.tracked))
         self.shared.metrics.queue_depth.set_function(lambda: self.executor.waiting)
@@ -173,6 +184,37 @@ class RecoveryService:
             await writer.sweep(self.silences.state, now, retention)
 
         self.app.timer(settings.sweep_interval_s, on_leader=True)(sweep)
+
+    def _admission(self, settings: ServiceSettings) -> AdmissionGate | None:
+        """Fleet blast radius and storm mode (streams/admission/), when enabled: every worker
+        follows the owner's answers; whichever owns the admission partition answers."""
+        admission = settings.admission
+        if not admission.enabled:
+            return None
+        fleet = {} if settings.fleet_file is None else load_fleet(settings.fleet_file).clusters
+        rules = Rules(
+            inventory={name: cluster.logical_cluster for name, cluster in fleet.items()},
+            max_clusters=Cap.parse(admission.max_clusters),
+            max_per_logical_cluster=Cap.parse(admission.max_per_logical_cluster),
+            storm_error_types=frozenset(admission.storm_error_types),
+            storm_strategies=frozenset(admission.storm_strategies),
+        )
+        topics, metrics = self.shared.topics, self.shared.metrics
+        view = GrantView(
+            settings.kafka.bootstrap_servers, topics.grants.get_topic_name(),
+            settings.topics.partitions,
+        )  # fmt: skip
+        self.app.task(view.run)
+        self.admission = AdmissionOwner(self.shared, view, rules, admission)
+        self.admission.register()
+        metrics.storm_mode.set_function(lambda: float(view.storm_on))
+        metrics.admission_waiting.set_function(lambda: self._waiting_for_grants())
+        return AdmissionGate(
+            view, topics.admission, self.shared.out_of_band, rules.storm_strategies
+        )
+
+    def _waiting_for_grants(self) -> float:
+        return 0.0 if self.admission is None else float(self.admission.waiting)
 
     def _cluster_events(self, gateway: ClusterGateway | None) -> ClusterEvents | None:
         """The executor's Event writer (execution.cluster_events), when there is a gateway."""
@@ -269,6 +311,8 @@ class RecoveryService:
         every recovery is released; those still owned are resumed after the catch-up."""
         self.catchup.revoke()
         self.shared.dedup_state.reset()
+        if self.admission is not None:
+            self.admission.revoked()
         self.readiness.mark_not_ready()
         released = await self.executor.release(lambda _: True)
         if released:

@@ -151,6 +151,14 @@ TOPOLOGY = Topology(
             "configuration applied at runtime (`config apply`, JSON): one key, who, when, what",
         ),
         TopicEntry(
+            "admission", "tmc.recovery.admission", STREAM, False,
+            "asks for a fleet-wide grant and releases (JSON), all under one key: one owner",
+        ),
+        TopicEntry(
+            "grants", "tmc.recovery.admission.grants", LOG, False,
+            "the admission owner's answers (JSON): <cluster>~<recovery id> -> grant; ~storm",
+        ),
+        TopicEntry(
             "status", "tmc.recovery.status.v2", TABLE, True,
             "status table: <cluster>~<recovery id> -> latest RecoveryResult (Avro)",
         ),

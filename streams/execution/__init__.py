@@ -46,9 +46,14 @@ concurrency bound, so a hung cluster delays no other. An unknown strategy name e
 once.
 
 Gates: just before each attempt the executor asks the operators' switches (streams/control/).
-While the fleet is paused the attempt waits, its recovery recorded once as held (the same
-state again, the reason naming who paused and why), and runs after the resume; a strategy in
-shadow mode runs dry (``ExecutionContext.dry_run``) and its outcome says it was a shadow run.
+While the fleet is paused the attempt waits, its recovery recorded once as held (Waiting
+before its first attempt, else the same state again; the reason names who paused and why),
+and runs after the resume; a strategy in shadow mode runs dry (``ExecutionContext.dry_run``)
+and its outcome says it was a shadow run. With ``admission.enabled``, a recovery that acts
+(not dry, not shadow) first waits for a fleet-wide grant (streams/admission/), outside the
+concurrency slots: held by a cap or a storm it shows as Waiting with the reason; the one
+whose ask tipped a storm ends Escalated (gate ``storm``); its grant is released just before
+its terminal record.
 
 Stale errors (``stale.py``): a recovery whose error was older than
 ``execution.stale_after_s`` at its first attempt re-verifies the fault (read-only,

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 _RESUMABLE = frozenset(
     {
         RecoveryState.PENDING,
+        RecoveryState.WAITING,
         RecoveryState.IN_PROGRESS,
         RecoveryState.RETRY_SCHEDULED,
         RecoveryState.FAILED,
@@ -65,6 +66,17 @@ class Gates(Protocol):
     ) -> Gate: ...
 
 
+class Grants(Protocol):
+    """Fleet-wide admission (streams/admission/gate.py): a grant before acting on a cluster."""
+
+    async def until_granted(
+        self, recovery: RecoveryResult, on_wait: Callable[[str], Awaitable[None]]
+    ) -> str | None:
+        """None once it may act; else why it must escalate instead (a storm)."""
+
+    async def release(self, recovery: RecoveryResult) -> None: ...
+
+
 class OpenGates:
     """No switches: every attempt acts (tests of scheduling logic, tools)."""
 
@@ -72,6 +84,14 @@ class OpenGates:
         self, strategy: str, on_hold: Callable[[Switch], Awaitable[None]]
     ) -> Gate:
         return Gate.ACT
+
+
+STORM_STEPS = (
+    "check the control plane and the network between the fleet and it: most clusters "
+    "looked unreachable at once",
+    "disruptive recoveries wait until storm mode ends (admission.storm_cooldown_s after "
+    "the share falls); tmc-recovery pause stops the rest",
+)
 
 
 class _StandDown(Exception):
@@ -119,6 +139,8 @@ class RecoveryExecutor:
         remember_finished: int = 10_000,
         on_stale: Callable[[str], None] = lambda strategy: None,
         announce: Announce | None = None,
+        grants: Grants | None = None,
+        shadowed: Callable[[str], bool] = lambda strategy: False,
     ) -> None:
         self._strategies = dict(strategies)
         self._admit = admit
@@ -140,6 +162,8 @@ class RecoveryExecutor:
         self.approval = settings.approval
         self._announce = announce
         self._announcing: set[asyncio.Task[None]] = set()
+        self._grants = None if dry_run else grants  # a dry run acts on no cluster
+        self._shadowed = shadowed
 
     def resize(self, max_concurrent: int) -> None:
         """A new bound (a runtime apply): more run at once, or fewer as running ones end."""
@@ -262,7 +286,7 @@ class RecoveryExecutor:
     async def _step(self, entry: _Tracked, strategy: RecoveryStrategy) -> None:
         recovery = entry.latest
         match recovery.state:
-            case RecoveryState.PENDING:
+            case RecoveryState.PENDING | RecoveryState.WAITING:
                 await self._attempt(entry, strategy, 1)
             case RecoveryState.IN_PROGRESS:
                 await self._attempt(entry, strategy, None)
@@ -280,7 +304,16 @@ class RecoveryExecutor:
         """Run ``attempt`` (None: re-run the one in progress) and record its outcome, in a slot.
 
         The gates are passed inside the slot, just before the attempt: a recovery held by a
-        pause keeps its slot, harmlessly, since nothing acts while paused."""
+        pause keeps its slot, harmlessly, since nothing acts while paused. The fleet-wide
+        grant is waited for before the slot, so recoveries held by a cap or a storm keep
+        none from the clusters that may act."""
+        if self._grants is not None and not self._shadowed(strategy.name):
+            why = await self._grants.until_granted(entry.latest, lambda why: self._wait(entry, why))
+            if why is not None:
+                storm = lifecycle.EscalationGate.STORM
+                escalated = lifecycle.escalate(entry.latest, why, self._clock(), storm, STORM_STEPS)
+                await self._record(entry, escalated)
+                return
         async with self._slots:
             gate = await self._gates.until_may_act(
                 strategy.name, lambda pause: self._hold(entry, pause)
@@ -316,12 +349,20 @@ class RecoveryExecutor:
                 entry.running = False
 
     async def _hold(self, entry: _Tracked, pause: Switch) -> None:
-        """Record that the recovery waits for the resume, once per pause (a resumed one that
-        was held already is not recorded again)."""
-        reason = hold_reason(pause)
-        transitions = entry.latest.transitions
-        if not transitions or transitions[-1].reason != reason:
-            await self._record(entry, lifecycle.hold(entry.latest, reason, self._clock()))
+        await self._wait(entry, hold_reason(pause))
+
+    async def _wait(self, entry: _Tracked, reason: str) -> None:
+        """Record that the recovery waits for a gate, once per reason (a resumed one that was
+        held already is not recorded again): Waiting before its first attempt, else the
+        same state again with the reason (a retry keeps its due time)."""
+        recovery, now = entry.latest, self._clock()
+        if recovery.transitions and recovery.transitions[-1].reason == reason:
+            return
+        if recovery.state in (RecoveryState.PENDING, RecoveryState.WAITING):
+            waiting = lifecycle.advance(recovery, RecoveryState.WAITING, now, reason)
+            await self._record(entry, waiting)
+        else:
+            await self._record(entry, lifecycle.hold(recovery, reason, now))
 
     async def _await_approval(self, entry: _Tracked) -> None:
         """Wait, holding no slot, for an approve command (then re-run the attempt) until the
@@ -360,6 +401,8 @@ class RecoveryExecutor:
         """Make ``record`` the latest state, then publish it (in order: one task per recovery)."""
         self._check_ours(entry)
         entry.latest = record
+        if self._grants is not None and is_terminal(record):
+            await self._grants.release(record)  # first: a crash in between resumes and re-asks
         await self._publisher.publish(record)
         if self._announce is not None and self.cluster_events:
             task = asyncio.create_task(self._announce(record), name=f"announce {record.id}")

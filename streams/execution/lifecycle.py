@@ -44,6 +44,7 @@ class EscalationGate(StrEnum):
     STALE = "stale"
     APPROVAL_TIMEOUT = "approval_timeout"
     NO_STRATEGY = "no_strategy"
+    STORM = "storm"  # the recovery whose ask tipped storm mode (streams/admission/)
 
 
 def is_terminal(recovery: RecoveryResult) -> bool:

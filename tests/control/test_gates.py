@@ -36,19 +36,19 @@ async def test_a_paused_recovery_is_held_visibly_once_and_runs_after_the_resume(
     await control.apply([(PAUSE, PAUSED.value())], loaded=True)
     executor = make_executor(strategy, gates=control)
     await executor.submit(recovery("r1"))
-    await recorder.reached("r1", S.PENDING)
+    await recorder.reached("r1", S.WAITING)
     await control.apply([(PAUSE, PAUSED.value())], loaded=True)  # the same pause read again
     await settle()
 
     assert strategy.calls == []
-    assert recorder.states("r1") == [S.PENDING]
+    assert recorder.states("r1") == [S.WAITING]
     assert recorder.of("r1")[-1].transitions[-1].reason == HELD
     assert "r1" in executor.tracked
 
     await control.apply([(PAUSE, RESUMED.value())], loaded=True)
     done = await recorder.ended("r1")
     assert done.state is S.COMPLETED
-    assert recorder.states("r1") == [S.PENDING, S.IN_PROGRESS, S.COMPLETED]
+    assert recorder.states("r1") == [S.WAITING, S.IN_PROGRESS, S.COMPLETED]
 
 
 async def test_a_retry_due_during_a_pause_waits_for_the_resume(
@@ -60,7 +60,7 @@ async def test_a_retry_due_during_a_pause_waits_for_the_resume(
     executor = make_executor(strategy, gates=control, retry=RETRY_SOON)
     await control.apply([(PAUSE, PAUSED.value())], loaded=True)
     await executor.submit(recovery("r1"))
-    await recorder.reached("r1", S.PENDING)
+    await recorder.reached("r1", S.WAITING)
     await control.apply([(PAUSE, RESUMED.value())], loaded=True)
     await recorder.reached("r1", S.RETRY_SCHEDULED)
     await control.apply([(PAUSE, PAUSED.value())], loaded=True)

@@ -68,7 +68,7 @@ async def refusals(http: aiohttp.ClientSession, url: str) -> None:
 
 def held(row: RecoveryResult) -> bool:
     reason = row.transitions[-1].reason or ""
-    return row.state is S.PENDING and reason.startswith("held: fleet paused by alice at ")
+    return row.state is S.WAITING and reason.startswith("held: fleet paused by alice at ")
 
 
 def only(rows: dict[str, RecoveryResult], cluster: str) -> RecoveryResult:
