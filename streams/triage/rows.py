@@ -19,6 +19,9 @@ from schemas.errors import TmcRecoveryError
 
 SEEN_FORMAT = 1
 CLAIM_FORMAT = 1
+#: A claim a silence suppressed: format 1 plus the silence's id. Its own format, so a worker
+#: that predates silences refuses the row (DedupRowError) rather than misreading it.
+SILENCED_CLAIM_FORMAT = 2
 
 #: Merged error ids kept per recovery; the count keeps going past it.
 MAX_MERGED_IDS = 200
@@ -106,14 +109,16 @@ class TargetClaim:
     def encode(self) -> bytes:
         fields = [CLAIM_FORMAT, self.recovery_id, self.active, self.cooldown_until]
         fields += [list(self.merged_ids), self.merged_count, self.offsets]
-        if self.silence is not None:  # absent otherwise: unsuppressed rows stay as they were
+        if self.silence is not None:  # otherwise unsuppressed rows stay exactly as they were
+            fields[0] = SILENCED_CLAIM_FORMAT
             fields.append(self.silence)
         return json.dumps(fields, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> "TargetClaim":
         fields = json.loads(raw)
-        if not isinstance(fields, list) or fields[:1] != [CLAIM_FORMAT]:
+        known = (CLAIM_FORMAT, SILENCED_CLAIM_FORMAT)
+        if not isinstance(fields, list) or not fields or fields[0] not in known:
             raise DedupRowError(f"claim row of unknown format {str(fields)[:40]!r}")
         _, recovery_id, active, cooldown_until, ids, count, offsets, *silence = fields
         return cls(recovery_id, active, cooldown_until, tuple(ids), count, offsets, *silence)

@@ -50,7 +50,7 @@ def test_an_unknown_seen_format_is_refused(raw: bytes) -> None:
         list(decode_seen(raw))
 
 
-@pytest.mark.parametrize("raw", [b'[2,"r1"]', b'{"recovery_id":"r1"}'])
+@pytest.mark.parametrize("raw", [b'[9,"r1"]', b'{"recovery_id":"r1"}'])
 def test_an_unknown_claim_format_is_refused(raw: bytes) -> None:
     with pytest.raises(DedupRowError):
         TargetClaim.decode(raw)
