@@ -79,6 +79,7 @@ class RequestAgents:
             return
         row = self.p.row(cluster, recovery_id)
         if row is not None and row.state is RecoveryState.AWAITING_APPROVAL:
+            log.info("recovery %s: approved on its row (not waiting here yet)", recovery_id)
             await self.executor.release(lambda r: r.id == recovery_id)
             approved = approval.approve(row, reason, now_ms(self.p.clock))
             await self.p.publish(approved)
