@@ -153,6 +153,12 @@ class Metrics:
             "for a slot, or due to retry later.",
             registry=r,
         )  # kept current by the service: set_function on its executor
+        self.awaiting_approval = Gauge(
+            "tmc_awaiting_approval",
+            "Recoveries this worker holds in AwaitingApproval: a destructive action waits for "
+            "an operator (execution.approval).",
+            registry=r,
+        )  # kept current by the service: set_function on its executor
         self.health_reports = Counter(
             "tmc_health_reports_total", "Health reports read, by reported status.",
             ["status"], registry=r,

@@ -142,6 +142,7 @@ class RecoveryService:
         )
         self.shared.metrics.active.set_function(lambda: len(self.executor.tracked))
         self.shared.metrics.queue_depth.set_function(lambda: self.executor.waiting)
+        self.shared.metrics.awaiting_approval.set_function(lambda: self.executor.awaiting_approval)
         self.runtime_config = ConfigFollower(
             settings.kafka.bootstrap_servers,
             self.shared.topics.runtime_config.get_topic_name(),
@@ -233,6 +234,7 @@ class RecoveryService:
         self.executor.resize(effective.max_concurrent)
         self.executor.stale_after_s = tunables.execution.stale_after_s
         self.executor.cluster_events = tunables.execution.cluster_events
+        self.executor.approval = tunables.execution.approval
 
     def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
         kafka = settings.kafka

@@ -185,6 +185,14 @@ class RecoveryExecutor:
         return len(self._tracked) - self.running
 
     @property
+    def awaiting_approval(self) -> int:
+        """Tracked recoveries waiting for an operator's approval (holding no slot)."""
+        return sum(
+            entry.latest.state is RecoveryState.AWAITING_APPROVAL
+            for entry in self._tracked.values()
+        )
+
+    @property
     def tracked(self) -> Mapping[str, RecoveryResult]:
         """Every recovery this worker is driving, as of its latest transition."""
         return {recovery_id: entry.latest for recovery_id, entry in self._tracked.items()}

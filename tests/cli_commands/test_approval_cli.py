@@ -4,13 +4,14 @@ migrations whose targets are down each stop before their rollback, AwaitingAppro
 plan and the evidence, listed by state; nothing is written to either Migration meanwhile.
 `recoveries approve` lets one roll back; `recoveries reject` (an operator's token is refused:
 it takes the approve role) cancels the other, which is never rolled back. A second error for a
-waiting migration merges into it, and it keeps waiting."""
+waiting migration merges into it, and it keeps waiting; tmc_awaiting_approval counts them."""
 
 import dataclasses
 import json
 import uuid
 from typing import Any
 
+import aiohttp
 import pytest
 
 from schemas.records import ErrorType, RecoveryState
@@ -19,6 +20,7 @@ from strategies.resources import migration as migration_ref
 from strategies.simulator import FaultMode, FleetSimulator
 from streams.testing.harness import PipelineEnv, emit, wait_for_table
 from tests.cli import assert_one_line_error, run_cli
+from tests.pipeline.test_breaker_and_flapping import samples
 from tests.strategies.kube_objects import migration
 from tests.strategies.scenario import error
 
@@ -30,6 +32,11 @@ ALICE, BOB = "alice-approver-0123456789", "bob-operator-0123456789"
 
 async def stored(fleet: FleetSimulator, name: str) -> dict[str, Any]:
     return await fleet.admin.get_object(TMC, migration_ref(name))
+
+
+async def awaiting_gauge(url: str) -> float:
+    async with aiohttp.ClientSession() as http:
+        return (await samples(http, url))[("tmc_awaiting_approval", "")]
 
 
 async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
@@ -89,6 +96,7 @@ async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
     )
     assert rows[waiting.id].state is S.AWAITING_APPROVAL
     assert len(rows) == 2
+    assert await awaiting_gauge(url) == 2
 
     def cli(*args: str, token: str = ALICE) -> Any:
         done = run_cli("recoveries", *args, "--api", url, env={"TMC_API_TOKEN": token})
@@ -129,5 +137,6 @@ async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
     assert "action" not in untouched["spec"]
     assert untouched["status"]["phase"] == "Failed"
     assert_one_line_error(cli("approve", waiting.id, "--reason", "again"), "409", "Completed")
+    assert await awaiting_gauge(url) == 0
     shown = cli("show", waiting.id, "--json")
     assert [a["action"] for a in json.loads(shown.stdout)["audit"]] == ["approve"]
