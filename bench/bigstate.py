@@ -85,13 +85,15 @@ def shape_of(args: argparse.Namespace) -> Shape:
 
 
 def overrides(store: str, data_dir: Path) -> dict[str, Any]:
-    """Worker config for holding the state: nothing expires during the run; recoveries run
-    side by side (they do nothing, so a small bound would only make the fill slow)."""
+    """Worker config for holding the state: nothing expires during the run, and no error
+    turns stale in the fill's backlog (the do-nothing strategy cannot re-verify a fault, so a
+    stale error would escalate instead of completing); recoveries run side by side (they do
+    nothing, so a small bound would only make the fill slow)."""
     return {
         "store": store,
         "data_dir": str(data_dir),
         "dedup": {"event_id_ttl_s": DAY_S, "cooldown_s": DAY_S},
-        "execution": {"max_concurrent": 100},
+        "execution": {"max_concurrent": 100, "stale_after_s": DAY_S},
     }
 
 
