@@ -12,7 +12,7 @@ import time
 from bench.report import RESULTS, table
 
 #: Every benchmark, in the order they run: ``python -m bench.<name>`` with its defaults.
-BENCHMARKS = ["codec", "storm", "latency", "restart", "footprint"]
+BENCHMARKS = ["codec", "storm", "latency", "restart", "footprint", "fleet_storm"]
 
 #: Arguments of ``--quick``: the small storm only, shorter latency steps.
 QUICK = {
@@ -20,6 +20,7 @@ QUICK = {
     "latency": ["--seconds", "5"],
     "restart": ["--cases", "big-state", "--entries", "100000", "--status-rows", "10000"],
     "footprint": ["--entries", "100000", "--status-rows", "10000"],
+    "fleet_storm": ["--clusters", "200", "--cap", "20", "--window", "20", "--cooldown", "3"],
 }
 
 

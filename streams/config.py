@@ -220,6 +220,7 @@ class AdmissionSettings(_Section):
     )
     storm_strategies: list[str] = Field(default_factory=lambda: ["ClusterConnectivity"])
     tick_s: float = Field(default=1.0, gt=0)
+    batch: int = Field(default=500, ge=1)  # asks the owner decides per round of writes
 
     @field_validator("max_clusters", "max_per_logical_cluster")
     @classmethod

@@ -56,17 +56,22 @@ class AdmissionGate:
                     continue
                 else:
                     why = None
+                seen = self._view.version
             if why is None:
                 await self._send(_ask(recovery))
                 asked = True
                 continue
-            await on_wait(f"waiting: {why}")
-            async with self._view.changed:
-                await self._view.changed.wait()
+            await on_wait(f"waiting: {why}")  # outside the lock: it publishes
+            await self._news_since(seen)
+
+    async def _news_since(self, seen: int) -> None:
+        """Until the view has applied records since ``seen`` (perhaps while we published)."""
+        async with self._view.changed:
+            await self._view.changed.wait_for(lambda: self._view.version != seen)
 
     async def release(self, recovery: RecoveryResult) -> None:
-        """Best effort: a release that cannot be sent is logged, and the recovery still ends
-        (its grant then holds a place until an operator restarts the owner's book)."""
+        """A release that cannot be sent is logged and the recovery still ends; its grant
+        then keeps its place in the count (the safe side: fewer start, never more)."""
         try:
             await self._send(_ask(recovery, Op.RELEASE))
         except Exception:

@@ -22,6 +22,7 @@ class GrantView:
         self.storm: Storm | None = None
         self.changed = asyncio.Condition()
         self.loaded = False
+        self.version = 0  # counts applied batches: a waiter that let go of ``changed`` sees news
         self._catching_up: list[asyncio.Future[None]] = []
 
     @property
@@ -64,4 +65,5 @@ class GrantView:
                 else:
                     self.grants[key] = Grant.decode(raw)
             self.loaded = self.loaded or loaded
+            self.version += 1
             self.changed.notify_all()

@@ -1,11 +1,13 @@
 """The pure rules of admission: caps as counts or shares, the storm window, the book."""
 
 import pytest
+from pydantic import ValidationError
 
 from streams.admission.book import STORM_REASON, GrantBook, Rules
 from streams.admission.caps import BadCap, Cap
 from streams.admission.records import Ask, Grant, Op, Storm, Verdict
 from streams.admission.storm import StormWindow
+from streams.config import AdmissionSettings
 
 UNREACHABLE = "ClusterUnreachable"
 
@@ -146,3 +148,9 @@ def test_a_new_owner_rebuilds_the_book_from_the_answers() -> None:
     assert (set(again.granted), set(again.waiting)) == (set(b.granted), set(b.waiting))
     assert again.ask(ask(1), seq=5, now=0).grants == [], "answered already"
     assert verdicts(again.release(ask(0).key).grants) == [("r1", Verdict.GRANTED)]
+
+
+def test_the_settings_refuse_a_bad_cap_naming_the_field() -> None:
+    with pytest.raises(ValidationError, match="max_per_logical_cluster"):
+        AdmissionSettings(max_per_logical_cluster="half")
+    assert AdmissionSettings(max_clusters=" 20 %").max_clusters == "20%"

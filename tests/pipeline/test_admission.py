@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from schemas.records import RecoveryResult, RecoveryState
+from schemas.records import RecoveryState
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.admission.book import STORM_REASON
@@ -24,6 +24,7 @@ from streams.testing.harness import (
     unreachable,
     wait_for_table,
 )
+from streams.testing.overlap import first_attempt, most_at_once
 from tests.api.conftest import get, http
 from tests.pipeline.test_pause import ALICE, flip
 
@@ -34,26 +35,6 @@ S = RecoveryState
 
 def admission(**overrides: Any) -> dict[str, Any]:
     return {"admission": {"enabled": True, "tick_s": 0.2, **overrides}}
-
-
-def started(row: RecoveryResult) -> datetime | None:
-    return next((t.at for t in row.transitions if t.state is S.IN_PROGRESS), None)
-
-
-def most_at_once(rows: list[RecoveryResult]) -> int:
-    """The most clusters under recovery at one moment, each from its first InProgress to its
-    ending: the grant comes before the one and is released after the other is stamped."""
-    moments = []
-    for row in rows:
-        begin = started(row)
-        if begin is not None and row.end_time is not None:
-            moments += [(begin, 1, row.target), (row.end_time, -1, row.target)]
-    under: dict[str, int] = {}
-    most = 0
-    for _, step, cluster in sorted(moments, key=lambda m: (m[0], m[1])):
-        under[cluster] = under.get(cluster, 0) + step
-        most = max(most, sum(1 for n in under.values() if n > 0))
-    return most
 
 
 async def test_a_paused_recovery_shows_as_waiting_on_status(
@@ -169,7 +150,7 @@ async def test_a_storm_escalates_once_and_holds_connectivity_recoveries(
     assert runs, "recoveries ran"
     assert not [at for at in attempts if on.since <= at < off.since], "none ran in the storm"
     before = {
-        r.target for r in rows.values() if (started(r) or datetime.max).timestamp() < on.since
+        r.target for r in rows.values() if (first_attempt(r) or datetime.max).timestamp() < on.since
     }
     assert len(before) <= 3, f"no more than the cap started before the storm: {before}"
     assert most_at_once(list(rows.values())) <= 3
