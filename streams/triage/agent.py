@@ -39,6 +39,7 @@ from streams.triage.decide import (
     Suppress,
     decide,
     target_of,
+    unclaimed,
 )
 from streams.triage.guards import Guards
 from streams.triage.ids import Source, recovery_id, trigger_of
@@ -46,6 +47,8 @@ from streams.triage.ids import Source, recovery_id, trigger_of
 log = logging.getLogger(__name__)
 
 TICK_HEADER = "tmc.tick"
+#: The gate a suppressed recovery's record names (``context.metadata``).
+SILENCE = "silence"
 SWEEP = b"sweep"
 
 
@@ -220,7 +223,7 @@ class Triage:
         reason = suppressed_reason(decision.silence)
         record = dataclasses.replace(
             records.escalated(
-                decision.recovery_id, decision.target, error, reason, str(source), now
+                decision.recovery_id, decision.target, error, reason, str(source), now, SILENCE
             ),
             strategy=strategy,
             state=RecoveryState.SUPPRESSED,
@@ -233,9 +236,9 @@ class Triage:
     def _escalate(self, error: TMCError, decision: Escalate, source: Source) -> list[Outgoing]:
         record = records.escalated(
             decision.recovery_id, decision.target, error, decision.reason, str(source),
-            now_ms(self.p.clock),
+            now_ms(self.p.clock), decision.gate, decision.next_steps,
         )  # fmt: skip
-        if decision.gate is not None:  # the strategy it would have run, for the on-call
+        if decision.strategy != NO_STRATEGY:  # a gate stopped it: the strategy it would have run
             record = dataclasses.replace(record, strategy=decision.strategy)
             self.p.metrics.gate_escalations.labels(decision.gate).inc()
         value = self.p.results.encode(record)
@@ -274,16 +277,15 @@ class Triage:
                 suppress = Suppress(duplicate.recovery_id, name, target, silence)
                 return self._suppress(error, suppress, source)
         if chosen is None:
-            why = "not retryable" if not error.is_retryable() else "no enabled strategy"
-            reason = f"no strategy: {error.type.value} ({why})"
-            return self._escalate(error, Escalate(duplicate.recovery_id, target, reason), source)
+            return self._escalate(error, unclaimed(error, duplicate.recovery_id, target), source)
         # The first decision's records never got out: the gates decide again, as of now.
         guards = self.guards.for_cluster(source.partition, cluster)
         refusal = guards.admit(chosen.name, target, duplicate.recovery_id, now)
         if refusal is not None:
             dedup.release(chosen.name, target, duplicate.recovery_id, now)
             gated = Escalate(
-                duplicate.recovery_id, target, refusal.reason, chosen.name, refusal.gate
-            )
+                duplicate.recovery_id, target, refusal.reason, chosen.name, refusal.gate,
+                refusal.next_steps,
+            )  # fmt: skip
             return self._escalate(error, gated, source)
         return self._start(error, Start(duplicate.recovery_id, chosen, target), source)

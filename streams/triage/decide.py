@@ -13,6 +13,8 @@ from streams.triage.ids import RETRY_OF, Source, recovery_id, trigger_of
 
 #: The strategy name recorded on escalations that no strategy could take.
 NO_STRATEGY = "none"
+#: The gate an escalation names (``context.metadata``) when no strategy could take the error.
+NO_STRATEGY_GATE = "no_strategy"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Escalate:
     target: str
     reason: str
     strategy: str = NO_STRATEGY
-    gate: str | None = None
+    gate: str = NO_STRATEGY_GATE
+    next_steps: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,23 @@ def decide(
     return decision
 
 
+def unclaimed(error: TMCError, recovery_id: str, target: str) -> Escalate:
+    """Nothing may act on ``error``: escalated at once, with what the on-call can do."""
+    why = "not retryable" if not error.is_retryable() else "no enabled strategy"
+    steps = (
+        f"handle this {error.type_name} error by hand",
+        "or enable a strategy that takes it (enabledStrategies), or register one",
+    )
+    return Escalate(
+        recovery_id, target, f"no strategy: {error.type_name} ({why})", next_steps=steps
+    )
+
+
 def target_of(error: TMCError, registry: StrategyRegistry) -> tuple[ConfiguredStrategy | None, str]:
     """The strategy for ``error`` (None: nothing may act), and the target it heals."""
     chosen = registry.select(error)
     if chosen is None:
-        return None, f"{default_target(error)}/{error.type.value}"
+        return None, f"{default_target(error)}/{error.type_name}"
     return chosen, chosen.strategy.target(error)
 
 
@@ -148,13 +163,12 @@ def _route(
     dedup.claim(name, target, new_id, source)
     if chosen is None:
         dedup.release(name, target, new_id, now)
-        why = "not retryable" if not error.is_retryable() else "no enabled strategy"
-        return Escalate(new_id, target, f"no strategy: {error.type.value} ({why})")
+        return unclaimed(error, new_id, target)
     # The gates, too, hold automatic recoveries only.
     refusal = None if guards is None or retry else guards.admit(name, target, new_id, now)
     if refusal is not None:
         dedup.release(name, target, new_id, now)
-        return Escalate(new_id, target, refusal.reason, name, refusal.gate)
+        return Escalate(new_id, target, refusal.reason, name, refusal.gate, refusal.next_steps)
     return Start(new_id, chosen, target)
 
 

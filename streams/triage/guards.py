@@ -43,6 +43,7 @@ class Refusal:
 
     gate: str
     reason: str
+    next_steps: tuple[str, ...] = ()
 
 
 def circuit_key(cluster: str, strategy: str) -> str:
@@ -183,7 +184,13 @@ class ClusterGuards:
                 f"{flap.healthy_delay_s:g}s; no more automatic recoveries until that window "
                 "has passed"
             )
-            return Refusal(RECOVERY_LOOP, reason)
+            steps = (
+                f"find why {target} breaks again after each recovery: the errors merged into "
+                "this escalation say when",
+                "retry this recovery by hand once the cause is fixed (an operator's retry "
+                "passes the gates)",
+            )
+            return Refusal(RECOVERY_LOOP, reason, steps)
         key = circuit_key(self.cluster, strategy)
         breaker, why = self.state.breaker(key).admit(recovery_id, now, self.state.breaker_settings)
         if why is None:
@@ -194,7 +201,13 @@ class ClusterGuards:
             f"circuit {state}: {strategy} on cluster {self.cluster} after {breaker.failures} "
             f"failed recoveries in a row; {why}"
         )
-        return Refusal(CIRCUIT_OPEN, reason)
+        steps = (
+            f"find why {strategy} keeps failing on cluster {self.cluster}: its last "
+            "escalations say what each attempt did",
+            "retry this recovery by hand once the cause is fixed (an operator's retry passes "
+            "the breaker)",
+        )
+        return Refusal(CIRCUIT_OPEN, reason, steps)
 
     def ended(self, result: RecoveryResult, offset: int) -> None:
         """Count ``result`` (a terminal record, read at results ``offset``) if it acted."""

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from schemas.records import (
     RecoveryContext,
+    RecoveryOutcome,
     RecoveryResult,
     RecoveryState,
     StateTransition,
     TMCError,
 )
+from streams.execution.lifecycle import GATE
 from streams.triage.decide import NO_STRATEGY
 
 
@@ -57,12 +59,24 @@ def pending(
 
 
 def escalated(
-    recovery_id: str, target: str, error: TMCError, reason: str, source: str, now: datetime
+    recovery_id: str,
+    target: str,
+    error: TMCError,
+    reason: str,
+    source: str,
+    now: datetime,
+    gate: str,
+    next_steps: tuple[str, ...] = (),
 ) -> RecoveryResult:
-    """An error nothing may act on, escalated at once with ``reason``."""
+    """An error nothing may act on, escalated at once with ``reason``; the record names the
+    ``gate`` that stopped it (``context.metadata``) and what the on-call can do."""
+    row = pending(recovery_id, NO_STRATEGY, 0, target, error, source, now)
+    metadata = {**row.context.metadata, GATE: gate}
     return dataclasses.replace(
-        pending(recovery_id, NO_STRATEGY, 0, target, error, source, now),
+        row,
+        context=dataclasses.replace(row.context, metadata=metadata),
         state=RecoveryState.ESCALATED,
         end_time=now,
         transitions=(StateTransition(RecoveryState.ESCALATED, now, 0, reason),),
+        result=RecoveryOutcome(success=False, message=reason, next_steps=next_steps),
     )

@@ -20,7 +20,9 @@ DAY_S = 24 * 3600.0
 
 
 def _escalated(at: datetime) -> RecoveryResult:
-    return records.escalated("Generic-1", "edge-1", unreachable("edge-1"), "no", "t:0:1", at)
+    return records.escalated(
+        "Generic-1", "edge-1", unreachable("edge-1"), "no", "t:0:1", at, "no_strategy"
+    )
 
 
 def test_a_row_expires_a_retention_after_it_ended() -> None:

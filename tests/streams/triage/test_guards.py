@@ -186,7 +186,13 @@ def test_circuit_opens_after_n_escalations_escalates_then_lets_one_trial_through
     )
     # The refusal's ending says nothing about the strategy: it never acted.
     gate_record = records.escalated(
-        refused.recovery_id, refused.target, _error(10), refused.reason, "s", datetime.now(UTC)
+        refused.recovery_id, refused.target, _error(10), refused.reason, "s", datetime.now(UTC),
+        refused.gate, refused.next_steps,
+    )  # fmt: skip
+    assert gate_record.context.metadata["gate"] == CIRCUIT_OPEN
+    assert gate_record.result is not None
+    assert gate_record.result.next_steps[0].startswith(
+        "find why ClusterConnectivity keeps failing on cluster edge-1"
     )
     guards.ended(dataclasses.replace(gate_record, strategy=CONNECTIVITY), next(_OFFSETS))
     assert guards.state.breaker(circuit_key("edge-1", CONNECTIVITY)).failures == 3

@@ -166,6 +166,10 @@ def test_non_retryable_error_without_strategy_escalates_then_merges() -> None:
     first = decide(_with_id(error, "a"), registry, dedup, 0, src())
     assert isinstance(first, Escalate)
     assert first.reason == "no strategy: ResourceNotFound (not retryable)"
+    assert (first.gate, first.next_steps[0]) == (
+        "no_strategy",
+        "handle this ResourceNotFound error by hand",
+    )
     assert first.target == "component:syncer/ResourceNotFound"
     repeat = decide(_with_id(error, "b"), registry, dedup, 10, src())
     assert repeat == Merge(first.recovery_id, "none", first.target)
