@@ -21,11 +21,12 @@ from collections.abc import AsyncIterator, Callable
 from faust.types import StreamT
 
 from streams.admission.book import Changes, GrantBook, Rules
-from streams.admission.records import STORM_KEY, Ask, Grant, Op, Verdict
+from streams.admission.records import ADMISSION_KEY, STORM_KEY, Ask, Grant, Op, Verdict
 from streams.admission.storm import StormWindow
 from streams.admission.view import GrantView
 from streams.config import AdmissionSettings
 from streams.context import Shared
+from streams.partitioning import partition_for
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +84,20 @@ class AdmissionOwner:
             await self._write(steps)
 
     async def tick(self) -> None:
-        """Storm cooldowns end with no ask arriving, so time is fed in too (owner only)."""
-        if self.book is None:
+        """Storm cooldowns end with no ask arriving, so time is fed in too, by the owner
+        only; one that took the partition over builds its book here if no ask came yet."""
+        if not self._owns():
             return
         async with self._lock:
-            if self.book is not None:
-                await self._write([self.book.tick(self._clock())])
+            if not self._owns():  # revoked meanwhile
+                return
+            book = await self._book()
+            await self._write([book.tick(self._clock())])
+
+    def _owns(self) -> bool:
+        partitions = self.p.settings.topics.partitions
+        owned = self.p.owned_partitions(self.p.topics.admission)
+        return partition_for(ADMISSION_KEY, partitions) in owned
 
     async def _book(self) -> GrantBook:
         if self.book is None:
