@@ -7,11 +7,13 @@ is granted at once. Idempotent by recovery id: an ask seen before (a redelivery,
 recovery resumed on another worker) changes nothing, and its answer is already on the topic.
 """
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from streams.admission.caps import Cap
-from streams.admission.records import Ask, Grant, Storm, Verdict
+from streams.admission.records import Ask, Grant, Op, Storm, Verdict
 from streams.admission.storm import StormWindow
 
 STORM_REASON = "suspected control-plane or network partition"
@@ -31,8 +33,12 @@ class Rules:
         return self.max_clusters.of(len(self.inventory))
 
     def logical_cap(self, logical_cluster: str) -> int:
-        part = sum(1 for lc in self.inventory.values() if lc == logical_cluster)
-        return self.max_per_logical_cluster.of(part)
+        return self.max_per_logical_cluster.of(self._sizes[logical_cluster])
+
+    @cached_property
+    def _sizes(self) -> Counter[str]:
+        """Clusters per logical cluster, counted once (asked for at every decision)."""
+        return Counter(self.inventory.values())
 
 
 @dataclass
@@ -62,11 +68,9 @@ class GrantBook:
 
     def ask(self, ask: Ask, seq: int, now: float) -> Changes:
         changes = Changes()
-        if ask.key in self.granted or ask.key in self.waiting or ask.key in self.escalated:
+        if self.knows(ask.key):
             return changes
-        if ask.error_type in self.rules.storm_error_types and not ask.resumed:
-            self.storm.report(ask.cluster, now)
-        if self.storm.engages(now):
+        if self.report(ask, now) and self.storm.engages(now):
             reason = self._storm_reason(now)
             changes.storm = Storm(True, now, reason)
             grant = Grant(ask, Verdict.ESCALATE, reason, seq)
@@ -78,6 +82,18 @@ class GrantBook:
         (self.granted if verdict is Verdict.GRANTED else self.waiting)[ask.key] = grant
         changes.grants.append(grant)
         return changes
+
+    def knows(self, key: str) -> bool:
+        """Answered already (a redelivery, or a recovery resumed on another worker)."""
+        return key in self.granted or key in self.waiting or key in self.escalated
+
+    def report(self, ask: Ask, now: float) -> bool:
+        """Count ``ask`` in the storm window if it is a storm error; the owner reports a
+        whole batch before deciding it, so a burst that tips the storm grants nothing."""
+        storm_error = ask.op is Op.ASK and ask.error_type in self.rules.storm_error_types
+        if storm_error and not ask.resumed:
+            self.storm.report(ask.cluster, now)
+        return storm_error and not ask.resumed
 
     def release(self, key: str) -> Changes:
         """A recovery ended (or was cancelled while waiting): its place goes to the next."""

@@ -1,7 +1,8 @@
 """The executor's side of admission: ask for a grant before acting, release it at the end.
 
 A recovery that acts on a cluster asks once (an ``Ask`` on the admission topic) and waits
-for the owner's answer on the grants topic (view.py): granted, it goes on; waiting, its
+for the owner's answer on the grants topic (view.py): granted, it goes on (a disruptive one
+first reads the answers to their end, so a storm declared before it acts is seen); waiting, its
 reason is recorded once (the recovery shows as Waiting); escalate, it ends Escalated with
 the storm's reason. While a storm is on, a disruptive recovery's later attempts wait too,
 so none runs during the storm. The grant is released just before the recovery's terminal
@@ -37,37 +38,31 @@ class AdmissionGate:
     async def until_granted(self, recovery: RecoveryResult, on_wait: OnWait) -> str | None:
         """None once ``recovery`` may act; else the reason it must escalate instead."""
         key = grant_key(recovery.kafka_key().decode(), recovery.id)
-        asked = False
+        disruptive = recovery.strategy in self._storm_strategies
+        asked = confirmed = False
         while True:
-            async with self._view.changed:
-                grant = self._view.grants.get(key) if self._view.loaded else None
-                storm = self._view.storm if self._view.storm_on else None
-                disruptive = recovery.strategy in self._storm_strategies
-                if grant is not None and grant.verdict is Verdict.ESCALATE:
-                    return grant.reason
-                if grant is not None and grant.verdict is Verdict.GRANTED:
-                    if storm is None or not disruptive:
-                        return None
-                    why = f"storm mode: {storm.reason}"
-                elif grant is not None:
-                    why = grant.reason
-                elif not self._view.loaded or asked:
-                    await self._view.changed.wait()
+            change = self._view.next_change(key)
+            grant = self._view.grants.get(key) if self._view.loaded else None
+            storm = self._view.storm if self._view.storm_on else None
+            why = None
+            if grant is not None and grant.verdict is Verdict.ESCALATE:
+                return grant.reason
+            if grant is not None and grant.verdict is Verdict.GRANTED:
+                if storm is None and disruptive and not confirmed:
+                    await self._view.caught_up()  # a storm declared before now is seen
+                    confirmed = True
                     continue
-                else:
-                    why = None
-                seen = self._view.version
-            if why is None:
+                if storm is None or not disruptive:
+                    return None
+                why = f"storm mode: {storm.reason}"
+            elif grant is not None:
+                why = grant.reason
+            elif self._view.loaded and not asked:
                 await self._send(_ask(recovery))
                 asked = True
-                continue
-            await on_wait(f"waiting: {why}")  # outside the lock: it publishes
-            await self._news_since(seen)
-
-    async def _news_since(self, seen: int) -> None:
-        """Until the view has applied records since ``seen`` (perhaps while we published)."""
-        async with self._view.changed:
-            await self._view.changed.wait_for(lambda: self._view.version != seen)
+            if why is not None:
+                await on_wait(f"waiting: {why}")
+            await change
 
     async def release(self, recovery: RecoveryResult) -> None:
         """A release that cannot be sent is logged and the recovery still ends; its grant

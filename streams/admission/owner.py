@@ -77,6 +77,9 @@ class AdmissionOwner:
         async with self._lock:
             book = await self._book()
             now = self._clock()
+            for ask, _ in asks:
+                if not book.knows(ask.key):
+                    book.report(ask, now)
             steps = [
                 book.ask(ask, seq, now) if ask.op is Op.ASK else book.release(ask.key)
                 for ask, seq in asks

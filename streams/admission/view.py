@@ -6,6 +6,7 @@ answer the previous owner gave. Until the topic has been read to its end once, n
 granted: a restarted worker must not act before it knows whether a storm is on."""
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,10 +21,17 @@ class GrantView:
         self._tps = [TopicPartition(topic, partition) for partition in range(partitions)]
         self.grants: dict[str, Grant] = {}
         self.storm: Storm | None = None
-        self.changed = asyncio.Condition()
         self.loaded = False
-        self.version = 0  # counts applied batches: a waiter that let go of ``changed`` sees news
+        self._watchers: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
         self._catching_up: list[asyncio.Future[None]] = []
+
+    def next_change(self, key: str) -> "asyncio.Future[None]":
+        """Done when ``key``'s record, the storm or the loading changes: taken before reading
+        the state, so no change is missed. Per key, because a storm's thousands of waiting
+        recoveries must not all wake for each answer (one condition made that quadratic)."""
+        future = asyncio.get_running_loop().create_future()
+        self._watchers[key].append(future)
+        return future
 
     @property
     def storm_on(self) -> bool:
@@ -55,15 +63,21 @@ class GrantView:
                 waiter.set_result(None)
 
     async def apply(self, changes: Sequence[tuple[str, bytes | None]], loaded: bool) -> None:
-        """Records in order (None: a tombstone, the grant was released); waiters look again."""
-        async with self.changed:
-            for key, raw in changes:
-                if key == STORM_KEY:
-                    self.storm = None if raw is None else Storm.decode(raw)
-                elif raw is None:
-                    self.grants.pop(key, None)
-                else:
-                    self.grants[key] = Grant.decode(raw)
-            self.loaded = self.loaded or loaded
-            self.version += 1
-            self.changed.notify_all()
+        """Records in order (None: a tombstone, the grant was released); their watchers wake,
+        and every watcher when the storm or the loading changes."""
+        touched = set()
+        everyone = loaded and not self.loaded
+        for key, raw in changes:
+            if key == STORM_KEY:
+                self.storm = None if raw is None else Storm.decode(raw)
+                everyone = True
+            elif raw is None:
+                self.grants.pop(key, None)
+            else:
+                self.grants[key] = Grant.decode(raw)
+            touched.add(key)
+        self.loaded = self.loaded or loaded
+        for key in list(self._watchers) if everyone else touched:
+            for future in self._watchers.pop(key, []):
+                if not future.done():
+                    future.set_result(None)

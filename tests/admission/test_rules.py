@@ -154,3 +154,13 @@ def test_the_settings_refuse_a_bad_cap_naming_the_field() -> None:
     with pytest.raises(ValidationError, match="max_per_logical_cluster"):
         AdmissionSettings(max_per_logical_cluster="half")
     assert AdmissionSettings(max_clusters=" 20 %").max_clusters == "20%"
+
+
+def test_a_burst_reported_before_it_is_decided_grants_nothing_once_it_tips_the_storm() -> None:
+    b = book(cap="3")
+    burst = [ask(n, "Connectivity", UNREACHABLE) for n in range(12)]
+    for each in burst:
+        b.report(each, now=0)
+    answers = [b.ask(each, seq=n, now=0).grants[0] for n, each in enumerate(burst)]
+    assert [a.verdict for a in answers] == [Verdict.ESCALATE] + [Verdict.WAITING] * 11
+    assert b.under_recovery() == set()
