@@ -95,6 +95,8 @@ LIVE_PODS = "/api/v1/pods?fieldSelector=status.phase!%3DSucceeded,status.phase!%
 _MAX_BODY = 1024 * 1024
 _MAX_DETAIL = 300
 _CONFLICT_ATTEMPTS = 3
+#: aiohttp's own timers off: each request is bounded by an asyncio timeout instead (_send).
+NO_CLIENT_TIMEOUT = aiohttp.ClientTimeout()
 _TYPED: dict[int, type[BadResponse]] = {
     401: Unauthorized,
     403: Forbidden,
@@ -426,22 +428,19 @@ class HttpClusterGateway:
         while True:
             await self._turn(bucket, what, deadline, first=throttled == 0)
             session = await self._session(key)
-            # Not cut to the deadline: that bounds waiting for a turn. A request still in
-            # flight when the attempt's time is up is cancelled by the attempt's own timeout,
-            # so a hung API server times the attempt out instead of failing it.
-            budget_s = timeout_s
             started = time.monotonic()
             try:
-                async with session.request(
-                    method,
-                    url,
-                    data=data,
-                    headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=budget_s),
-                ) as response:
-                    raw = await _read_capped(response)
+                # asyncio's timeout, not aiohttp's: when the attempt's own timeout (the
+                # deadline) expires as this one does, aiohttp 3.14's timer, entered twice per
+                # request, takes back both cancellations and reports a TimeoutError of its
+                # own, and the attempt would run on past its deadline. asyncio's timeouts nest.
+                async with asyncio.timeout(timeout_s):
+                    async with session.request(
+                        method, url, data=data, headers=headers, timeout=NO_CLIENT_TIMEOUT
+                    ) as response:
+                        raw = await _read_capped(response)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                raise _unreachable(what, url, exc, budget_s) from exc
+                raise _unreachable(what, url, exc, timeout_s) from exc
             latency = time.monotonic() - started
             if response.status != 429:
                 return response.status, response.reason or "", raw, latency
