@@ -52,7 +52,7 @@ from streams.readiness import Readiness
 from streams.runtime_config.follower import ConfigFollower
 from streams.runtime_config.gate import StartingConfig
 from streams.runtime_config.resolve import resolve
-from streams.silences.view import SilenceView
+from streams.silences.view import SilencesFirst, SilenceView
 from streams.silences.writer import SilenceWriter
 from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
@@ -122,7 +122,7 @@ class RecoveryService:
             self.shared.topics.silences.get_topic_name(),
             settings.topics.partitions,
         )
-        self.app.task(self.silences.run)
+        self.silences_first = SilencesFirst(self.silences)
         self._sweep_silences(SilenceWriter(self.shared.topics.silences, self.shared.out_of_band))
         self.admission: AdmissionOwner | None = None
         grants = self._admission(settings)
@@ -337,9 +337,12 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     and tasks, where it is several times cheaper than the default loop."""
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     # The API starts before the app, so it answers /livez while the app joins and recovers;
-    # between them, the app waits for the configuration in force (streams/runtime_config/gate.py).
+    # between them, the app waits for the configuration in force (streams/runtime_config/gate.py)
+    # and for the silences (streams/silences/view.py).
     api = [] if service.api is None else [service.api]
-    worker = faust.Worker(service.app, *api, service.starting_config, loglevel=loglevel)
+    worker = faust.Worker(
+        service.app, *api, service.starting_config, service.silences_first, loglevel=loglevel
+    )
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
     # debug line of aiokafka gets built: a measurable cost, and a service has no terminal.
     worker.spinner = None

@@ -3,8 +3,12 @@
 table, whose partitions are split among the workers). A new silence reaches every worker within
 one poll (``poll_ms``).
 
-Until the topic has been read to its end once the view is not loaded, and triage waits
-(``loaded``): a worker restarted during a silence must not start what it silences.
+Until the topic has been read to its end once the view is not loaded (``loaded``): a worker
+restarted during a silence must not start what it silences. So the view is followed by a
+service started before the Faust app (``SilencesFirst``, in streams/pipeline.py's run), and the
+worker joins its group only once the view is loaded. Triage does not wait for it inside its
+agent: an agent that blocked on its first record while the fetcher went on had a whole range of
+records skipped, their offsets committed, and every merge in them lost (test_crash_storm).
 """
 
 import asyncio
@@ -12,6 +16,7 @@ import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from mode import Service
 
 from schemas.codec import DecodeError, RecordCodec
 from schemas.records import Silence
@@ -55,3 +60,26 @@ class SilenceView:
             log.info("silence %s %s", key, "removed" if silence is None else "set")
         if loaded:
             self.loaded.set()
+
+
+class SilencesFirst(Service):
+    """Follows the silences from before the Faust app starts, and finishes starting only once
+    they are loaded, so the worker joins its group knowing every silence in force."""
+
+    #: How often a worker still waiting for the silences topic says so.
+    WARN_EVERY_S = 30.0
+
+    def __init__(self, view: SilenceView) -> None:
+        super().__init__()
+        self.view = view
+
+    async def on_start(self) -> None:
+        self.add_future(self.view.run())
+        while True:
+            try:
+                await asyncio.wait_for(self.view.loaded.wait(), self.WARN_EVERY_S)
+                return
+            except TimeoutError:
+                log.warning(
+                    "the silences topic is not read yet: the worker joins its group once it is"
+                )

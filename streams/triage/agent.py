@@ -186,7 +186,6 @@ class Triage:
         cluster = error.kafka_key().decode()
         dedup = self.p.dedup(source.partition, cluster)
         guards = self.guards.for_cluster(source.partition, cluster)
-        await self.silences.loaded.wait()  # at start: what is silenced must be known first
         silences = self.silences.state
         decision = decide(error, self.p.strategies, dedup, self.p.clock(), source, guards, silences)
         match decision:

@@ -14,6 +14,7 @@ import os
 import random
 import signal
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,9 +29,12 @@ from streams.testing.harness import (
     WorkerProcess,
     emit,
     read_records,
+    read_topic,
+    status_table,
     unreachable,
     wait_for_table,
 )
+from streams.triage.rows import TargetClaim
 
 pytestmark = pytest.mark.kafka
 
@@ -48,6 +52,27 @@ async def published_by_id(env: PipelineEnv) -> dict[str, list[tuple[float, Recov
             result = RESULTS.decode(record.value)
             out.setdefault(result.id, []).append((record.timestamp / 1000, result))
     return out
+
+
+async def merge_deficits(env: PipelineEnv, unique: dict[str | None, str | None]) -> str:
+    """Per target short of merges: what it should have, the status row's count and the triage
+    claim's (from its changelog), so a failure says which side lost them."""
+    expected = Counter(unique.values())
+    rows: dict[str | None, int] = {
+        r.target: r.merged_count for r in (await status_table(env)).values()
+    }
+    claims: dict[str | None, int] = {}
+    for key, value, _ in await read_topic(
+        env.bootstrap, env.topics["dedup_targets"], env.partitions
+    ):
+        if key and value:
+            claims[key.decode().rsplit("|", 1)[-1]] = TargetClaim.decode(value).merged_count
+    short = [
+        f"{t}: {n - 1} expected, row {rows.get(t)}, claim {claims.get(t)}"
+        for t, n in sorted(expected.items(), key=str)
+        if rows.get(t) != n - 1
+    ]
+    return "merges short: " + ("; ".join(short) or "none")
 
 
 async def test_random_sigkills_during_a_storm_keep_every_promise(
@@ -89,7 +114,10 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
                     and sum(r.merged_count for r in rows.values()) + len(rows) >= len(unique)
                 )
 
-            rows = await wait_for_table(env, settled, within_s=180, workers=(logs[-1],))
+            try:
+                rows = await wait_for_table(env, settled, within_s=180, workers=(logs[-1],))
+            except AssertionError as exc:
+                raise AssertionError(f"{await merge_deficits(env, unique)}\n{exc}") from None
             await asyncio.sleep(2)  # anything a zombie attempt would still do shows up now
             writes = {
                 name: [w["time"] for w in await fleet.admin.mutations(name)] for name in names

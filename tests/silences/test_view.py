@@ -14,7 +14,7 @@ from schemas.codec import RecordCodec
 from schemas.records import Silence
 from streams.config import KafkaSettings
 from streams.out_of_band import OutOfBand
-from streams.silences.view import SilenceView
+from streams.silences.view import SilencesFirst, SilenceView
 from streams.silences.writer import SilenceWriter
 from streams.testing.harness import produce
 from tests.silences.test_state import HOUR, T0, silence
@@ -70,3 +70,20 @@ async def test_the_view_follows_sets_expiries_and_the_sweeps_tombstones(
             assert view.state.silences == {"second": second}, "still active: kept"
     finally:
         await out_of_band.close()
+
+
+async def test_silences_first_finishes_starting_only_once_the_silences_are_read(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    """Started before the Faust app, it holds the worker back from its group until then."""
+    topic = topic_factory("silences", 3, {"cleanup.policy": "compact"})
+    first = silence("first", 2, logical_cluster="root:prod")
+    await produce(kafka_bootstrap, topic, [(b"first", RecordCodec(Silence).encode(first))])
+    view = SilenceView(kafka_bootstrap, topic, 3, poll_ms=100)
+    service = SilencesFirst(view)
+    await asyncio.wait_for(service.start(), 30)
+    try:
+        assert view.loaded.is_set()
+        assert view.state.silences == {"first": first}
+    finally:
+        await service.stop()
