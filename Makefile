@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS=tests/strategies`.
 PYTEST_ARGS ?=
+# pytest-xdist workers: most tests wait on a broker or a worker subprocess, not a core, so
+# more workers than cores pay off; the Kubernetes tests stay on one worker (their group).
+TEST_WORKERS ?= 4
 
-.PHONY: test fuzz demo lint kafka-jars kube-bins coverage-report bench clean
+.PHONY: test coverage fuzz demo lint kafka-jars kube-bins kube-bins-background coverage-report bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,19 +32,28 @@ demo: kafka-jars
 kube-bins:
 	$(PYTHON) -m tests.kube.build
 
+# The same build started at nice 19 and left running, first thing in `make test`, so it
+# overlaps the venv, the jars, lint and the suite; the Kubernetes tests wait for it.
+kube-bins-background:
+	@$(PYTHON) -m tests.kube.build --background
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The suite under coverage (configured in pyproject.toml: branches, and the worker
-# subprocesses too); the report is printed whether the suite passed or not, and the
-# suite's exit status is kept.
-test: lint kafka-jars
+# The whole suite, in TEST_WORKERS xdist workers.
+test: kube-bins-background lint kafka-jars
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+# The same suite under coverage (configured in pyproject.toml: branches, and the worker
+# subprocesses too): a third slower, so not what CI runs. The report is printed whether the
+# suite passed or not, and the suite's exit status is kept.
+coverage: kube-bins-background lint kafka-jars
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS) || { status=$$?; \
-		$(MAKE) --no-print-directory coverage-report; exit $$status; }
+	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) || { \
+		status=$$?; $(MAKE) --no-print-directory coverage-report; exit $$status; }
 	@$(MAKE) --no-print-directory coverage-report
 
 # The decoder fuzzing at full depth (make test runs 30% of its examples).

@@ -1,6 +1,12 @@
-"""Session-wide real Kafka broker and fresh topics per test."""
+"""Session-wide real Kafka broker and fresh topics per test.
+
+Under pytest-xdist (``make test`` runs several workers) the controller starts the one
+broker and hands it to its workers through ``KAFKA_BOOTSTRAP_SERVERS``: every test makes
+its own topics and groups, so they share it as they would share a configured one.
+"""
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +22,27 @@ pytest_plugins = ["tests.kube.plugin"]
 _session_broker: list[ProvidedBroker] = []
 
 TopicFactory = Callable[..., str]
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _is_xdist_controller(config) or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return
+    try:
+        broker = provide_broker()
+    except BrokerUnavailable:
+        return  # each worker tries again, and its tests fail with the reason
+    _session_broker.append(broker)
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _is_xdist_controller(config):
+        for broker in _session_broker:
+            broker.stop()
 
 
 @pytest.fixture(scope="session")

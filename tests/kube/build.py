@@ -6,7 +6,8 @@ hashes the pinning go.sum (a changed pin builds anew), and the build cache is a
 throwaway directory deleted afterwards. The module cache stays Go's default.
 
 ``python -m tests.kube.build`` (what ``make kube-bins`` runs) builds if needed and prints
-the directory.
+the directory; ``--background`` starts that build at the lowest CPU priority and returns at
+once (``make test`` does, before it sets up the venv, so the compile overlaps everything).
 """
 
 import fcntl
@@ -62,7 +63,7 @@ def cached() -> Binaries | None:
 def ensure() -> Binaries:
     """Builds unless cached; concurrent callers wait on a lock and build only once."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / f"{key()}.lock", "w") as lock:
+    with open(_lock_path(), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         found = cached()
         if found is None:
@@ -70,6 +71,38 @@ def ensure() -> Binaries:
             found = cached()
         assert found is not None
         return found
+
+
+def log_path() -> Path:
+    return CACHE / f"{key()}.build.log"
+
+
+def _lock_path() -> Path:
+    return CACHE / f"{key()}.lock"
+
+
+def building() -> bool:
+    """True while some process holds the build lock (a build, or a caller waiting on one)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(_lock_path(), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+
+
+def start_in_background() -> "subprocess.Popen[bytes] | None":
+    """A nice-19 build in its own session, logging to ``log_path()``; None when no build is
+    needed or one is already running (``ensure()`` then waits for it on the lock)."""
+    if cached() is not None or building():
+        return None
+    with open(log_path(), "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.kube.build"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
+            preexec_fn=lambda: os.nice(19), start_new_session=True,
+        )  # fmt: skip
 
 
 def _go() -> str:
@@ -108,4 +141,9 @@ def _build(home: Path) -> None:
 
 
 if __name__ == "__main__":
-    print(ensure().apiserver.parent)
+    if sys.argv[1:] == ["--background"]:
+        started = start_in_background()
+        if started is not None:
+            print(f"kube: building in the background (pid {started.pid}, log {log_path()})")
+    else:
+        print(ensure().apiserver.parent)

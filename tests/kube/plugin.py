@@ -4,15 +4,15 @@ A Kubernetes test never skips. Missing binaries cost minutes of compiling, so wh
 collected test uses the fixture they are built in the background at the lowest CPU
 priority while the rest of the suite runs, and the tests that need them run last (with
 room in their timeout to wait for the build). A failed build fails those tests with its
-log and the command that builds them.
+log and the command that builds them. Under xdist they form one group, so one worker
+starts the fleet; each worker's build request waits on the build lock, and only the
+first compiles.
 """
 
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +22,7 @@ from tests.kube import build, cluster
 BUILD_WAIT_S = 1800
 
 _started: list[cluster.Fleet] = []
-_building: list[tuple[subprocess.Popen[bytes], Path]] = []
+_building: list[subprocess.Popen[bytes]] = []
 
 
 def _uses_kube(item: pytest.Item) -> bool:
@@ -30,32 +30,30 @@ def _uses_kube(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Always last and in one xdist group (one worker starts the fleet): every xdist worker
+    # must collect the same order, whether or not a build ends between their collections.
     kube = [item for item in items if _uses_kube(item)]
-    if config.option.collectonly or not kube or build.cached() is not None:
-        return
     items[:] = [item for item in items if not _uses_kube(item)] + kube
     for item in kube:
+        item.add_marker(pytest.mark.xdist_group("kube"))
+    if config.option.collectonly or not kube or build.cached() is not None:
+        return
+    for item in kube:
         item.add_marker(pytest.mark.timeout(BUILD_WAIT_S))
-    build.CACHE.mkdir(parents=True, exist_ok=True)
-    log = build.CACHE / f"{build.key()}.build.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.kube.build"],
-            stdout=out, stderr=subprocess.STDOUT, cwd=Path(__file__).parents[2],
-            preexec_fn=lambda: os.nice(19), start_new_session=True,
-        )  # fmt: skip
-    _building.append((process, log))
+    process = build.start_in_background()
+    if process is not None:
+        _building.append(process)
     config.get_terminal_writer().line(
-        f"kube: building kube-apiserver and etcd in the background (nice 19, pid"
-        f" {process.pid}, log {log}); the {len(kube)} tests that need them run last"
+        f"kube: kube-apiserver and etcd are building in the background (nice 19, log"
+        f" {build.log_path()}); the {len(kube)} tests that need them run last"
     )
 
 
 def _binaries() -> build.Binaries:
     """The built binaries, once the background build (if any) has ended."""
-    for process, log in _building:
+    for process in _building:
         if process.wait() != 0:
-            tail = log.read_text(errors="replace").splitlines()[-20:]
+            tail = build.log_path().read_text(errors="replace").splitlines()[-20:]
             pytest.fail(
                 "building kube-apiserver and etcd failed:\n" + "\n".join(tail)
                 + "\nbuild them with: make kube-bins (python -m tests.kube.build)",
@@ -80,7 +78,7 @@ def kube_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[cluster.Fle
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A run that ends before its Kubernetes tests stops their build (the next one cleans up)."""
-    for process, _ in _building:
+    for process in _building:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)  # its own group: the build and its go
             process.wait()
