@@ -1,7 +1,9 @@
 """Run the installed `tmc-recovery` command as a user would, in a subprocess."""
 
+import asyncio
 import os
 import subprocess
+from typing import Any
 
 from streams.testing.harness import CLI
 
@@ -29,3 +31,9 @@ def run_cli(
         check=False,
         input=input,
     )
+
+
+async def run_cli_async(*args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """``run_cli`` in a thread, for async tests: their event loop keeps running while the
+    command does, so a fleet simulator it serves still answers the worker meanwhile."""
+    return await asyncio.to_thread(run_cli, *args, **options)

@@ -14,7 +14,7 @@ from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.testing.harness import PipelineEnv, read_topic, wait_for_table
 from tests.api.conftest import get, one_recovery
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli_async
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState
@@ -29,10 +29,12 @@ async def post(
         return reply.status, await reply.json()
 
 
-def cli(recovery_id: str, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+async def cli(
+    recovery_id: str, url: str, token: str, *args: str
+) -> subprocess.CompletedProcess[str]:
     """``recoveries cancel`` through the real entry point, as the bearer of ``token``."""
     command = ("recoveries", "cancel", recovery_id, "--reason", "maintenance window", *args)
-    return run_cli(*command, "--api", url, env={"TMC_API_TOKEN": token})
+    return await run_cli_async(*command, "--api", url, env={"TMC_API_TOKEN": token})
 
 
 async def test_an_operator_cancels_a_running_recovery(
@@ -51,12 +53,12 @@ async def test_an_operator_cancels_a_running_recovery(
     assert (await post(http, cancel, "not-a-token-at-all", why))[0] == 401
     status, refused = await post(http, cancel, BOB, why)
     assert (status, refused) == (403, {"error": "bob (read) may not do this: it needs operate"})
-    as_bob = cli(running.id, url, BOB)
+    as_bob = await cli(running.id, url, BOB)
     assert_one_line_error(as_bob, "403 bob (read) may not do this")
     assert (await post(http, cancel, ALICE, {}))[0] == 400, "a reason is required"
     assert (await post(http, f"{url}/recoveries/none-0/cancel", ALICE, why))[0] == 404
 
-    as_alice = cli(running.id, url, ALICE, "--json")
+    as_alice = await cli(running.id, url, ALICE, "--json")
     assert as_alice.returncode == 0, as_alice.stderr
     assert json.loads(as_alice.stdout) == {
         "id": running.id,

@@ -16,7 +16,7 @@ from streams.testing.harness import PipelineEnv, wait_for_table
 from streams.triage.ids import RETRY_OF
 from tests.api.conftest import get, one_recovery
 from tests.api.test_cancel_api import ALICE, post
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli_async
 
 pytestmark = pytest.mark.kafka
 S = RecoveryState
@@ -39,7 +39,7 @@ async def test_an_escalated_recovery_is_retried_as_a_new_one_that_completes(
     await fleet.admin.set_fault("edge-3", FaultMode.HEALTHY)
 
     command = ("recoveries", "retry", escalated.id, "--reason", "edge-3 is back", "--api", url)
-    done = run_cli(*command, "--json", env={"TMC_API_TOKEN": ALICE})
+    done = await run_cli_async(*command, "--json", env={"TMC_API_TOKEN": ALICE})
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert {k: answer[k] for k in ("id", "cluster", "command", "by", "reason")} == {
@@ -62,7 +62,9 @@ async def test_an_escalated_recovery_is_retried_as_a_new_one_that_completes(
     [entry] = shown["audit"]
     assert (entry["user"], entry["action"], entry["reason"]) == ("alice", "retry", "edge-3 is back")
     assert entry["details"] == {"event_id": answer["event_id"]}
-    again = run_cli(*command, env={"TMC_API_TOKEN": ALICE})
+    again = await run_cli_async(*command, env={"TMC_API_TOKEN": ALICE})
     assert_one_line_error(again, "409", f"was retried by alice at {entry['at']}")
-    completed = run_cli(*command[:2], new.id, *command[3:], env={"TMC_API_TOKEN": ALICE})
+    completed = await run_cli_async(
+        *command[:2], new.id, *command[3:], env={"TMC_API_TOKEN": ALICE}
+    )
     assert_one_line_error(completed, f"recovery {new.id} is Completed")

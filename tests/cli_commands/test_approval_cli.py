@@ -19,7 +19,7 @@ from strategies.gateway import Workspace
 from strategies.resources import migration as migration_ref
 from strategies.simulator import FaultMode, FleetSimulator
 from streams.testing.harness import PipelineEnv, emit, wait_for_table
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli_async
 from tests.pipeline.test_breaker_and_flapping import samples
 from tests.strategies.kube_objects import migration
 from tests.strategies.scenario import error
@@ -98,24 +98,23 @@ async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
     assert len(rows) == 2
     assert await awaiting_gauge(url) == 2
 
-    def cli(*args: str, token: str = ALICE) -> Any:
-        done = run_cli("recoveries", *args, "--api", url, env={"TMC_API_TOKEN": token})
-        return done
+    async def cli(*args: str, token: str = ALICE) -> Any:
+        return await run_cli_async("recoveries", *args, "--api", url, env={"TMC_API_TOKEN": token})
 
-    listed = cli("list", "--state", "AwaitingApproval", "--json")
+    listed = await cli("list", "--state", "AwaitingApproval", "--json")
     assert listed.returncode == 0, listed.stderr
     assert {r["id"] for r in json.loads(listed.stdout)["recoveries"]} == {
         by_name["roll-a"].id,
         by_name["roll-b"].id,
     }
     rejected_id = by_name["roll-b"].id
-    refused = cli("reject", rejected_id, "--reason", "no", token=BOB)
+    refused = await cli("reject", rejected_id, "--reason", "no", token=BOB)
     assert_one_line_error(refused, "403")
 
-    approved = cli("approve", waiting.id, "--reason", "edge-2 is gone for good")
+    approved = await cli("approve", waiting.id, "--reason", "edge-2 is gone for good")
     assert approved.returncode == 0, approved.stderr
     assert "approve of" in approved.stdout
-    rejected = cli("reject", rejected_id, "--reason", "edge-3 is draining", "--json")
+    rejected = await cli("reject", rejected_id, "--reason", "edge-3 is draining", "--json")
     assert rejected.returncode == 0, rejected.stderr
     assert json.loads(rejected.stdout)["reason"] == (
         "approval rejected by alice: edge-3 is draining"
@@ -136,7 +135,7 @@ async def test_a_rollback_waits_for_approval_then_proceeds_or_is_rejected(
     untouched = await stored(fleet, "roll-b")
     assert "action" not in untouched["spec"]
     assert untouched["status"]["phase"] == "Failed"
-    assert_one_line_error(cli("approve", waiting.id, "--reason", "again"), "409", "Completed")
+    assert_one_line_error(await cli("approve", waiting.id, "--reason", "again"), "409", "Completed")
     assert await awaiting_gauge(url) == 0
-    shown = cli("show", waiting.id, "--json")
+    shown = await cli("show", waiting.id, "--json")
     assert [a["action"] for a in json.loads(shown.stdout)["audit"]] == ["approve"]

@@ -44,7 +44,7 @@ async def test_a_paused_recovery_shows_as_waiting_on_status(
     worker = start_worker("w1", api={"tokens": tokens}, **admission())
     url = await worker.api_url()
     await worker.ready()
-    flip(url, "pause", "--reason", "maintenance")
+    await flip(url, "pause", "--reason", "maintenance")
     await emit(env.bootstrap, env.topics["errors"], [unreachable("edge-1")])
     for _ in range(80):
         status, view = await get(http, f"{url}/status")
@@ -58,7 +58,7 @@ async def test_a_paused_recovery_shows_as_waiting_on_status(
     (row,) = listed["recoveries"] if isinstance(listed, dict) else listed
     assert row["target"] == "edge-1"
     assert row["transitions"][-1]["reason"].startswith("held: fleet paused by alice at ")
-    flip(url, "resume", "--reason", "done")
+    await flip(url, "resume", "--reason", "done")
     rows = await wait_for_table(
         env, lambda rows: all(r.state.is_terminal for r in rows.values()), 20, (worker,)
     )

@@ -12,7 +12,7 @@ from strategies.gateway import Workspace
 from strategies.resources import migration as migration_ref
 from strategies.simulator import FaultMode, FleetSimulator
 from streams.testing.harness import PipelineEnv, WorkerProcess, emit, wait_for_table
-from tests.cli import run_cli
+from tests.cli import run_cli_async
 from tests.pipeline.test_durability import restarted
 from tests.strategies.kube_objects import migration
 from tests.strategies.scenario import error
@@ -50,7 +50,7 @@ async def test_a_crash_mid_wait_keeps_the_wait_and_the_approval_reaches_the_new_
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     second = await restarted(first, workers, "w1-after-crash").ready()
     url = await second.api_url()
-    approved = run_cli(
+    approved = await run_cli_async(
         "recoveries", "approve", waiting.id, "--reason", "edge-2 is gone", "--api", url,
         env={"TMC_API_TOKEN": ALICE},
     )  # fmt: skip

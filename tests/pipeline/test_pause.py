@@ -16,7 +16,7 @@ from strategies.simulator import FleetSimulator
 from streams.execution.lifecycle import SHADOW_RUN
 from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
 from tests.api.conftest import get, http
-from tests.cli import run_cli
+from tests.cli import run_cli_async
 
 __all__ = ["http"]
 pytestmark = pytest.mark.kafka
@@ -24,9 +24,9 @@ S = RecoveryState
 ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
 
 
-def flip(url: str, *args: str) -> dict[str, Any]:
+async def flip(url: str, *args: str) -> dict[str, Any]:
     """A switch flipped through the real entry point, as alice (operate)."""
-    done = run_cli(*args, "--api", url, "--json", env={"TMC_API_TOKEN": ALICE})
+    done = await run_cli_async(*args, "--api", url, "--json", env={"TMC_API_TOKEN": ALICE})
     assert done.returncode == 0, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
@@ -85,7 +85,7 @@ async def test_pause_holds_recoveries_and_shadow_reports_without_acting(
     await worker.ready()
     await refusals(http, url)
 
-    assert flip(url, "pause", "--reason", "bad deploy")["command"] == "pause"
+    assert (await flip(url, "pause", "--reason", "bad deploy"))["command"] == "pause"
     view = await switches(http, url, lambda view: view["paused"])
     assert (view["pause"]["by"], view["pause"]["reason"]) == ("alice", "bad deploy")
     assert [entry["action"] for entry in view["audit"]] == ["pause"]
@@ -102,7 +102,7 @@ async def test_pause_holds_recoveries_and_shadow_reports_without_acting(
     assert (row.transitions[-1].reason or "").endswith(": bad deploy")
     assert await fleet.admin.mutations("edge-1") == [], "held: the cluster was not touched"
 
-    flip(url, "resume", "--reason", "rolled back")
+    await flip(url, "resume", "--reason", "rolled back")
     rows = await wait_for_table(
         env, lambda rows: only(rows, "edge-1").state.is_terminal, within_s=20, workers=(worker,)
     )
@@ -111,7 +111,7 @@ async def test_pause_holds_recoveries_and_shadow_reports_without_acting(
     view = await switches(http, url, lambda view: not view["paused"])
     assert [entry["action"] for entry in view["audit"]] == ["pause", "resume"]
 
-    assert flip(url, "shadow", "ClusterConnectivity", "on")["command"] == "shadow-on"
+    assert (await flip(url, "shadow", "ClusterConnectivity", "on"))["command"] == "shadow-on"
     await switches(http, url, lambda view: "ClusterConnectivity" in view["shadow"])
     await emit(env.bootstrap, env.topics["errors"], [unreachable("edge-2")])
     rows = await wait_for_table(

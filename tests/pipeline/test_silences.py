@@ -16,7 +16,7 @@ from schemas.records import RecoveryResult, RecoveryState, TMCError
 from strategies.simulator import FleetSimulator
 from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
 from tests.api.conftest import get, http
-from tests.cli import run_cli
+from tests.cli import run_cli_async
 
 __all__ = ["http"]
 pytestmark = pytest.mark.kafka
@@ -25,9 +25,11 @@ ALICE = "alice-token-0123456789"
 CONNECTIVITY = "ClusterConnectivity"
 
 
-def cli(url: str, *args: str) -> dict[str, Any]:
+async def cli(url: str, *args: str) -> dict[str, Any]:
     """A silence command through the real entry point, as alice (operate)."""
-    done = run_cli("silence", *args, "--api", url, "--json", env={"TMC_API_TOKEN": ALICE})
+    done = await run_cli_async(
+        "silence", *args, "--api", url, "--json", env={"TMC_API_TOKEN": ALICE}
+    )
     assert done.returncode == 0, done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
@@ -61,7 +63,7 @@ async def test_a_silence_on_prod_suppresses_its_clusters_until_it_expires(
     url = await worker.api_url()
     await worker.ready()
 
-    made = cli(url, "add", "--logical-cluster", "root:prod", "--duration", "1h",
+    made = await cli(url, "add", "--logical-cluster", "root:prod", "--duration", "1h",
                "--reason", "prod maintenance")  # fmt: skip
     assert (made["status"], made["matchers"]) == ("active", {"logical_cluster": "root:prod"})
     await listed(http, url, lambda silences: [s["id"] for s in silences] == [made["id"]])
@@ -97,10 +99,10 @@ async def test_a_silence_on_prod_suppresses_its_clusters_until_it_expires(
         metrics = await reply.text()
     assert f'tmc_suppressed_errors_total{{strategy="{CONNECTIVITY}"}} 3.0' in metrics
 
-    ended = cli(url, "expire", made["id"], "--reason", "maintenance over")
+    ended = await cli(url, "expire", made["id"], "--reason", "maintenance over")
     assert (ended["id"], ended["status"]) == (made["id"], "expired")
     await listed(http, url, lambda silences: silences[0]["status"] == "expired")
-    assert cli(url, "list")["silences"][0]["created_by"] == "alice"
+    assert (await cli(url, "list"))["silences"][0]["created_by"] == "alice"
 
     await emit(env.bootstrap, env.topics["errors"], [error("edge-1", "root:prod:team-a")])
     rows = await wait_for_table(

@@ -21,6 +21,7 @@ from strategies.resources import plural, sync_target
 from strategies.simulator import FleetSimulator, SimulatedCluster
 from tests.kube.cluster import USERS, Cluster
 from tests.kube.cluster import Fleet as KubeFleet
+from tests.kube.plugin import KUBE_PARAM
 
 CLUSTERS = ("cluster-1", "cluster-2")
 LOGICAL = "root:tmc"
@@ -176,10 +177,10 @@ async def _ok(request: Any) -> KubeObject:
         return body
 
 
-@pytest.fixture(params=["simulator", "kube-apiserver"])
+@pytest.fixture(params=["simulator", KUBE_PARAM])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     """Each test that takes it runs against both servers (import it into the test module)."""
-    if request.param == "kube-apiserver":
+    if request.param == KUBE_PARAM:
         kube: KubeFleet = request.getfixturevalue("kube_fleet")
         real = KubeBackend(kube, tmp_path)
         await real.sync_targets()
