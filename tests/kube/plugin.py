@@ -9,6 +9,7 @@ starts the fleet; each worker's build request waits on the build lock, and only 
 first compiles.
 """
 
+import faulthandler
 import os
 import signal
 import subprocess
@@ -71,6 +72,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def _binaries() -> build.Binaries:
     """The built binaries, once the background build (if any) has ended."""
+    if build.cached() is None:
+        # A cold build outlasts faulthandler_timeout, the backstop for a spin that holds the
+        # GIL; waiting on a child or a lock holds none, and pytest-timeout (BUILD_WAIT_S)
+        # still bounds the wait.
+        faulthandler.cancel_dump_traceback_later()
     for process in _building:
         if process.wait() != 0:
             tail = build.log_path().read_text(errors="replace").splitlines()[-20:]

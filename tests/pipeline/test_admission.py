@@ -84,7 +84,9 @@ async def test_the_fleet_cap_holds_across_two_workers(
         35, (one, two),
     )  # fmt: skip
     assert {r.state for r in rows.values()} == {S.COMPLETED}
-    assert most_at_once(list(rows.values())) == 2, "two at once, never three"
+    assert most_at_once(list(rows.values())) <= 2, "never three at once"
+    # The cap was reached: these waited on "2/2" (on a loaded machine the rows' own times
+    # need not overlap, as grants come before InProgress and releases after the end).
     waited = [r for r in rows.values() if S.WAITING in {t.state for t in r.transitions}]
     assert waited, "some waited for the cap"
     assert all(
