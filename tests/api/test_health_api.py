@@ -4,7 +4,6 @@ through its real entry point."""
 
 import asyncio
 import json
-import subprocess
 import time
 from typing import Any
 
@@ -14,16 +13,13 @@ import pytest
 from schemas.records import ErrorType, TMCError
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
-from streams.testing.harness import CLI, PipelineEnv, emit, unreachable, wait_for_table
+from streams.testing.harness import PipelineEnv, emit, unreachable, wait_for_table
 from tests.api.conftest import get
 from tests.api.test_fleet_api import metric
+from tests.cli import run_cli_async
 
 pytestmark = pytest.mark.kafka
 MISSING = ErrorType.RESOURCE_NOT_FOUND  # nothing may act on it: escalated at admission
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=60)
 
 
 async def test_health_follows_capacity_and_success_rate_and_liveness_does_not(
@@ -88,21 +84,25 @@ async def test_health_follows_capacity_and_success_rate_and_liveness_does_not(
     async with http.post(cancel, json={"reason": "x"}, headers=headers) as reply:
         assert reply.status == 403, "no token configured: every change is refused"
 
-    shown = cli("status", "--api", url, "--json")
+    shown = await run_cli_async("status", "--api", url, "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout) == (await get(http, f"{url}/status"))[1]
-    listed = cli("recoveries", "list", "--api", url, "--state", "Escalated", "--json")
+    listed = await run_cli_async(
+        "recoveries", "list", "--api", url, "--state", "Escalated", "--json"
+    )
     escalated = json.loads(listed.stdout)["recoveries"]
     assert sorted(row["cluster"] for row in escalated) == ["edge-2", "edge-3"]
-    one = cli("recoveries", "show", escalated[0]["id"], "--api", url)
+    one = await run_cli_async("recoveries", "show", escalated[0]["id"], "--api", url)
     assert one.returncode == 0, one.stderr
     assert escalated[0]["id"] in one.stdout
     assert "Escalated" in one.stdout
-    found = cli("recoveries", "list", "--api", url, "--event-id", str(slow.event_id), "--json")
+    found = await run_cli_async(
+        "recoveries", "list", "--api", url, "--event-id", str(slow.event_id), "--json"
+    )
     assert [row["cluster"] for row in json.loads(found.stdout)["recoveries"]] == ["edge-5"]
-    cluster = json.loads(cli("clusters", "edge-5", "--api", url, "--json").stdout)
+    cluster = json.loads((await run_cli_async("clusters", "edge-5", "--api", url, "--json")).stdout)
     assert (cluster["counts"]["completed"], cluster["active_recoveries"]) == (1, [])
-    missing = cli("recoveries", "show", "none-0", "--api", url)
+    missing = await run_cli_async("recoveries", "show", "none-0", "--api", url)
     assert missing.returncode == 2
     assert missing.stderr.count("\n") == 1
     assert "404 no recovery none-0" in missing.stderr

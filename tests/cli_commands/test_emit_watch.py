@@ -1,8 +1,6 @@
 """`emit` (flags, stdin, --follow) and `watch` through the installed command, on a real worker."""
 
-import asyncio
 import json
-import subprocess
 from typing import Any
 
 import pytest
@@ -10,18 +8,17 @@ import pytest
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.testing.harness import PipelineEnv
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli_async
 
 pytestmark = pytest.mark.kafka
 
 
+#: Off the event loop: the simulated fleet answers the worker from this test's loop.
+cli = run_cli_async
+
+
 def lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
-
-
-async def cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The command in a thread: the simulated fleet answers the worker from this event loop."""
-    return await asyncio.to_thread(run_cli, *args, input=input)
 
 
 async def test_emit_follows_its_recovery_to_the_end_and_watch_shows_it(

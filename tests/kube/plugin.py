@@ -44,7 +44,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Always last and in one xdist group (one worker starts the fleet): every xdist worker
     # must collect the same order, whether or not a build ends between their collections.
     kube = [item for item in items if _uses_kube(item)]
-    items[:] = [item for item in items if not _uses_kube(item)] + kube
+    rest = [item for item in items if item not in kube]
+    items[:] = rest + kube
     for item in kube:
         item.add_marker(pytest.mark.xdist_group("kube"))
     if config.option.collectonly or not kube or build.cached() is not None:

@@ -4,7 +4,6 @@ installed entry point, matches it by its custom type, restarts the application's
 the simulated cluster through the HTTP adapter, and the result row, the API and the CLI show
 the custom type. A custom type no strategy declares, not retryable, ends Escalated."""
 
-import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -17,7 +16,7 @@ from strategies.simulator import FleetSimulator
 from streams.clients import ErrorEmitter
 from streams.clients.errors import EmitError
 from streams.testing.harness import PipelineEnv, wait_for_table
-from tests.cli import assert_one_line_error, run_cli
+from tests.cli import assert_one_line_error, run_cli_async
 from tests.strategies.custom_application import (
     APP,
     APP_REF,
@@ -83,9 +82,7 @@ async def test_a_custom_application_error_is_healed_by_the_plugin_declaring_its_
 
     # From the command line, a custom type nobody declares (not retryable by default).
     flags = ["--custom-type", "NobodysType", "--cluster", "edge-2", "--component", COMPONENT]
-    cli = await asyncio.to_thread(
-        run_cli, "emit", *flags, "--follow", "--json", "-c", str(worker.config)
-    )
+    cli = await run_cli_async("emit", *flags, "--follow", "--json", "-c", str(worker.config))
     assert cli.returncode == 1, (cli.stderr, worker.tail())
     _, *steps = [json.loads(line) for line in cli.stdout.splitlines()]
     assert [s["state"] for s in steps] == ["Escalated"]
@@ -93,9 +90,9 @@ async def test_a_custom_application_error_is_healed_by_the_plugin_declaring_its_
     assert steps[0]["error"]["custom_type"] == "NobodysType"
     assert steps[0]["strategy"] == "none"
     config = str(worker.config)
-    bad = await asyncio.to_thread(run_cli, "emit", "--custom-type", "two words", "-c", config)
+    bad = await run_cli_async("emit", "--custom-type", "two words", "-c", config)
     assert_one_line_error(bad, "--custom-type", "'two words' is not a letter followed by")
     both = ["--type", "SyncFailure", "--custom-type", CUSTOM_TYPE]
     assert_one_line_error(
-        await asyncio.to_thread(run_cli, "emit", *both, "-c", config), "or --custom-type in place"
+        await run_cli_async("emit", *both, "-c", config), "or --custom-type in place"
     )
