@@ -29,6 +29,9 @@ PACKAGES = {
     "go.etcd.io/etcd/server/v3": "etcd",
 }
 _MAJOR, _MINOR = VERSION[1:].split(".")[:2]
+# No inlining: the compile costs about a quarter less CPU (819 -> 596 CPU-s for kube-apiserver on
+# 2 cores), which on a fresh machine is the suite's critical path; a test fleet starts ~3 s slower.
+GCFLAGS = "all=-l"
 # The apiserver reports this version (clients and the discovery doc read it), as a release does.
 LDFLAGS = (
     "-s -w"
@@ -119,7 +122,7 @@ def _build(home: Path) -> None:
         shutil.rmtree(stale)
     work = Path(tempfile.mkdtemp(prefix=f"{home.name}.build-", dir=home.parent))
     env = {**os.environ, "GOCACHE": str(work / "gocache"), "GOFLAGS": "-mod=readonly"}
-    command = [_go(), "build", "-trimpath", f"-ldflags={LDFLAGS}"]
+    command = [_go(), "build", "-trimpath", f"-gcflags={GCFLAGS}", f"-ldflags={LDFLAGS}"]
     print(f"building kube-apiserver {VERSION} and etcd into {home} (minutes)", file=sys.stderr)
     try:
         # One after the other: the second reuses what the first compiled into the shared cache.
