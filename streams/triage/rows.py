@@ -69,13 +69,14 @@ def decode_seen(raw: bytes) -> Iterator[SeenEntry]:
     strings = [reader.string() for _ in range(reader.count())]
     count, at = reader.count(), reader.at
     # Spelled out, not through _Reader: a restart decodes every entry the tables hold.
-    length_at, entry_at, entry_size = _LENGTH.unpack_from, _ENTRY.unpack_from, _ENTRY.size
+    length_at, entry_at = _LENGTH.unpack_from, _ENTRY.unpack_from
     for _ in range(count):
         (length,) = length_at(raw, at)
-        start, at = at + _LENGTH.size, at + _LENGTH.size + length
+        start = at + _LENGTH.size
+        at = start + length
         event_id = raw[start:at].decode()
         cluster, recovery, topic, offset, expires = entry_at(raw, at)
-        at += entry_size
+        at += _ENTRY.size
         yield SeenEntry(
             strings[cluster], event_id, strings[recovery], strings[topic], offset, expires
         )
