@@ -14,7 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.testing.brokers import BrokerUnavailable, ProvidedBroker, provide_broker
+from streams.testing.brokers import (
+    TEST_JVM_OPTIONS,
+    BrokerUnavailable,
+    ProvidedBroker,
+    provide_broker,
+)
 from streams.testing.harness import create_topics
 
 pytest_plugins = ["tests.kube.plugin"]
@@ -32,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_xdist_controller(config) or os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return
     try:
-        broker = provide_broker()
+        broker = provide_broker(TEST_JVM_OPTIONS)
     except BrokerUnavailable:
         return  # each worker tries again, and its tests fail with the reason
     _session_broker.append(broker)
@@ -48,7 +53,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[ProvidedBroker]:
     try:
-        broker = provide_broker()
+        broker = provide_broker(TEST_JVM_OPTIONS)
     except BrokerUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     _session_broker.append(broker)

@@ -171,7 +171,7 @@ class LocalKafka:
     def _start(self, java: str, lib_dir: Path, layout: BrokerLayout) -> BrokerState:
         heap = f"{self.settings.heap_mb}m"
         command = [
-            java, f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            java, f"-Xms{heap}", f"-Xmx{heap}", *self.settings.jvm_options.split(),
             "-Djava.awt.headless=true", f"-Dkafka.logs.dir={self.logs_dir}",
             f"-Dlog4j2.configurationFile={self.log4j_props}",
             "-cp", f"{lib_dir}/*", "kafka.Kafka", str(self.server_props),

@@ -28,6 +28,8 @@ class LocalKafkaSettings(BaseSettings):
     port: int = Field(default=0, ge=0, le=65535)
     controller_port: int = Field(default=0, ge=0, le=65535)
     heap_mb: int = Field(default=512, ge=256, le=8192)
+    #: JVM flags besides the heap, split on spaces: a broker's defaults (G1, short pauses).
+    jvm_options: str = "-XX:+UseG1GC -XX:MaxGCPauseMillis=20"
     ready_timeout_s: float = Field(default=60.0, gt=0)
     stop_timeout_s: float = Field(default=30.0, gt=0)
 

@@ -82,10 +82,22 @@ def container_broker() -> ProvidedBroker:
     )
 
 
-def local_broker() -> ProvidedBroker:
-    """The project's local broker in a throwaway state dir, stopped by its pid."""
+#: A test session's broker: the client JIT only (C2 compiles cost more CPU than a short
+#: session earns back: half the broker's CPU over a test run) and the serial collector.
+#: Benchmarks keep the broker's defaults, since they measure throughput beside it.
+TEST_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
+def local_broker(jvm_options: str | None = None) -> ProvidedBroker:
+    """The project's local broker in a throwaway state dir, stopped by its pid.
+
+    ``jvm_options`` replaces the configured ones unless TMC_BROKER_JVM_OPTIONS is set.
+    """
     run_dir = Path(tempfile.mkdtemp(prefix="tmc-kafka-"))
-    broker = LocalKafka(load_settings(LocalKafkaSettings, run_dir=run_dir))
+    chosen = {}
+    if jvm_options is not None and "TMC_BROKER_JVM_OPTIONS" not in os.environ:
+        chosen["jvm_options"] = jvm_options
+    broker = LocalKafka(load_settings(LocalKafkaSettings, run_dir=run_dir, **chosen))
     state = broker.up()
     return ProvidedBroker(
         state.bootstrap,
@@ -95,15 +107,15 @@ def local_broker() -> ProvidedBroker:
     )
 
 
-def provide_broker() -> ProvidedBroker:
-    """A broker, or BrokerUnavailable naming what went wrong."""
+def provide_broker(jvm_options: str | None = None) -> ProvidedBroker:
+    """A broker, or BrokerUnavailable naming what went wrong (``jvm_options``: local_broker)."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         return ProvidedBroker(configured, "KAFKA_BOOTSTRAP_SERVERS", None, lambda: None)
     try:
         if docker_engine_available():
             return container_broker()
-        return local_broker()
+        return local_broker(jvm_options)
     except Exception as exc:
         raise BrokerUnavailable(
             f"no Kafka broker for the tests: {type(exc).__name__}: {exc}"

@@ -25,6 +25,12 @@ def _port_open(bootstrap: str) -> bool:
         return sock.connect_ex((host, int(port))) == 0
 
 
+def _jvm_flags(pid: int) -> set[str]:
+    return {
+        arg for arg in Path(f"/proc/{pid}/cmdline").read_text().split("\0") if arg[:4] == "-XX:"
+    }
+
+
 def _alive(pid: int) -> bool:
     """Running, not a zombie waiting for init to reap it."""
     try:
@@ -47,6 +53,7 @@ def test_up_status_down_restart_leaves_nothing_behind(run_dir: Path) -> None:
     assert state["bootstrap"].startswith("127.0.0.1:")
     assert _alive(state["pid"])
     assert _port_open(state["bootstrap"])
+    assert _jvm_flags(state["pid"]) == set(LocalKafkaSettings().jvm_options.split())
 
     again = run_cli("kafka", "up", "--run-dir", str(run_dir), "--json")
     assert json.loads(again.stdout)["pid"] == state["pid"], "a second up reuses the broker"
@@ -62,7 +69,11 @@ def test_up_status_down_restart_leaves_nothing_behind(run_dir: Path) -> None:
     assert not _port_open(state["bootstrap"])
     assert run_cli("kafka", "status", "--run-dir", str(run_dir)).returncode == 1
 
-    restarted = json.loads(run_cli("kafka", "up", "--run-dir", str(run_dir), "--json").stdout)
+    light = {"TMC_BROKER_JVM_OPTIONS": "-XX:TieredStopAtLevel=1  -XX:+UseSerialGC"}
+    restarted = json.loads(
+        run_cli("kafka", "up", "--run-dir", str(run_dir), "--json", env=light).stdout
+    )
+    assert _jvm_flags(restarted["pid"]) == {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"}
     assert restarted["bootstrap"] == state["bootstrap"]
     assert restarted["cluster_id"] == state["cluster_id"]
     assert "kept.across.restart" in asyncio.run(list_topics(restarted["bootstrap"]))
