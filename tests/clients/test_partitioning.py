@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from streams.clients import LIBRDKAFKA_PARTITIONER
 from streams.partitioning import java_partition
 from tests.conftest import TopicFactory
+from tests.kube.build import GCFLAGS, GO_ENV
 
 PARTITION_COUNTS = (3, 6, 12)
 GO_PROBE = Path(__file__).parent / "partitioners"
@@ -94,14 +95,14 @@ def test_go_clients_partition_as_the_notes_say() -> None:
     """Builds the probe (its modules come from the Go module proxy; about a minute cold on
     idle cores, over five on a fresh machine busy with the suite and the kube build)."""
     run = subprocess.run(
-        # No inlining: a cold compile costs a fifth less CPU (tests/kube/build.py does the same).
-        ["go", "run", "-gcflags=all=-l", ".", *map(str, PARTITION_COUNTS)],
+        # The kube build's flags: a cold compile costs a fifth less CPU without inlining.
+        ["go", "run", f"-gcflags={GCFLAGS}", ".", *map(str, PARTITION_COUNTS)],
         cwd=GO_PROBE,
         input="\n".join(key.hex() for key in KEYS),
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "GOFLAGS": "-mod=readonly"},
+        env={**os.environ, **GO_ENV},
         check=False,
     )
     assert run.returncode == 0, run.stderr
