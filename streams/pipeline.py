@@ -12,6 +12,7 @@ Lifecycle, per worker:
 """
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -330,6 +331,18 @@ class RecoveryService:
             await close()
 
 
+class Worker(faust.Worker):
+    """Faust's worker, with what a stop does first."""
+
+    async def on_stop(self) -> None:
+        """First thing at a stop: everything in memory now lives until the process ends, so
+        it is frozen out of the cyclic collector (``gc.freeze``). Faust's RocksDB store runs
+        a full collection as each table stops, and a worker holding a million dedup entries
+        spent 3 s in each (15 s per stop) before it."""
+        gc.freeze()
+        await super().on_stop()
+
+
 def run(service: RecoveryService, loglevel: str = "info") -> None:
     """Run the worker until SIGTERM/SIGINT; exits the process like any Faust worker.
 
@@ -340,7 +353,7 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     # between them, the app waits for the configuration in force (streams/runtime_config/gate.py)
     # and for the silences (streams/silences/view.py).
     api = [] if service.api is None else [service.api]
-    worker = faust.Worker(
+    worker = Worker(
         service.app, *api, service.starting_config, service.silences_first, loglevel=loglevel
     )
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every

@@ -36,6 +36,9 @@ from streams.status.projection import cluster_of, project_row, project_summary, 
 
 log = logging.getLogger(__name__)
 
+#: What the expiry index needs of a stored row: whether it is terminal, and when it ended.
+EXPIRY_FIELDS = ("state", "start_time", "end_time")
+
 
 class ResultsAgent:
     def __init__(self, pipeline: Shared) -> None:
@@ -43,6 +46,7 @@ class ResultsAgent:
         status = pipeline.settings.status
         self.retention = Retention(status.retention_s)
         self.expiry = ExpiryIndex(bucket_s=status.sweep_interval_s)
+        self._read_expiry_fields = pipeline.results.avro.fields_reader(EXPIRY_FIELDS)
         registry = pipeline.metrics.registry
         self._expired = Counter(
             "tmc_status_rows_expired_total", "Terminal rows removed after their retention.",
@@ -85,13 +89,15 @@ class ResultsAgent:
         assignment; it yields to the loop now and then, so heartbeats go on."""
         owned = self.p.owned_partitions(self.p.topics.merges)
         partitions = self.p.settings.topics.partitions
+        read = self._read_expiry_fields
         self.expiry.clear()
         for n, (key, raw) in enumerate(list(self.p.tables.status.items()), 1):
             partition = partition_for(key.encode(), partitions)
             if partition in owned:
-                row = self.p.results.decode(raw)
-                if row.state.is_terminal:
-                    self.expiry.add(partition, key, self.retention.expires_at(row))
+                row = read(raw)
+                if RecoveryState(row["state"]).is_terminal:
+                    expires = self.retention.expires_after(row["end_time"], row["start_time"])
+                    self.expiry.add(partition, key, expires)
             if n % 1000 == 0:
                 await asyncio.sleep(0)
 

@@ -15,6 +15,7 @@ import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from schemas.records import RecoveryResult
 
@@ -28,7 +29,10 @@ class Retention:
     def expires_at(self, row: RecoveryResult) -> float:
         """When the terminal ``row`` leaves the table, in epoch seconds (every terminal
         record carries its end time; one without would count from its start)."""
-        return (row.end_time or row.start_time).timestamp() + self.seconds
+        return self.expires_after(row.end_time, row.start_time)
+
+    def expires_after(self, end_time: datetime | None, start_time: datetime) -> float:
+        return (end_time or start_time).timestamp() + self.seconds
 
     def is_late(self, record: RecoveryResult, now: float) -> bool:
         """Whether ``record``, of a recovery the table has no row of, must not make one.

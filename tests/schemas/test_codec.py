@@ -30,6 +30,7 @@ from schemas.codec import (
     UnknownSchemaId,
     UnusableWriterSchema,
 )
+from schemas.codec.framing import SINGLE_OBJECT_HEADER_LEN
 from schemas.errors import TmcRecoveryError
 from schemas.records import ErrorType, RecoveryResult, TMCError, to_avro
 from streams.testing.registry_stub import RegistryStub
@@ -119,6 +120,25 @@ async def test_decode_async_fetches_the_writer_schema_off_the_event_loop(
     fresh = RecordCodec(TMCError, registry=SchemaRegistryClient(registry.url))
     assert await fresh.decode_async(data) == tmc_error()
     assert ("GET", f"/schemas/ids/{data[4]}") in registry.requests
+
+
+def test_a_fields_reader_gives_what_a_full_decode_gives_of_those_fields() -> None:
+    codec = RecordCodec(RecoveryResult).avro
+    data = codec.encode(to_avro(recovery_result()))
+    names = ("state", "start_time", "end_time")
+    full = codec.decode(data)
+    assert codec.fields_reader(names)(data) == {name: full[name] for name in names}
+
+
+def test_a_fields_reader_reads_an_old_version_and_refuses_garbage_like_decode() -> None:
+    v1 = ERRORS.versions[0]
+    old = b"\xc3\x01" + v1.fingerprint + _body(v1.parsed, _v1_datum())
+    codec = RecordCodec(TMCError).avro
+    read = codec.fields_reader(("cluster_name", "trace_id"))
+    assert read(old) == {"cluster_name": "edge-1", "trace_id": None}
+    latest_header = codec.encode(to_avro(tmc_error()))[:SINGLE_OBJECT_HEADER_LEN]
+    with pytest.raises(DecodeError):
+        read(latest_header + b"\xff\xff\xff")
 
 
 def _raises(codec: AvroCodec | RecordCodec[Any], data: bytes, kind: type[DecodeError]) -> Any:
