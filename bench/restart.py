@@ -607,13 +607,13 @@ class StateWorker:
         return time.monotonic() - started
 
     async def measure(
-        self, probe: PipelineProbe, modes: list[str]
+        self, probe: PipelineProbe, modes: list[str], stores: list[str]
     ) -> tuple[dict[str, float | None], list[StateRestart]]:
         """Per membership and store: seconds from a start to consuming, and a SIGTERM and a
         SIGKILL restart (none when the start never consumed)."""
         starts: dict[str, float | None] = {}
         runs: list[StateRestart] = []
-        for mode, store in [(mode, store) for mode in modes for store in STORES]:
+        for mode, store in [(mode, store) for mode in modes for store in stores]:
             try:
                 starts[f"{store} {mode}"] = await self.switch(probe, store, mode)
             except TimeoutError:
@@ -664,7 +664,7 @@ class StateWorker:
 
 async def measure_big_state(
     bootstrap: str, fleet_file: Path, workdir: Path, timing: Timing, modes: list[str],
-    shape: bigstate.Shape,
+    shape: bigstate.Shape, stores: list[str],
 ) -> dict[str, Any]:  # fmt: skip
     """Fill one worker (RocksDB, the first mode) through the pipeline, then per membership
     and store: a start, a SIGTERM restart and a SIGKILL restart, each timed by a probe."""
@@ -682,9 +682,9 @@ async def measure_big_state(
             print(f"filled in {filled.seconds:.0f} s ({filled.rate:,.0f} errors/s): "
                   f"{census.line()}", flush=True)  # fmt: skip
             async with ResultWatch(bootstrap, env.topics["results"], env.partitions) as watch:
-                rounds = len(modes) * len(STORES) * 3  # a start and two restarts each
+                rounds = len(modes) * len(stores) * 3  # a start and two restarts each
                 probe = PipelineProbe(env.topics["errors"], env.partitions, watch, producer, rounds)
-                starts, runs = await state.measure(probe, modes)
+                starts, runs = await state.measure(probe, modes, stores)
     finally:
         await producer.stop()
         if state.worker is not None:
@@ -851,7 +851,7 @@ async def run_all(args: argparse.Namespace) -> None:
         if BIG_STATE in args.cases:
             shape = bigstate.shape_of(args)
             big = await measure_big_state(
-                bootstrap, fleet.fleet_path, workdir, timing, args.modes, shape
+                bootstrap, fleet.fleet_path, workdir, timing, args.modes, shape, args.stores
             )
     print()
     if rows:
@@ -899,6 +899,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     bigstate.add_shape_arguments(parser, f"{BIG_STATE}: ")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument(
+        "--stores", nargs="+", choices=STORES, default=list(STORES),
+        help=f"{BIG_STATE}: the stores restarted (the fill is always RocksDB's; memory replays "
+        "every changelog, minutes at the full shape)",
+    )  # fmt: skip
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (medians)")
     parser.add_argument(
