@@ -41,11 +41,18 @@ class SilenceView:
         await follow(self._bootstrap, self._tps, self._poll, "silences topic")
 
     async def _poll(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        if not self.loaded.is_set() and await self._read_to(consumer, ends):
+            # Nothing (more) to read: loaded now, not after a poll waited for records (each
+            # worker start waited one, up to ``poll_ms``, on an empty topic).
+            self.apply([], loaded=True)
+            return
         batch = await consumer.getmany(*self._tps, timeout_ms=self._poll_ms)
         changes = [(r.key.decode(), r.value) for rs in batch.values() for r in rs]
         if changes or not self.loaded.is_set():
-            loaded = all([await consumer.position(tp) >= ends[tp] for tp in self._tps])
-            self.apply(changes, loaded)
+            self.apply(changes, await self._read_to(consumer, ends))
+
+    async def _read_to(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+        return all([await consumer.position(tp) >= ends[tp] for tp in self._tps])
 
     def apply(self, changes: Sequence[tuple[str, bytes | None]], loaded: bool) -> None:
         """Apply records (key, value; None a tombstone) in order; ``loaded``: the topic has

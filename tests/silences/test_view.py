@@ -87,3 +87,16 @@ async def test_silences_first_finishes_starting_only_once_the_silences_are_read(
         assert view.state.silences == {"first": first}
     finally:
         await service.stop()
+
+
+async def test_an_empty_silences_topic_is_loaded_without_waiting_out_a_poll(
+    kafka_bootstrap: str, topic_factory: TopicFactory
+) -> None:
+    topic = topic_factory("silences", 3, {"cleanup.policy": "compact"})
+    service = SilencesFirst(SilenceView(kafka_bootstrap, topic, 3, poll_ms=120_000))
+    await asyncio.wait_for(service.start(), 30)  # a poll would have waited 120 s
+    try:
+        assert service.view.loaded.is_set()
+        assert service.view.state.silences == {}
+    finally:
+        await service.stop()
