@@ -1,5 +1,6 @@
 """The fixture's apiservers authenticate and authorize like real ones, and are isolated."""
 
+import asyncio
 from typing import Any
 
 import aiohttp
@@ -24,6 +25,17 @@ async def may(session: aiohttp.ClientSession, verb: str, resource: str, namespac
         return bool((await response.json())["status"]["allowed"])
 
 
+async def until_may(
+    session: aiohttp.ClientSession, namespace: str, allowed: bool, within_s: float = 30
+) -> None:
+    """The RBAC authorizer reads bindings from the apiserver's informer cache, so a grant or a
+    revocation shows once its watch event arrives: at once on a quiet machine, a moment later
+    under load (a review right after a delete, beside a busy worker, still said allowed)."""
+    async with asyncio.timeout(within_s):
+        while await may(session, "get", "configmaps", namespace) != allowed:  # noqa: ASYNC110 - no event to await
+            await asyncio.sleep(0.1)
+
+
 async def create(cluster: Cluster, path: str, body: dict[str, Any]) -> dict[str, Any]:
     async with cluster.session() as session, session.post(path, json=body) as response:
         assert response.status == 201, await response.text()
@@ -46,13 +58,13 @@ async def test_access_review_flips_when_the_role_binding_goes(kube_fleet: Fleet)
     async with cluster.session(cluster.tokens[user]) as session:
         assert not await may(session, "get", "configmaps", namespace)
         await create(cluster, f"{RBAC}/namespaces/{namespace}/rolebindings", binding)
-        assert await may(session, "get", "configmaps", namespace)
+        await until_may(session, namespace, allowed=True)
         async with cluster.session() as admin:
             path = f"{RBAC}/namespaces/{namespace}/rolebindings/reader"
             async with admin.delete(path) as response:
                 assert response.status == 200
         # Still authenticated, no longer allowed.
-        assert not await may(session, "get", "configmaps", namespace)
+        await until_may(session, namespace, allowed=False)
         async with session.get(f"/api/v1/namespaces/{namespace}/configmaps") as response:
             forbidden = await response.json()
     assert response.status == 403
