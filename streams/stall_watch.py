@@ -179,4 +179,14 @@ class StallWatch:
         self._stalls.labels(tp.topic).inc()
         if tp not in active and tp not in consumer._paused_partitions:
             consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
-        await consumer.seek(tp, position.next_offset)
+        await _seek_in_consumer_thread(consumer, tp, position.next_offset)
+
+
+async def _seek_in_consumer_thread(consumer: Any, tp: TP, offset: int) -> None:
+    """What Faust's ``Consumer.seek`` does, with the aiokafka call made in the thread that
+    consumer runs in. Faust's seek calls it from this one: a seek that dropped a partition's
+    fetched records while the consumer thread was draining them crashed the Fetcher
+    (KeyError in aiokafka's ``fetched_records``, seen during a million-error fill)."""
+    thread = consumer._thread
+    await thread.call_thread(thread.seek, tp, offset)
+    consumer._read_offset[tp] = offset
