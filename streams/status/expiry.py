@@ -27,11 +27,11 @@ class Retention:
     seconds: float
 
     def expires_at(self, row: RecoveryResult) -> float:
-        """When the terminal ``row`` leaves the table, in epoch seconds (every terminal
-        record carries its end time; one without would count from its start)."""
         return self.expires_after(row.end_time, row.start_time)
 
     def expires_after(self, end_time: datetime | None, start_time: datetime) -> float:
+        """When a terminal row with these times leaves the table, in epoch seconds (every
+        terminal record carries its end time; one without would count from its start)."""
         return (end_time or start_time).timestamp() + self.seconds
 
     def is_late(self, record: RecoveryResult, now: float) -> bool:

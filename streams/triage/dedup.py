@@ -305,7 +305,7 @@ class DedupState:
                 parts[number] = self._new(number)
             return parts[number]
 
-        with _collector_paused():
+        with _frozen_once_built():
             for key, raw in list(self.seen.items()):
                 part_of(key).adopt_seen_row(key, raw)
             for key, raw in list(self.claims.items()):
@@ -314,7 +314,7 @@ class DedupState:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def _frozen_once_built() -> Iterator[None]:
     """A rebuild allocates a million small objects and no cycles, yet each burst of
     allocations runs the cyclic collector over everything loaded so far: about half of the
     rebuild's CPU at 200,000 entries. Nothing it builds needs collecting, and it lives until
