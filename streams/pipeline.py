@@ -55,7 +55,7 @@ from streams.runtime_config.gate import StartingConfig
 from streams.runtime_config.resolve import resolve
 from streams.silences.view import SilencesFirst, SilenceView
 from streams.silences.writer import SilenceWriter
-from streams.stall_watch import StallWatch
+from streams.stall_watch import StallWatch, consumer_view
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
@@ -287,13 +287,26 @@ class RecoveryService:
         else:
             return
         self.catchup.set_targets(ends, committed)
-        for partition in partitions:
-            await self.catchup.wait(partition)
+        patience_s, waited_s = self.settings.kafka.stall_after_s, 0.0
+        while not await self.catchup.wait_all(partitions, patience_s):
+            waited_s += patience_s
+            self._report_lag(topic, waited_s)
         if self.catchup.generation == generation:
             resumed = await self._resume(partitions)
             self.readiness.mark_ready(
                 f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"
             )
+
+    def _report_lag(self, topic: str, waited_s: float) -> None:
+        """Not ready for long: how far each lagging partition is, and what Faust's consumer
+        holds for it (a projection that never moves is a stall, streams/stall_watch.py)."""
+        consumer = self.app.consumer
+        for partition, (projected, target) in self.catchup.lagging().items():
+            log.warning(
+                "not ready after %.0f s: results partition %d projected to %d of %s (%s)",
+                waited_s, partition, projected, target if target is not None else "unmeasured",
+                consumer_view(consumer, TP(topic, partition)),
+            )  # fmt: skip
 
     async def _resume(self, owned: set[int]) -> int:
         """Hand every active recovery of the owned partitions back to the executor."""

@@ -11,7 +11,9 @@ offset Faust will hand to the agents next with the topic's end. A partition with
 waiting, while its topic's agents have nothing in hand, that makes no progress for
 ``stall_after_s`` is stalled. The watch logs what Faust's consumer holds for it (so the bug
 can be traced), counts it, and seeks the partition to its next undelivered offset, which
-restarts its fetch; nothing is skipped and nothing is delivered twice.
+restarts its fetch; nothing is skipped and nothing is delivered twice. One that makes no
+progress while its topic's agents do hold messages is only logged, with what they hold: a
+slow or blocked agent, which a seek would not help.
 """
 
 from __future__ import annotations
@@ -50,34 +52,52 @@ class Position:
 @dataclass(slots=True)
 class _Since:
     next_offset: int
-    at: float
+    at: float  # waiting at this offset since
+    idle_at: float | None  # ... with its topic's agents holding nothing, since
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``stalled``: no progress, nothing in hand: seek. ``held``: no progress while its
+    topic's agents hold messages: a slow or blocked agent, only reported, since seeking
+    would deliver what is in hand twice."""
+
+    stalled: list[TP]
+    held: list[TP]
 
 
 class StallDetector:
-    """The pure rule: records waiting, nothing in hand, no progress for ``stall_after_s``."""
+    """The pure rule: records waiting and no progress for ``stall_after_s``; a stall when
+    its topic's agents had nothing in hand all that time, else a hold."""
 
     def __init__(self, stall_after_s: float) -> None:
         self.stall_after_s = stall_after_s
         self._since: dict[TP, _Since] = {}
 
-    def observe(self, now: float, positions: Mapping[TP, Position]) -> list[TP]:
-        """The partitions stalled as of ``now``; each is reported once per ``stall_after_s``."""
-        stalled: list[TP] = []
+    def observe(self, now: float, positions: Mapping[TP, Position]) -> Verdict:
+        """The partitions stalled or held as of ``now``; each is reported once per
+        ``stall_after_s``."""
+        verdict = Verdict([], [])
+        after = self.stall_after_s
         for tp, position in positions.items():
             since = self._since.get(tp)
-            if (
-                since is None
-                or since.next_offset != position.next_offset
-                or position.busy
-                or not position.waiting
-            ):
-                self._since[tp] = _Since(position.next_offset, now)
-            elif now - since.at >= self.stall_after_s:
-                stalled.append(tp)
-                self._since[tp] = _Since(position.next_offset, now)
+            if since is None or since.next_offset != position.next_offset or not position.waiting:
+                since = self._since[tp] = _Since(position.next_offset, now, None)
+            if position.busy:
+                since.idle_at = None
+            elif since.idle_at is None:
+                since.idle_at = now
+            if not position.waiting:
+                continue
+            if since.idle_at is not None and now - since.idle_at >= after:
+                verdict.stalled.append(tp)
+                self._since[tp] = _Since(position.next_offset, now, now)
+            elif position.busy and now - since.at >= after:
+                verdict.held.append(tp)
+                since.at = now
         for gone in self._since.keys() - positions.keys():
             del self._since[gone]
-        return stalled
+        return verdict
 
     def reset(self) -> None:
         """A rebalance or a table recovery: what was measured before says nothing now."""
@@ -133,7 +153,8 @@ class StallWatch:
             log.warning("stall watch: measuring the stream partitions failed (%s)", exc)
 
     async def check(self) -> list[TP]:
-        """One round: measure, decide, and seek the stalled partitions back."""
+        """One round: measure, decide, report the held partitions and seek the stalled
+        ones back (returned)."""
         app, consumer = self._app, cast(Any, self._app.consumer)
         if app.rebalancing or app.in_recovery or not consumer.flow_active:
             self.detector.reset()
@@ -149,10 +170,18 @@ class StallWatch:
         # Faust's own bookkeeping of messages handed to agents and not yet acked.
         busy = {message.topic for message in consumer._unacked_messages}
         positions = {tp: self._position(tp, spans[tp], busy) for tp in tps}
-        stalled = self.detector.observe(self._clock(), positions)
-        for tp in stalled:
+        verdict = self.detector.observe(self._clock(), positions)
+        for tp in verdict.held:
+            log.warning(
+                "partition %s:%d: %d records waiting from offset %d, none taken for %.0f s "
+                "while its topic's agents hold %s; not sought (%s)",
+                tp.topic, tp.partition, positions[tp].end - positions[tp].next_offset,
+                positions[tp].next_offset, self.detector.stall_after_s,
+                in_hand(consumer, tp.topic), consumer_view(consumer, tp),
+            )  # fmt: skip
+        for tp in verdict.stalled:
             await self._unstall(consumer, tp, positions[tp])
-        return stalled
+        return verdict.stalled
 
     def _position(self, tp: TP, span: Span, busy: set[str]) -> Position:
         """Next to deliver: after the last offset taken, else where the group committed
@@ -168,18 +197,41 @@ class StallWatch:
         return Position(next_offset, end, tp.topic in busy)
 
     async def _unstall(self, consumer: Any, tp: TP, position: Position) -> None:
-        active = consumer._active_partitions or set()
         log.warning(
             "partition %s:%d stalled: %d records waiting from offset %d, none delivered for "
-            "%.0f s; seeking back to it (active %s, paused %s, buffered %s)",
+            "%.0f s; seeking back to it (%s)",
             tp.topic, tp.partition, position.end - position.next_offset, position.next_offset,
-            self.detector.stall_after_s, tp in active, tp in consumer._paused_partitions,
-            tp in consumer._buffered_partitions,
+            self.detector.stall_after_s, consumer_view(consumer, tp),
         )  # fmt: skip
         self._stalls.labels(tp.topic).inc()
+        active = consumer._active_partitions or set()
         if tp not in active and tp not in consumer._paused_partitions:
             consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
         await _seek_in_consumer_thread(consumer, tp, position.next_offset)
+
+
+def consumer_view(consumer: Any, tp: TP) -> str:
+    """What Faust's consumer holds for ``tp``, for a log line that lets the bug be traced."""
+    active = consumer._active_partitions or set()
+    return (
+        f"active {tp in active}, paused {tp in consumer._paused_partitions}, "
+        f"buffered {tp in consumer._buffered_partitions}, "
+        f"read offset {consumer._read_offset.get(tp)}, "
+        f"committed {consumer._committed_offset.get(tp)}"
+    )
+
+
+def in_hand(consumer: Any, topic: str) -> str:
+    """The messages of ``topic`` handed to agents and not acked: how many per partition,
+    and the lowest offset."""
+    held: dict[int, list[int]] = {}
+    for message in list(consumer._unacked_messages):
+        if message.topic == topic:
+            held.setdefault(message.partition, []).append(message.offset)
+    return ", ".join(
+        f"{len(offsets)} of partition {partition} from offset {min(offsets)}"
+        for partition, offsets in sorted(held.items())
+    )
 
 
 async def _seek_in_consumer_thread(consumer: Any, tp: TP, offset: int) -> None:

@@ -78,6 +78,24 @@ class CatchUp:
         await event.wait()
         return self._caught_up.get(partition) is event
 
+    async def wait_all(self, partitions: Iterable[int], timeout_s: float) -> bool:
+        """Until each of ``partitions`` has caught up or is no longer owned; False if
+        ``timeout_s`` passed first."""
+        waits = asyncio.gather(*(self.wait(partition) for partition in partitions))
+        try:
+            await asyncio.wait_for(waits, timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def lagging(self) -> dict[int, tuple[int, int | None]]:
+        """The owned partitions not caught up: (projected to, target or None if unmeasured)."""
+        return {
+            partition: (self._projected.get(partition, 0), self._targets.get(partition))
+            for partition, event in sorted(self._caught_up.items())
+            if not event.is_set()
+        }
+
     def _check(self, partition: int) -> None:
         target = self._targets.get(partition)
         if not self._recovered or target is None or self._projected.get(partition, 0) < target:

@@ -3,7 +3,8 @@
 Faust's bug cannot be summoned on demand, so the test puts the consumer into one state it
 has been seen in: a partition assigned and not paused, that Faust never asks aiokafka for.
 Records sent there are not delivered until the watch finds the stall and seeks it back;
-then every record arrives once, and the partition that never stalled is left alone.
+then every record arrives once, and the partition that never stalled is left alone. An agent
+that holds a record is not a stall: the watch only reports what it holds.
 """
 
 import asyncio
@@ -25,7 +26,10 @@ from streams.status.offset_probe import OffsetProbe
 pytestmark = pytest.mark.kafka
 
 
-async def started_app(bootstrap: str, topic: str, tmp_path: Path) -> tuple[faust.App, Any]:
+async def started_app(
+    bootstrap: str, topic: str, tmp_path: Path, release: asyncio.Event | None = None
+) -> tuple[faust.App, Any]:
+    """A one-agent app; with ``release``, the agent holds the first record until it is set."""
     group = f"stall-{uuid.uuid4().hex[:8]}"
     app = faust.App(
         group, broker=f"kafka://{bootstrap}", store="memory://", datadir=str(tmp_path),
@@ -37,6 +41,8 @@ async def started_app(bootstrap: str, topic: str, tmp_path: Path) -> tuple[faust
     @app.agent(app.topic(topic, value_serializer="raw", key_serializer="raw"))
     async def consume(stream: Any) -> AsyncIterator[None]:
         async for event in stream.events():
+            if release is not None:
+                await release.wait()
             delivered.append((event.message.partition, event.message.offset))
             yield None
 
@@ -89,6 +95,34 @@ async def test_a_partition_faust_never_fetches_is_found_and_sought_back(
         assert sorted(delivered) == [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (1, 0), (1, 1), (1, 2)]
         await asyncio.sleep(1.1)
         assert await watch.check() == []
+    finally:
+        await probe.close()
+        await asyncio.wait_for(app.stop(), 60)
+
+
+async def test_an_agent_holding_a_record_is_reported_and_never_sought(
+    kafka_bootstrap: str, topic_factory: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    topic = topic_factory("held", partitions=1)
+    release = asyncio.Event()
+    app, (delivered, group) = await started_app(kafka_bootstrap, topic, tmp_path, release)
+    probe = OffsetProbe(kafka_bootstrap, group, exactly_once=False)
+    try:
+        await until(lambda: len(app.consumer.assignment()) == 1 and not app.rebalancing, 60)
+        await send(kafka_bootstrap, topic, 0, 3)
+        await until(lambda: any(m.topic == topic for m in app.consumer._unacked_messages), 30)
+
+        watch = StallWatch(app, probe, 1.0, False, time.monotonic, CollectorRegistry())
+        assert await watch.check() == []
+        await asyncio.sleep(1.1)
+        assert await watch.check() == [], "an agent holding a record is not stalled"
+        held = [r.getMessage() for r in caplog.records if "not sought" in r.getMessage()]
+        assert held and "3 records waiting from offset 0" in held[0]
+        assert "1 of partition 0 from offset 0" in held[0]
+
+        release.set()
+        await until(lambda: len(delivered) == 3, 30)
+        assert delivered == [(0, 0), (0, 1), (0, 2)]
     finally:
         await probe.close()
         await asyncio.wait_for(app.stop(), 60)

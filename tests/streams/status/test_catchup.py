@@ -76,3 +76,16 @@ async def test_records_of_unowned_partitions_and_late_targets_are_ignored() -> N
     catchup.revoke()
     catchup.set_targets({0: 1}, {0: 1})  # measured for an assignment that is gone
     assert await _opened(catchup, 0) is False, "no longer owned"
+
+
+async def test_lagging_partitions_say_how_far_they_are_and_wait_all_times_out() -> None:
+    catchup = CatchUp()
+    catchup.assign({0, 1, 2})
+    catchup.recovered()
+    assert catchup.lagging() == {0: (0, None), 1: (0, None), 2: (0, None)}
+    catchup.set_targets({0: 2, 1: 2, 2: 4}, {0: 2, 1: 2, 2: 1})
+    assert catchup.lagging() == {2: (1, 4)}
+    assert await catchup.wait_all({0, 1, 2}, timeout_s=0.01) is False
+    catchup.projected(2, 3)
+    assert catchup.lagging() == {}
+    assert await catchup.wait_all({0, 1, 2}, timeout_s=0.01) is True
