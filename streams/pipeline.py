@@ -93,6 +93,7 @@ class RecoveryService:
             settings.kafka.bootstrap_servers, settings.kafka.group_id, exactly_once
         )
         self._catching_up: asyncio.Task[None] | None = None
+        self._stall_watch: StallWatch | None = None
         self.readiness = Readiness(settings.ready_file)
         tables = Tables.declare(self.app, settings.topics)
         self.shared = Shared(
@@ -240,7 +241,7 @@ class RecoveryService:
     def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
         kafka = settings.kafka
         if kafka.stall_check_s:
-            watch = StallWatch(
+            watch = self._stall_watch = StallWatch(
                 self.app, self._offsets, kafka.stall_after_s, exactly_once, time.monotonic,
                 self.shared.metrics.registry,
             )  # fmt: skip
@@ -288,25 +289,46 @@ class RecoveryService:
             return
         self.catchup.set_targets(ends, committed)
         patience_s, waited_s = self.settings.kafka.stall_after_s, 0.0
+        before = self.catchup.lagging()
         while not await self.catchup.wait_all(partitions, patience_s):
             waited_s += patience_s
-            self._report_lag(topic, waited_s)
+            lagging = self.catchup.lagging()
+            self._report_lag(topic, waited_s, lagging)
+            stuck = {p: lag for p, lag in lagging.items() if before.get(p) == lag}
+            await self._seek_stuck_projections(topic, stuck, patience_s)
+            before = lagging
         if self.catchup.generation == generation:
             resumed = await self._resume(partitions)
             self.readiness.mark_ready(
                 f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"
             )
 
-    def _report_lag(self, topic: str, waited_s: float) -> None:
+    def _report_lag(
+        self, topic: str, waited_s: float, lagging: dict[int, tuple[int, int | None]]
+    ) -> None:
         """Not ready for long: how far each lagging partition is, and what Faust's consumer
-        holds for it (a projection that never moves is a stall, streams/stall_watch.py)."""
+        holds for it."""
         consumer = self.app.consumer
-        for partition, (projected, target) in self.catchup.lagging().items():
+        for partition, (projected, target) in lagging.items():
             log.warning(
                 "not ready after %.0f s: results partition %d projected to %d of %s (%s)",
                 waited_s, partition, projected, target if target is not None else "unmeasured",
                 consumer_view(consumer, TP(topic, partition)),
             )  # fmt: skip
+
+    async def _seek_stuck_projections(
+        self, topic: str, stuck: dict[int, tuple[int, int | None]], patience_s: float
+    ) -> None:
+        """A projection that has not moved for ``patience_s`` with records waiting is a
+        stall the stall watch cannot see: seen in CI, Faust held results messages that no
+        agent was processing, so the topic looked busy. Its fetch restarts at the first
+        offset not projected; the projection is idempotent, so what comes twice is harmless."""
+        if self._stall_watch is None:
+            return
+        for partition, (projected, target) in stuck.items():
+            if target is not None and projected < target:
+                why = f"projection stuck at {projected} of {target} for {patience_s:.0f} s"
+                await self._stall_watch.seek_back(TP(topic, partition), projected, why)
 
     async def _resume(self, owned: set[int]) -> int:
         """Hand every active recovery of the owned partitions back to the executor."""

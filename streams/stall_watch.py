@@ -197,17 +197,23 @@ class StallWatch:
         return Position(next_offset, end, tp.topic in busy)
 
     async def _unstall(self, consumer: Any, tp: TP, position: Position) -> None:
+        waiting, after_s = position.end - position.next_offset, self.detector.stall_after_s
+        why = f"stalled: {waiting} records waiting, none delivered for {after_s:.0f} s"
+        await self.seek_back(tp, position.next_offset, why)
+
+    async def seek_back(self, tp: TP, offset: int, why: str) -> None:
+        """Restart ``tp``'s fetch at ``offset`` (the next one its agents have not taken);
+        logged with ``why`` and what Faust's consumer held, and counted."""
+        consumer = cast(Any, self._app.consumer)
         log.warning(
-            "partition %s:%d stalled: %d records waiting from offset %d, none delivered for "
-            "%.0f s; seeking back to it (%s)",
-            tp.topic, tp.partition, position.end - position.next_offset, position.next_offset,
-            self.detector.stall_after_s, consumer_view(consumer, tp),
+            "partition %s:%d %s; seeking back to offset %d (%s)",
+            tp.topic, tp.partition, why, offset, consumer_view(consumer, tp),
         )  # fmt: skip
         self._stalls.labels(tp.topic).inc()
         active = consumer._active_partitions or set()
         if tp not in active and tp not in consumer._paused_partitions:
             consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
-        await _seek_in_consumer_thread(consumer, tp, position.next_offset)
+        await _seek_in_consumer_thread(consumer, tp, offset)
 
 
 def consumer_view(consumer: Any, tp: TP) -> str:

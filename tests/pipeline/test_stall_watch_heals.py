@@ -117,7 +117,8 @@ async def test_an_agent_holding_a_record_is_reported_and_never_sought(
         await asyncio.sleep(1.1)
         assert await watch.check() == [], "an agent holding a record is not stalled"
         held = [r.getMessage() for r in caplog.records if "not sought" in r.getMessage()]
-        assert held and "3 records waiting from offset 0" in held[0]
+        assert held
+        assert "3 records waiting from offset 0" in held[0]
         assert "1 of partition 0 from offset 0" in held[0]
 
         release.set()
