@@ -110,7 +110,8 @@ async def test_an_agent_holding_a_record_is_reported_and_never_sought(
     try:
         await until(lambda: len(app.consumer.assignment()) == 1 and not app.rebalancing, 60)
         await send(kafka_bootstrap, topic, 0, 3)
-        await until(lambda: any(m.topic == topic for m in app.consumer._unacked_messages), 30)
+        consumer = cast(Any, app.consumer)
+        await until(lambda: any(m.topic == topic for m in consumer._unacked_messages), 30)
 
         watch = StallWatch(app, probe, 1.0, False, time.monotonic, CollectorRegistry())
         assert await watch.check() == []
