@@ -67,6 +67,10 @@ from streams.triage.dedup import DedupState
 
 log = logging.getLogger(__name__)
 
+#: Results and summaries decoded recently, kept by their bytes: the results topic's three
+#: agents each read every record, a few milliseconds apart.
+DECODED_KEPT = 4096
+
 
 class RecoveryService:
     def __init__(
@@ -103,8 +107,10 @@ class RecoveryService:
             tables=tables,
             strategies=self.strategies,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
-            results=RecordCodec(RecoveryResult, framing=framing, registry=registry_client),
-            summaries=RecordCodec(ClusterStatus),
+            results=RecordCodec(
+                RecoveryResult, framing=framing, registry=registry_client, memo=DECODED_KEPT
+            ),
+            summaries=RecordCodec(ClusterStatus, memo=DECODED_KEPT),
             metrics=Metrics(),
             schema_registry_configured=registry_client is not None,
             catchup=self.catchup,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from schemas.catalog import SchemaName
@@ -22,7 +24,13 @@ R = TypeVar("R", bound=AvroRecord)
 
 
 class RecordCodec(Generic[R]):
-    """Records of one type <-> framed bytes, e.g. ``RecordCodec(TMCError)``."""
+    """Records of one type <-> framed bytes, e.g. ``RecordCodec(TMCError)``.
+
+    ``memo``: how many recently decoded payloads to keep, so the same bytes decode once.
+    In the worker three agents read every results record, and a table's row is read again
+    until it changes; decoding is most of what reading costs. Records are immutable values,
+    so the agents share one safely. A payload that fails to decode is never kept.
+    """
 
     def __init__(
         self,
@@ -31,16 +39,23 @@ class RecordCodec(Generic[R]):
         framing: Framing = Framing.SINGLE_OBJECT,
         registry: SchemaRegistryClient | None = None,
         subject: str | None = None,
+        memo: int = 0,
     ) -> None:
         self.record_type = record_type
         self.avro = AvroCodec(
             record_type.schema, framing=framing, registry=registry, subject=subject
+        )
+        self._decode: Callable[[bytes], R] = (
+            lru_cache(maxsize=memo)(self._decode_fresh) if memo else self._decode_fresh
         )
 
     def encode(self, record: R) -> bytes:
         return self.avro.encode(to_avro(record))
 
     def decode(self, data: bytes) -> R:
+        return self._decode(data)
+
+    def _decode_fresh(self, data: bytes) -> R:
         return from_avro(self.record_type, self.avro.decode(data))
 
     async def decode_async(self, data: bytes) -> R:

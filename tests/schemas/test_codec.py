@@ -315,3 +315,23 @@ def test_a_record_that_does_not_fit_the_schema_is_an_encode_error() -> None:
 def test_confluent_framing_needs_a_registry() -> None:
     with pytest.raises(CodecConfigError):
         AvroCodec(SchemaName.TMC_ERROR, framing=Framing.CONFLUENT)
+
+
+def test_a_memo_decodes_the_same_bytes_once_and_keeps_only_the_newest() -> None:
+    codec = RecordCodec(RecoveryResult, memo=2)
+    first, second, third = (codec.encode(recovery_result(recovery_id=f"rec-{n}")) for n in range(3))
+    decoded = codec.decode(first)
+    assert codec.decode(bytes(first)) is decoded, "equal bytes, the same record"
+    assert codec.decode(second) is not decoded
+    codec.decode(third)  # the memo holds two: the first is dropped
+    assert codec.decode(first) == decoded
+    assert codec.decode(first) is not decoded
+
+
+def test_a_memo_never_keeps_a_failure() -> None:
+    codec = RecordCodec(RecoveryResult, memo=8)
+    garbage = codec.encode(recovery_result())[:12]
+    for _ in range(2):
+        with pytest.raises(DecodeError):
+            codec.decode(garbage)
+    assert RecordCodec(RecoveryResult).decode(codec.encode(recovery_result())) == recovery_result()
