@@ -38,15 +38,22 @@ log = logging.getLogger(__name__)
 class Position:
     """Where one partition stands: the next offset Faust delivers, and where the topic ends
     (past the last record an agent can get: under exactly-once the final commit marker is
-    never delivered); ``busy`` while its topic's agents hold or queue messages."""
+    never delivered); ``busy`` while its topic's agents hold or queue messages, and
+    ``held_from``: the lowest offset of this partition they hold."""
 
     next_offset: int
     end: int
     busy: bool
+    held_from: int | None = None
 
     @property
     def waiting(self) -> bool:
         return self.next_offset < self.end
+
+    @property
+    def seek_to(self) -> int:
+        """Where a seek restarts delivery: at what is held but never acked, if anything."""
+        return self.next_offset if self.held_from is None else min(self.held_from, self.next_offset)
 
 
 @dataclass(slots=True)
@@ -54,16 +61,24 @@ class _Since:
     next_offset: int
     at: float  # waiting at this offset since
     idle_at: float | None  # ... with its topic's agents holding nothing, since
+    holds: int = 0  # holds reported in a row
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """``stalled``: no progress, nothing in hand: seek. ``held``: no progress while its
     topic's agents hold messages: a slow or blocked agent, only reported, since seeking
-    would deliver what is in hand twice."""
+    would deliver what is in hand twice; held ``HOLDS_BEFORE_SEEK`` times in a row, it is
+    stalled after all."""
 
     stalled: list[TP]
     held: list[TP]
+
+
+#: No agent of ours holds a message for minutes (each waits at most for the catch-up, which
+#: heals itself), so a partition held this many rounds is a stall: in CI, Faust kept messages
+#: that no agent was processing, and their topic looked busy for good.
+HOLDS_BEFORE_SEEK = 3
 
 
 class StallDetector:
@@ -93,8 +108,12 @@ class StallDetector:
                 verdict.stalled.append(tp)
                 self._since[tp] = _Since(position.next_offset, now, now)
             elif position.busy and now - since.at >= after:
-                verdict.held.append(tp)
-                since.at = now
+                since.at, since.holds = now, since.holds + 1
+                if since.holds < HOLDS_BEFORE_SEEK:
+                    verdict.held.append(tp)
+                else:
+                    verdict.stalled.append(tp)
+                    since.holds = 0
         for gone in self._since.keys() - positions.keys():
             del self._since[gone]
         return verdict
@@ -167,23 +186,23 @@ class StallWatch:
         if app.rebalancing or app.in_recovery:  # it began while the broker answered
             self.detector.reset()
             return []
-        # Faust's own bookkeeping of messages handed to agents and not yet acked.
-        busy = {message.topic for message in consumer._unacked_messages}
-        positions = {tp: self._position(tp, spans[tp], busy) for tp in tps}
+        held = in_hand(consumer)
+        busy = {tp.topic for tp in held}
+        positions = {tp: self._position(tp, spans[tp], busy, held.get(tp)) for tp in tps}
         verdict = self.detector.observe(self._clock(), positions)
         for tp in verdict.held:
             log.warning(
                 "partition %s:%d: %d records waiting from offset %d, none taken for %.0f s "
-                "while its topic's agents hold %s; not sought (%s)",
+                "while its topic's agents hold %s; not sought yet (%s)",
                 tp.topic, tp.partition, positions[tp].end - positions[tp].next_offset,
                 positions[tp].next_offset, self.detector.stall_after_s,
-                in_hand(consumer, tp.topic), consumer_view(consumer, tp),
+                describe_held(held, tp.topic), consumer_view(consumer, tp),
             )  # fmt: skip
         for tp in verdict.stalled:
             await self._unstall(consumer, tp, positions[tp])
         return verdict.stalled
 
-    def _position(self, tp: TP, span: Span, busy: set[str]) -> Position:
+    def _position(self, tp: TP, span: Span, busy: set[str], held: list[int] | None) -> Position:
         """Next to deliver: after the last offset taken, else where the group committed
         (Faust sought there at assignment), else the partition's first offset."""
         taken = self.taken.last.get(tp)
@@ -194,12 +213,12 @@ class StallWatch:
         else:
             next_offset = span.start
         end = max(span.end - self._marker, span.start)
-        return Position(next_offset, end, tp.topic in busy)
+        return Position(next_offset, end, tp.topic in busy, min(held) if held else None)
 
     async def _unstall(self, consumer: Any, tp: TP, position: Position) -> None:
         waiting, after_s = position.end - position.next_offset, self.detector.stall_after_s
         why = f"stalled: {waiting} records waiting, none delivered for {after_s:.0f} s"
-        await self.seek_back(tp, position.next_offset, why)
+        await self.seek_back(tp, position.seek_to, why)
 
     async def seek_back(self, tp: TP, offset: int, why: str) -> None:
         """Restart ``tp``'s fetch at ``offset`` (the next one its agents have not taken);
@@ -227,16 +246,25 @@ def consumer_view(consumer: Any, tp: TP) -> str:
     )
 
 
-def in_hand(consumer: Any, topic: str) -> str:
-    """The messages of ``topic`` handed to agents and not acked: how many per partition,
-    and the lowest offset."""
-    held: dict[int, list[int]] = {}
+def in_hand(consumer: Any) -> dict[TP, list[int]]:
+    """Per partition, the offsets Faust has handed to agents and not seen acked (its own
+    bookkeeping). A message below the committed offset is left out: the group is past it,
+    and no agent will ack it."""
+    committed = consumer._committed_offset
+    held: dict[TP, list[int]] = {}
     for message in list(consumer._unacked_messages):
-        if message.topic == topic:
-            held.setdefault(message.partition, []).append(message.offset)
+        past = committed.get(message.tp)
+        if past is None or message.offset >= past:
+            held.setdefault(message.tp, []).append(message.offset)
+    return held
+
+
+def describe_held(held: dict[TP, list[int]], topic: str) -> str:
+    """How many messages of ``topic`` are held per partition, and from which offset."""
     return ", ".join(
-        f"{len(offsets)} of partition {partition} from offset {min(offsets)}"
-        for partition, offsets in sorted(held.items())
+        f"{len(offsets)} of partition {tp.partition} from offset {min(offsets)}"
+        for tp, offsets in sorted(held.items())
+        if tp.topic == topic
     )
 
 

@@ -7,7 +7,7 @@ real worker of tests/pipeline; a stalled partition there is logged and counted.
 
 from faust.types import TP
 
-from streams.stall_watch import Position, StallDetector, Verdict
+from streams.stall_watch import HOLDS_BEFORE_SEEK, Position, StallDetector, Verdict
 
 A = TP("errors", 0)
 B = TP("errors", 1)
@@ -51,16 +51,34 @@ def test_progress_or_an_empty_partition_is_never_reported() -> None:
     assert detector.observe(100.0, {A: Position(9, 9, False), B: Position(7, 7, False)}) == NOTHING
 
 
-def test_no_progress_while_the_agents_hold_messages_is_a_hold_never_a_stall() -> None:
+def test_no_progress_while_the_agents_hold_messages_is_a_hold_and_then_a_stall() -> None:
     detector = StallDetector(stall_after_s=15)
-    assert detector.observe(0.0, {A: Position(4, 9, True)}) == NOTHING
+    busy = {A: Position(4, 9, True, held_from=4)}
+    assert detector.observe(0.0, busy) == NOTHING
+    assert detector.observe(15.0, busy) == held(A)
+    assert detector.observe(20.0, busy) == NOTHING
+    assert HOLDS_BEFORE_SEEK == 3
+    assert detector.observe(30.0, busy) == held(A)
+    # Held that many rounds in a row: no agent of ours waits so long, so it is a stall.
+    assert detector.observe(45.0, busy) == stalled(A)
+    assert detector.observe(60.0, busy) == held(A), "the count starts again after a seek"
+
+
+def test_a_hold_ends_with_progress_or_when_the_agents_let_go() -> None:
+    detector = StallDetector(stall_after_s=15)
+    detector.observe(0.0, {A: Position(4, 9, True)})
     assert detector.observe(15.0, {A: Position(4, 9, True)}) == held(A)
-    assert detector.observe(20.0, {A: Position(4, 9, True)}) == NOTHING
-    assert detector.observe(30.0, {A: Position(4, 9, True)}) == held(A)
-    # The agents are idle from 40 s on: the stall's delay starts there.
-    assert detector.observe(40.0, {A: Position(4, 9, False)}) == NOTHING
-    assert detector.observe(54.0, {A: Position(4, 9, False)}) == NOTHING
-    assert detector.observe(55.0, {A: Position(4, 9, False)}) == stalled(A)
+    assert detector.observe(30.0, {A: Position(5, 9, True)}) == NOTHING, "it moved"
+    assert detector.observe(45.0, {A: Position(5, 9, True)}) == held(A)
+    # The agents are idle from 50 s on: the stall's delay starts there.
+    assert detector.observe(50.0, {A: Position(5, 9, False)}) == NOTHING
+    assert detector.observe(64.0, {A: Position(5, 9, False)}) == NOTHING
+    assert detector.observe(65.0, {A: Position(5, 9, False)}) == stalled(A)
+
+
+def test_a_seek_restarts_at_what_is_held_and_never_acked() -> None:
+    assert Position(7, 9, False).seek_to == 7
+    assert Position(7, 9, True, held_from=5).seek_to == 5
 
 
 def test_a_rebalance_forgets_what_was_measured_before() -> None:
