@@ -12,8 +12,10 @@ waiting, while its topic's agents have nothing in hand, that makes no progress f
 ``stall_after_s`` is stalled. The watch logs what Faust's consumer holds for it (so the bug
 can be traced), counts it, and seeks the partition to its next undelivered offset, which
 restarts its fetch; nothing is skipped and nothing is delivered twice. One that makes no
-progress while its topic's agents do hold messages is only logged, with what they hold: a
-slow or blocked agent, which a seek would not help.
+progress while its topic's agents do hold messages is logged, with what they hold: a slow
+agent, or messages Faust handed out that no agent is processing (seen in CI). No agent of
+ours holds one for long, so held ``HOLDS_BEFORE_SEEK`` rounds in a row it is sought back too,
+to the lowest offset held; what comes twice is idempotent at every stage.
 """
 
 from __future__ import annotations
