@@ -325,10 +325,11 @@ class RecoveryService:
     async def _seek_stuck_projections(
         self, topic: str, stuck: dict[int, tuple[int, int | None]], patience_s: float
     ) -> None:
-        """A projection that has not moved for ``patience_s`` with records waiting is a
-        stall the stall watch cannot see: seen in CI, Faust held results messages that no
-        agent was processing, so the topic looked busy. Its fetch restarts at the first
-        offset not projected; the projection is idempotent, so what comes twice is harmless."""
+        """A projection that has not moved for ``patience_s`` with records waiting is
+        stalled, though the topic may look busy to the stall watch for a while (in CI,
+        Faust held results messages that no agent was processing). Readiness waits on it,
+        so its fetch restarts now, at the first offset not projected; the projection is
+        idempotent, so what comes twice is harmless."""
         if self._stall_watch is None:
             return
         for partition, (projected, target) in stuck.items():
