@@ -1,7 +1,8 @@
 """The status-internal merges topic: merged errors from triage, and status's expiry ticks.
 
 Triage owns the dedup claims and counts the errors merged into each recovery; status owns the
-rows. So triage sends what its claims merged, one record per partition per triage batch, on the
+rows. So triage sends what its claims merged, one record per partition per triage batch (split
+when it would grow past ``MAX_RECORD_BYTES``), on the
 status-internal merges topic (never the public results topic, whose last record for a
 recovery is final), and status folds it into the rows. Each note carries its claim's total
 count and the merged ids not sent before; folding is a union and a maximum, so a note sent
@@ -32,9 +33,30 @@ class MergeNote:
     merged_count: int  # the claim's total
 
 
-def encode_notes(notes: list[MergeNote]) -> bytes:
-    rows = [[n.cluster, n.recovery_id, n.merged_ids, n.merged_count] for n in notes]
-    return json.dumps({"v": FORMAT, "notes": rows}, separators=(",", ":")).encode()
+#: A merges record stays well under Kafka's default 1 MiB request limit. After a restart,
+#: triage tells status again about every claim that has merges: at 100,000 claims that was
+#: one 7.6 MB record, which the producer refused, and the worker stopped (bench.restart).
+MAX_RECORD_BYTES = 256 * 1024
+
+_HEAD, _TAIL = b'{"v":%d,"notes":[' % FORMAT, b"]}"
+
+
+def encode_notes(notes: list[MergeNote], max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
+    """The notes as records of at most ``max_bytes`` each (a note larger than that alone)."""
+    records: list[bytes] = []
+    parts: list[bytes] = []
+    size = len(_HEAD) + len(_TAIL)
+    for n in notes:
+        row = [n.cluster, n.recovery_id, n.merged_ids, n.merged_count]
+        part = json.dumps(row, separators=(",", ":")).encode()
+        if parts and size + 1 + len(part) > max_bytes:
+            records.append(_HEAD + b",".join(parts) + _TAIL)
+            parts, size = [], len(_HEAD) + len(_TAIL)
+        parts.append(part)
+        size += 1 + len(part)
+    if parts:
+        records.append(_HEAD + b",".join(parts) + _TAIL)
+    return records
 
 
 def decode_notes(value: bytes) -> list[MergeNote]:

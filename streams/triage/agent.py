@@ -140,7 +140,7 @@ class Triage:
 
     async def _flush(self, partition: int, now: float) -> None:
         """Write the partition's dedup state and gates, then tell status what merged: one
-        record."""
+        record, or a few after a rebuild (streams/status/merges.py)."""
         self.guards.partition(partition).flush(now)
         notes = self.p.dedup_state.partition(partition).flush(now)
         if notes:
@@ -148,9 +148,10 @@ class Triage:
                 MergeNote(n.cluster, n.claim.recovery_id, n.new_ids, n.claim.merged_count)
                 for n in notes
             ]
-            await self.p.topics.merges.send(
-                key=notes[0].cluster.encode(), value=encode_notes(merged), partition=partition
-            )
+            for value in encode_notes(merged):
+                await self.p.topics.merges.send(
+                    key=notes[0].cluster.encode(), value=value, partition=partition
+                )
 
     async def _endings(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
         """A recovery that ended keeps its claim for the cooldown, then lets go: read from

@@ -4,7 +4,8 @@ two changelogged tables once per batch (streams/triage/rows.py has their formats
 ``seen``: every event id triaged in the last ``event_id_ttl_s``, where it went (its recovery)
 and the record it was read from, so a redelivery (the same record) can be told from a resend
 (the same event id in a new record): a resend is only counted, a redelivery is reconciled.
-One row per flushed batch, keyed ``<cluster>~@<time>.<nonce>`` with a cluster of the batch.
+One row per flushed batch (per ``SEEN_ROW_ENTRIES`` of it), keyed ``<cluster>~@<time>.<nonce>``
+with a cluster of the batch.
 ``claims``: ``<cluster>~<strategy>|<target>`` -> the recovery that heals it, whether it is
 still active, until when it keeps merging after it ended (the cooldown), the errors merged
 into it, and per source topic the offset of the last record counted on it.
@@ -35,6 +36,10 @@ Rows = MutableMapping[str, bytes]
 
 #: The ``<id>`` of seen-row keys starts with it; event ids and claim keys never do.
 SEEN_ROW_MARK = "@"
+
+#: At most this many entries per seen row (about 100 KB with UUID event ids): a batch of
+#: ``triage.max_batch`` (up to 100,000) in one row would pass Kafka's 1 MiB record limit.
+SEEN_ROW_ENTRIES = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +145,7 @@ class PartitionDedup:
         merges status has not been told about. Called with an event of this partition
         current, so the writes land on its changelog partitions."""
         if self._pending:
-            self._write_seen_row(now)
+            self._write_seen_rows(now)
         for key in self._dirty:
             claim = self._claims.get(key)
             if claim is not None:
@@ -158,8 +163,12 @@ class PartitionDedup:
         self._expire(now)
         return notes
 
-    def _write_seen_row(self, now: float) -> None:
-        entries, self._pending = self._pending, []
+    def _write_seen_rows(self, now: float) -> None:
+        pending, self._pending = self._pending, []
+        for start in range(0, len(pending), SEEN_ROW_ENTRIES):
+            self._write_seen_row(pending[start : start + SEEN_ROW_ENTRIES], now)
+
+    def _write_seen_row(self, entries: list[SeenEntry], now: float) -> None:
         nonce = uuid.uuid4().hex[:12]
         key = row_key(entries[0].cluster, f"{SEEN_ROW_MARK}{now:.3f}.{nonce}")
         self.seen_rows[key] = encode_seen(entries)

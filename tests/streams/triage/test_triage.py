@@ -16,7 +16,7 @@ from strategies.registry import StrategyRegistry
 from streams.config import DedupSettings
 from streams.partitioning import row_key
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
-from streams.triage.dedup import Dedup, DedupState, PartitionDedup
+from streams.triage.dedup import SEEN_ROW_ENTRIES, Dedup, DedupState, PartitionDedup
 from streams.triage.ids import RETRY_OF, Source, recovery_id
 from streams.triage.rows import MAX_MERGED_IDS
 from tests.strategies.planned import Generic, planned
@@ -217,6 +217,20 @@ def test_a_flush_writes_one_seen_row_per_batch_and_rebuilds_from_it() -> None:
     claim = rebuilt.current_claim("ClusterConnectivity", "edge-0")
     assert claim is not None
     assert claim.merged_count == 9
+
+
+def test_a_batch_bigger_than_a_seen_row_holds_is_written_in_several() -> None:
+    """A row must stay far under Kafka's 1 MiB record limit, whatever ``triage.max_batch``."""
+    dedup, registry = _dedup(), _registry()
+    count = SEEN_ROW_ENTRIES * 2 + 1
+    errors = [_with_id(_unreachable("edge-1"), f"e{i}") for i in range(count)]
+    for error in errors:
+        decide(error, registry, dedup, 0, src())
+    dedup.state.flush(now=0)
+    assert len(dedup.state.seen_rows) == 3
+    assert max(len(raw) for raw in dedup.state.seen_rows.values()) < 256 * 1024
+    rebuilt = _rebuilt(dedup)
+    assert all(rebuilt.seen_before(e.event_id, now=1) is not None for e in errors)
 
 
 def test_a_rebuild_is_left_out_of_later_full_collections() -> None:
