@@ -33,9 +33,9 @@ class MergeNote:
     merged_count: int  # the claim's total
 
 
-#: A merges record stays well under Kafka's default 1 MiB request limit. After a restart,
-#: triage tells status again about every claim that has merges: at 100,000 claims that was
-#: one 7.6 MB record, which the producer refused, and the worker stopped (bench.restart).
+#: A merges record stays well under Kafka's default 1 MiB request limit, however many claims
+#: a batch notes: when a rebuilt triage told status again about every claim with merges,
+#: 100,000 claims made one 7.6 MB record, the producer refused it, and the worker stopped.
 MAX_RECORD_BYTES = 256 * 1024
 
 _HEAD, _TAIL = b'{"v":%d,"notes":[' % FORMAT, b"]}"

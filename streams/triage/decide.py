@@ -137,6 +137,7 @@ def _route(
     claim = dedup.claim_of(name, target, now)
     if claim is not None and claim.applied(source.topic, source.offset):
         # This very record was triaged before, but its seen row was lost in a crash.
+        dedup.renote(name, target)
         return Duplicate(error.event_id or trigger, claim.recovery_id, redelivery=True)
     retry = error.context.get(RETRY_OF)
     if claim is not None and retry == claim.recovery_id:
@@ -189,7 +190,9 @@ def _repair(
     name = NO_STRATEGY if chosen is None else chosen.name
     claim = dedup.current_claim(name, target)
     if claim is not None and claim.recovery_id == prior.recovery_id:
-        if not claim.applied(source.topic, source.offset):
+        if claim.applied(source.topic, source.offset):
+            dedup.renote(name, target)
+        else:
             dedup.record_merge(name, target, error.event_id or trigger, source)
     elif claim is None and prior.recovery_id == recovery_id(name, target, trigger):
         silence = _covering(error, chosen, silences, now)

@@ -11,7 +11,10 @@ still active, until when it keeps merging after it ended (the cooldown), the err
 into it, and per source topic the offset of the last record counted on it.
 
 The tables are the truth: after a rebalance the state is rebuilt from them (one scan), and
-whatever a batch had not written is redelivered, because its records were not acked.
+whatever a batch had not written is redelivered, because its records were not acked. A
+redelivered record its claim already counted means a batch that was never committed, whose
+merge note may be lost: that claim is noted to status again (``renote``). A rebuild alone
+notes nothing: a committed batch's notes got out, since a commit waits for every send.
 Expiry pops heaps ordered by expiry time (time buckets), never a scan of every row.
 
 The two tables are two changelog topics, and a crash can keep one's writes and lose the
@@ -81,7 +84,7 @@ class PartitionDedup:
         self._claims: dict[str, TargetClaim | None] = {}  # claim rows read or written
         self._dirty: set[str] = set()
         self._noted: dict[str, tuple[int, int]] = {}  # claim key -> (count, ids) status has
-        self._renote: set[str] = set()  # claims found with merges when the state was rebuilt
+        self._renote: set[str] = set()  # claims a redelivered record hit: tell status again
         self._row_expiry: list[tuple[float, str]] = []  # heap of (expires, seen row key)
         self._claim_expiry: list[tuple[float, str]] = []  # heap of (cooldown end, claim key)
 
@@ -102,8 +105,10 @@ class PartitionDedup:
         claim = TargetClaim.decode(raw)
         if claim.cooldown_until is not None:
             heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))
-        if claim.merged_count:  # ended or not: its last note may not have got out
-            self._renote.add(key)  # status may not have seen them all: tell it again
+
+    def renote(self, key: str) -> None:
+        """Tell status about this claim's merges again at the next flush."""
+        self._renote.add(key)
 
     def for_cluster(self, cluster: str) -> "Dedup":
         return Dedup(self, cluster)
@@ -259,6 +264,12 @@ class Dedup:
         merged = claim.with_merge(error_id, source.topic, source.offset)
         self.state.set_claim(self.claim_key(strategy, target), merged)
         return merged
+
+    def renote(self, strategy: str, target: str) -> None:
+        """A record this claim already counted came again: its batch was never committed,
+        so the merge note that batch sent may not have got out; the next flush sends it
+        again (status folds notes as a union and a maximum, so twice is harmless)."""
+        self.state.renote(self.claim_key(strategy, target))
 
     def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
         """The recovery ended: keep merging into it for the cooldown, then let go."""

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -298,24 +299,44 @@ def test_a_flush_notes_each_claim_with_new_merges_once() -> None:
     assert [(n.claim.merged_count, n.new_ids) for n in later] == [(2, ("e3",))], (
         "a note carries only the ids status has not been sent"
     )
-    again = _rebuilt(dedup).state.flush(now=0)
+    rebuilt = _rebuilt(dedup)
+    assert rebuilt.state.flush(now=0) == [], "a rebuild alone is no news to status"
+    rebuilt.renote("S", "t")
+    again = rebuilt.state.flush(now=0)
     assert [(n.claim.merged_count, n.new_ids) for n in again] == [(2, ("e1", "e3"))], (
-        "a rebuilt state tells status everything again: the note may not have got out"
+        "told again, status hears everything: the ids it may have missed too"
     )
 
 
-def test_a_rebuilt_state_tells_status_again_about_an_ended_recoverys_merges() -> None:
+@pytest.mark.parametrize("seen_row_kept", [True, False])
+def test_a_redelivered_merge_tells_status_again_about_its_recoverys_merges(
+    seen_row_kept: bool,
+) -> None:
     """A crash can keep a claim's writes (its merges, then its release) and lose the merge
-    note sent between them; the records are not redelivered as merges again, so only the
-    rebuilt state's note can bring status the count."""
-    dedup = _dedup()
-    dedup.claim("S", "t", "r1", src())
-    dedup.record_merge("S", "t", "e1", src())
-    dedup.state.flush(now=0)  # its note is lost
-    dedup.release("S", "t", "r1", now=0)
+    note sent between them. Then the batch was never committed (a commit waits for every
+    send), so its records come again: already counted, they are duplicates, and each tells
+    status the claim's merges again, whether the seen row got out or not."""
+    dedup, registry = _dedup(), _registry()
+    decide(_with_id(_unreachable("edge-1"), "a"), registry, dedup, 0, src(1))
+    dedup.state.flush(now=0)
+    seen = dict(dedup.state.seen_rows)
+    merged = _with_id(_unreachable("edge-1"), "b")
+    first = decide(merged, registry, dedup, 0, src(2))
+    assert isinstance(first, Merge)
+    assert len(dedup.state.flush(now=0)) == 1  # this note is lost
+    dedup.release("ClusterConnectivity", "edge-1", first.recovery_id, now=0)
     assert dedup.state.flush(now=0) == [], "the release is no news to status"
-    again = _rebuilt(dedup).state.flush(now=1)
-    assert [(n.claim.recovery_id, n.claim.merged_count) for n in again] == [("r1", 1)]
+    if not seen_row_kept:
+        dedup.state.seen_rows.clear()
+        dedup.state.seen_rows.update(seen)
+
+    rebuilt = _rebuilt(dedup)
+    assert rebuilt.state.flush(now=1) == []
+    again = decide(merged, registry, rebuilt, 1, src(2))
+    assert isinstance(again, Duplicate)
+    assert again.redelivery
+    notes = rebuilt.state.flush(now=1)
+    assert [(n.claim.recovery_id, n.claim.merged_count) for n in notes] == [(first.recovery_id, 1)]
 
 
 def test_a_resend_is_a_plain_duplicate_and_a_redelivery_is_marked() -> None:
