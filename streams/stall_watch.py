@@ -66,7 +66,7 @@ class _Since:
     holds: int = 0  # holds reported in a row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """``stalled``: no progress, nothing in hand: seek. ``held``: no progress while its
     topic's agents hold messages: a slow or blocked agent, only reported, since seeking
@@ -223,7 +223,7 @@ class StallWatch:
         await self.seek_back(tp, position.seek_to, why)
 
     async def seek_back(self, tp: TP, offset: int, why: str) -> None:
-        """Restart ``tp``'s fetch at ``offset`` (the next one its agents have not taken);
+        """Restart ``tp``'s fetch at ``offset`` (the first one no agent has finished);
         logged with ``why`` and what Faust's consumer held, and counted."""
         consumer = cast(Any, self._app.consumer)
         log.warning(

@@ -43,20 +43,17 @@ _HEAD, _TAIL = b'{"v":%d,"notes":[' % FORMAT, b"]}"
 
 def encode_notes(notes: list[MergeNote], max_bytes: int = MAX_RECORD_BYTES) -> list[bytes]:
     """The notes as records of at most ``max_bytes`` each (a note larger than that alone)."""
-    records: list[bytes] = []
-    parts: list[bytes] = []
+    batches: list[list[bytes]] = [[]]
     size = len(_HEAD) + len(_TAIL)
     for n in notes:
         row = [n.cluster, n.recovery_id, n.merged_ids, n.merged_count]
         part = json.dumps(row, separators=(",", ":")).encode()
-        if parts and size + 1 + len(part) > max_bytes:
-            records.append(_HEAD + b",".join(parts) + _TAIL)
-            parts, size = [], len(_HEAD) + len(_TAIL)
-        parts.append(part)
+        if batches[-1] and size + 1 + len(part) > max_bytes:
+            batches.append([])
+            size = len(_HEAD) + len(_TAIL)
+        batches[-1].append(part)
         size += 1 + len(part)
-    if parts:
-        records.append(_HEAD + b",".join(parts) + _TAIL)
-    return records
+    return [_HEAD + b",".join(parts) + _TAIL for parts in batches if parts]
 
 
 def decode_notes(value: bytes) -> list[MergeNote]:

@@ -140,7 +140,7 @@ class Triage:
 
     async def _flush(self, partition: int, now: float) -> None:
         """Write the partition's dedup state and gates, then tell status what merged: one
-        record, or a few after a rebuild (streams/status/merges.py)."""
+        record, split only past the size limit (streams/status/merges.py)."""
         self.guards.partition(partition).flush(now)
         notes = self.p.dedup_state.partition(partition).flush(now)
         if notes:
