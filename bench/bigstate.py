@@ -22,14 +22,15 @@ hold ``entries`` event ids and ``targets`` claims when it measures.
 
 import argparse
 import asyncio
+import json
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -236,6 +237,30 @@ async def changelog_records(env: PipelineEnv) -> dict[str, int]:
         t: sum(ends[tp] - firsts[tp] for tp in tps if tp.topic == changelog(env, t))
         for t in tables()
     }
+
+
+@dataclass(frozen=True)
+class KeptFill:
+    """A fill left in its run dir, to restart its worker again later without refilling."""
+
+    prefix: str  # the topics' and group's
+    api_ports: dict[str, int]
+    shape: Shape
+    filled: Fill
+
+    FILE: ClassVar[str] = "fill.json"
+
+    def save(self, rundir: Path) -> None:
+        (rundir / self.FILE).write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, rundir: Path) -> "KeptFill | None":
+        path = rundir / cls.FILE
+        if not path.exists():
+            return None
+        kept = json.loads(path.read_text())
+        shape, filled = Shape(**kept["shape"]), Fill(**kept["filled"])
+        return cls(kept["prefix"], kept["api_ports"], shape, filled)
 
 
 @dataclass(frozen=True)

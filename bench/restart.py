@@ -80,6 +80,7 @@ from streams.topics import ensure_topics
 
 MODES = ("static", "dynamic")
 ROUNDS = 4  # warm-up, warm-up with two workers, steady, measured
+RUN = uuid.uuid4().hex[:6]  # this run's probe clusters (see clusters_per_partition)
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,14 @@ def clusters_per_partition(partitions: int, rounds: int = ROUNDS) -> dict[int, l
     """``rounds`` cluster names per partition, as the pipeline's partitioner places them.
 
     Each probe round uses clusters of its own, so no probe can be merged into the recovery
-    of an earlier round (dedup merges errors for one cluster while its recovery is active).
+    of an earlier round (dedup merges errors for one cluster while its recovery is active),
+    nor into one of an earlier run on a kept fill (``RUN`` tells the runs apart).
     """
     found: dict[int, list[str]] = {p: [] for p in range(partitions)}
     i = 0
     while any(len(names) < rounds for names in found.values()):
         i += 1
-        name = f"edge-{i}"
+        name = f"edge-{RUN}-{i}"
         names = found[partition_for(name.encode(), partitions)]
         if len(names) < rounds:
             names.append(name)
@@ -664,12 +666,18 @@ class StateWorker:
 
 async def measure_big_state(
     bootstrap: str, fleet_file: Path, workdir: Path, timing: Timing, modes: list[str],
-    shape: bigstate.Shape, stores: list[str],
+    shape: bigstate.Shape, stores: list[str], fill_dir: Path | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Fill one worker (RocksDB, the first mode) through the pipeline, then per membership
-    and store: a start, a SIGTERM restart and a SIGKILL restart, each timed by a probe."""
-    rundir = Path(tempfile.mkdtemp(prefix="big-state-", dir=workdir))
+    and store: a start, a SIGTERM restart and a SIGKILL restart, each timed by a probe.
+    A ``fill_dir`` that holds a fill (and a broker that kept its topics) is measured again
+    without filling: the fill takes most of an hour, a restart seconds."""
+    rundir = fill_dir or Path(tempfile.mkdtemp(prefix="big-state-", dir=workdir))
+    rundir.mkdir(parents=True, exist_ok=True)
+    kept = bigstate.KeptFill.load(rundir)
     env = PipelineEnv(bootstrap, fleet_file, rundir, partitions=timing.partitions)
+    if kept is not None:
+        env.prefix, env.api_ports, shape = kept.prefix, kept.api_ports, kept.shape
     state = StateWorker(env, timing)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, acks="all")
     await producer.start()
@@ -677,7 +685,12 @@ async def measure_big_state(
         with installed(rundir / "plugin"):
             filler = state.start(STORES[0], modes[0])
             await filler.ready(state.limit)
-            filled = await bigstate.fill(env, filler, shape)
+            if kept is None:
+                filled = await bigstate.fill(env, filler, shape)
+                bigstate.KeptFill(env.prefix, env.api_ports, shape, filled).save(rundir)
+            else:
+                filled = kept.filled
+                print(f"reusing the fill in {rundir} (prefix {env.prefix})", flush=True)
             census = await bigstate.census(env)
             print(f"filled in {filled.seconds:.0f} s ({filled.rate:,.0f} errors/s): "
                   f"{census.line()}", flush=True)  # fmt: skip
@@ -851,7 +864,14 @@ async def run_all(args: argparse.Namespace) -> None:
         if BIG_STATE in args.cases:
             shape = bigstate.shape_of(args)
             big = await measure_big_state(
-                bootstrap, fleet.fleet_path, workdir, timing, args.modes, shape, args.stores
+                bootstrap,
+                fleet.fleet_path,
+                workdir,
+                timing,
+                args.modes,
+                shape,
+                args.stores,
+                args.fill_dir,
             )
     print()
     if rows:
@@ -903,6 +923,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--stores", nargs="+", choices=STORES, default=list(STORES),
         help=f"{BIG_STATE}: the stores restarted (the fill is always RocksDB's; memory replays "
         "every changelog, minutes at the full shape)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fill-dir", type=Path,
+        help=f"{BIG_STATE}: keep the fill here, or measure the fill kept here again (the "
+        "broker must be the same: KAFKA_BOOTSTRAP_SERVERS of one that outlives the run)",
     )  # fmt: skip
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=1, help="runs per case (medians)")
