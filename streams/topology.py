@@ -6,8 +6,9 @@ Everything else about topics derives from ``TOPOLOGY``: the ``topics.<setting>``
 names, and the test harness's per-test names. Adding a topic is one entry here.
 
 The compacted table topics carry a format version in their names (``.v2``: plain UTF-8 keys
-that start with their cluster; the dedup tables' ``.v3``: binary batch rows): a new key or
-value format gets new names, so a worker never reads an older format as if it were the new one.
+that start with their cluster; the dedup tables' ``.v3``: binary batch rows; the seen table's
+``.v4``: its event ids in one block per cluster): a new key or value format gets new names, so
+a worker never reads an older format as if it were the new one.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ TOPOLOGY = Topology(
             configured_as="clusters",
         ),
         TopicEntry(
-            "seen", "tmc.recovery.dedup.seen.v3", TABLE, False,
+            "seen", "tmc.recovery.dedup.seen.v4", TABLE, False,
             "triage's dedup table: the event ids of each triage batch (streams/triage/rows.py)",
             configured_as="dedup_seen",
         ),

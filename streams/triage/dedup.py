@@ -10,7 +10,8 @@ with a cluster of the batch.
 still active, until when it keeps merging after it ended (the cooldown), the errors merged
 into it, and per source topic the offset of the last record counted on it.
 
-The tables are the truth: after a rebalance the state is rebuilt from them (one scan), and
+The tables are the truth: after a rebalance the state is rebuilt from them (one scan, which
+indexes the seen rows' event ids and reads an entry when it is looked up), and
 whatever a batch had not written is redelivered, because its records were not acked. A
 redelivered record its claim already counted means a batch that was never committed, whose
 merge note may be lost: that claim is noted to status again (``renote``). A rebuild alone
@@ -33,7 +34,7 @@ from dataclasses import dataclass, replace
 from streams.config import DedupSettings
 from streams.partitioning import SEPARATOR, partition_for, row_key
 from streams.triage.ids import Source
-from streams.triage.rows import SeenEntry, TargetClaim, decode_seen, encode_seen
+from streams.triage.rows import SeenEntry, TargetClaim, decode_seen, encode_seen, seen_index
 
 Rows = MutableMapping[str, bytes]
 
@@ -78,7 +79,8 @@ class PartitionDedup:
     def __init__(self, seen: Rows, claims: Rows, settings: DedupSettings, partition: int) -> None:
         self.seen_rows, self.claim_rows = seen, claims
         self.settings, self.partition = settings, partition
-        self._index: dict[str, tuple[SeenEntry, str]] = {}  # cluster~event id -> (entry, row)
+        self._index: dict[str, str] = {}  # cluster~event id -> its seen row ("": not yet)
+        self._entries: dict[str, SeenEntry] = {}  # cluster~event id -> its entry, once read
         self._row_members: dict[str, list[str]] = {}  # seen row key -> its index keys
         self._pending: list[SeenEntry] = []  # remembered, not yet in a row
         self._claims: dict[str, TargetClaim | None] = {}  # claim rows read or written
@@ -89,16 +91,12 @@ class PartitionDedup:
         self._claim_expiry: list[tuple[float, str]] = []  # heap of (cooldown end, claim key)
 
     def adopt_seen_row(self, key: str, raw: bytes) -> None:
-        """Index a stored seen row (when the state is rebuilt)."""
-        members = []
-        expires = 0.0
-        for entry in decode_seen(raw):
-            index_key = row_key(entry.cluster, entry.event_id)
-            self._index[index_key] = (entry, key)
-            members.append(index_key)
-            expires = max(expires, entry.expires)
-        self._row_members[key] = members
-        heapq.heappush(self._row_expiry, (expires, key))
+        """Index a stored seen row (when the state is rebuilt): its event ids only; an entry
+        is read from its row when it is looked up (:meth:`_entry`)."""
+        row = seen_index(raw)
+        self._index.update(dict.fromkeys(row.keys, key))
+        self._row_members[key] = row.keys
+        heapq.heappush(self._row_expiry, (row.expires, key))
 
     def adopt_claim(self, key: str, raw: bytes) -> None:
         """Track a stored claim's expiry and unsent merges (when the state is rebuilt)."""
@@ -116,11 +114,23 @@ class PartitionDedup:
     # -- reads and writes, in memory ------------------------------------------------------
 
     def seen_before(self, cluster: str, event_id: str, now: float) -> SeenEvent | None:
-        found = self._index.get(row_key(cluster, event_id))
-        if found is None or now >= found[0].expires:
+        entry = self._entry(row_key(cluster, event_id))
+        if entry is None or now >= entry.expires:
             return None
-        entry = found[0]
         return SeenEvent(entry.expires, entry.recovery_id, self._source(entry))
+
+    def _entry(self, index_key: str) -> SeenEntry | None:
+        """The entry of an event id, read from its stored row on first use after a rebuild
+        (with the rest of that row: a redelivery brings its batch's neighbours too)."""
+        entry = self._entries.get(index_key)
+        row = self._index.get(index_key)
+        if entry is None and row:
+            for found in decode_seen(self.seen_rows.get(row, b"")):
+                key = row_key(found.cluster, found.event_id)
+                if self._index.get(key) == row:
+                    self._entries.setdefault(key, found)
+            entry = self._entries.get(index_key)
+        return entry
 
     def remember(
         self, cluster: str, event_id: str, now: float, recovery_id: str, source: Source
@@ -128,7 +138,9 @@ class PartitionDedup:
         expires = now + self.settings.event_id_ttl_s
         entry = SeenEntry(cluster, event_id, recovery_id, source.topic, source.offset, expires)
         self._pending.append(entry)
-        self._index[row_key(cluster, event_id)] = (entry, "")  # its row is named at flush
+        index_key = row_key(cluster, event_id)
+        self._index[index_key] = ""  # its row is named at flush
+        self._entries[index_key] = entry
 
     def claim_at(self, key: str) -> TargetClaim | None:
         """The claim row under ``key`` as stored (or as this batch left it)."""
@@ -180,8 +192,8 @@ class PartitionDedup:
         members = []
         for entry in entries:
             index_key = row_key(entry.cluster, entry.event_id)
-            if self._index.get(index_key, (None, None))[0] is entry:
-                self._index[index_key] = (entry, key)
+            if self._entries.get(index_key) is entry:
+                self._index[index_key] = key
             members.append(index_key)
         self._row_members[key] = members
         heapq.heappush(self._row_expiry, (max(e.expires for e in entries), key))
@@ -191,8 +203,9 @@ class PartitionDedup:
             _, key = heapq.heappop(self._row_expiry)
             self.seen_rows.pop(key, None)
             for index_key in self._row_members.pop(key, ()):
-                if self._index.get(index_key, (None, ""))[1] == key:
+                if self._index.get(index_key) == key:
                     del self._index[index_key]
+                    self._entries.pop(index_key, None)
         while self._claim_expiry and self._claim_expiry[0][0] <= now:
             _, key = heapq.heappop(self._claim_expiry)
             claim = self.claim_at(key)

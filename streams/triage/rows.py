@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from schemas.errors import TmcRecoveryError
+from streams.partitioning import row_key
 
-SEEN_FORMAT = 1
+SEEN_FORMAT = 2
 CLAIM_FORMAT = 1
 #: A claim a silence suppressed: format 1 plus the silence's id. Its own format, so a worker
 #: that predates silences refuses the row (DedupRowError) rather than misreading it.
@@ -28,7 +29,10 @@ MAX_MERGED_IDS = 200
 
 _COUNT = struct.Struct("<I")
 _LENGTH = struct.Struct("<H")
-_ENTRY = struct.Struct("<HHHqd")  # cluster, recovery id, topic (string indexes), offset, expires
+_EXPIRES = struct.Struct("<d")
+_GROUP = struct.Struct("<HII")  # cluster (string index), entries, bytes of its event ids
+_ENTRY = struct.Struct("<HHqd")  # recovery id, topic (string indexes), offset, expires
+_ID_END = "\0"  # between a group's event ids: never in a UUID (streams/ingest/admission.py)
 
 
 class DedupRowError(TmcRecoveryError):
@@ -49,37 +53,65 @@ class SeenEntry(NamedTuple):
 
 
 def encode_seen(entries: Iterable[SeenEntry]) -> bytes:
+    """A seen row: the latest expiry, a table of the strings that repeat, then per cluster its
+    event ids as one NUL-joined block (so a rebuild indexes them without a loop of its own:
+    :func:`seen_index`), then each entry's fixed part in the same order."""
     strings: dict[str, int] = {}
 
     def index(value: str) -> int:
         return strings.setdefault(value, len(strings))
 
-    body = bytearray()
-    count = 0
+    by_cluster: dict[str, list[SeenEntry]] = {}
     for e in entries:
-        strings_of = index(e.cluster), index(e.recovery_id), index(e.topic)
-        body += _string(e.event_id) + _ENTRY.pack(*strings_of, e.offset, e.expires)
-        count += 1
+        if _ID_END in e.event_id:
+            raise ValueError(f"event id {e.event_id[:64]!r} holds a NUL (ingest admits UUIDs)")
+        by_cluster.setdefault(e.cluster, []).append(e)
+    groups, fixed = bytearray(), bytearray()
+    expires = 0.0
+    for cluster, group in by_cluster.items():
+        ids = _ID_END.join(e.event_id for e in group).encode()
+        groups += _GROUP.pack(index(cluster), len(group), len(ids)) + ids
+        for e in group:
+            fixed += _ENTRY.pack(index(e.recovery_id), index(e.topic), e.offset, e.expires)
+            expires = max(expires, e.expires)
     table = b"".join(_string(s) for s in strings)
-    return bytes([SEEN_FORMAT]) + _COUNT.pack(len(strings)) + table + _COUNT.pack(count) + body
+    head = bytes([SEEN_FORMAT]) + _EXPIRES.pack(expires) + _COUNT.pack(len(strings)) + table
+    return head + _COUNT.pack(len(by_cluster)) + groups + fixed
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIndex:
+    """What a rebuild keeps of a seen row: its latest expiry and its event ids, as
+    ``<cluster>~<event id>`` keys; the entries themselves are read when one is looked up."""
+
+    expires: float
+    keys: list[str]
+
+
+def seen_index(raw: bytes) -> SeenIndex:
+    """The row's keys without decoding its entries: a restart reads every row the table
+    holds (a million event ids), and most are never looked up before they expire."""
+    reader = _Reader(raw, SEEN_FORMAT, "seen")
+    (expires,) = reader.fixed(_EXPIRES)
+    strings = [reader.string() for _ in range(reader.count())]
+    keys: list[str] = []
+    for _ in range(reader.count()):
+        cluster, ids = reader.group(strings)
+        prefix = row_key(cluster, "")
+        keys += [prefix + event_id for event_id in ids]
+    return SeenIndex(expires, keys)
 
 
 def decode_seen(raw: bytes) -> Iterator[SeenEntry]:
+    """Every entry of a seen row, its clusters' entries together."""
     reader = _Reader(raw, SEEN_FORMAT, "seen")
+    reader.fixed(_EXPIRES)
     strings = [reader.string() for _ in range(reader.count())]
-    count, at = reader.count(), reader.at
-    # Spelled out, not through _Reader: a restart decodes every entry the tables hold.
-    length_at, entry_at = _LENGTH.unpack_from, _ENTRY.unpack_from
-    for _ in range(count):
-        (length,) = length_at(raw, at)
-        start = at + _LENGTH.size
-        at = start + length
-        event_id = raw[start:at].decode()
-        cluster, recovery, topic, offset, expires = entry_at(raw, at)
-        at += _ENTRY.size
-        yield SeenEntry(
-            strings[cluster], event_id, strings[recovery], strings[topic], offset, expires
-        )
+    groups = [reader.group(strings) for _ in range(reader.count())]
+    entries = _ENTRY.iter_unpack(raw[reader.at :])
+    for cluster, ids in groups:
+        for event_id, (recovery, topic, offset, expires) in zip(ids, entries, strict=False):
+            yield SeenEntry(cluster, event_id, strings[recovery], strings[topic], offset, expires)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +183,15 @@ class _Reader:
         (length,) = self.fixed(_LENGTH)
         start, self.at = self.at, self.at + length
         return self.raw[start : self.at].decode()
+
+    def group(self, strings: list[str]) -> tuple[str, list[str]]:
+        """A seen row's cluster group: the cluster and its event ids."""
+        cluster, count, length = self.fixed(_GROUP)
+        start, self.at = self.at, self.at + length
+        ids = self.raw[start : self.at].decode().split(_ID_END)
+        if len(ids) != count:
+            raise DedupRowError(f"seen row group of {count} entries holds {len(ids)} ids")
+        return strings[cluster], ids
 
     def fixed(self, shape: struct.Struct) -> tuple[Any, ...]:
         values = shape.unpack_from(self.raw, self.at)

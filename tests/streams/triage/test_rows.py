@@ -5,19 +5,23 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from streams.partitioning import row_key
 from streams.triage.rows import (
     DedupRowError,
     SeenEntry,
     TargetClaim,
     decode_seen,
     encode_seen,
+    seen_index,
 )
 
 _text = st.text(max_size=40)
 _entries = st.builds(
     SeenEntry,
     cluster=_text,
-    event_id=_text,
+    event_id=st.text(
+        st.characters(exclude_categories=["Cs"], exclude_characters="\0"), max_size=40
+    ),
     recovery_id=_text,
     topic=_text,
     offset=st.integers(min_value=0, max_value=2**63 - 1),
@@ -27,7 +31,23 @@ _entries = st.builds(
 
 @given(st.lists(_entries, max_size=50))
 def test_a_seen_row_reads_back_what_was_written(entries: list[SeenEntry]) -> None:
-    assert list(decode_seen(encode_seen(entries))) == entries
+    clusters = list(dict.fromkeys(e.cluster for e in entries))
+    grouped = sorted(entries, key=lambda e: clusters.index(e.cluster))  # stable: kept in order
+    assert list(decode_seen(encode_seen(entries))) == grouped
+
+
+@given(st.lists(_entries, max_size=50))
+def test_a_seen_rows_index_names_every_event_id_without_decoding_entries(
+    entries: list[SeenEntry],
+) -> None:
+    index = seen_index(encode_seen(entries))
+    assert sorted(index.keys) == sorted(row_key(e.cluster, e.event_id) for e in entries)
+    assert index.expires == max((e.expires for e in entries), default=0.0)
+
+
+def test_an_event_id_holding_nul_is_refused_rather_than_split() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        encode_seen([SeenEntry("edge-1", "a\0b", "r", "t", 1, 1.0)])
 
 
 def test_a_seen_row_stores_repeated_strings_once() -> None:
@@ -44,7 +64,7 @@ def test_a_claim_reads_back_what_was_written() -> None:
     assert TargetClaim.decode(claim.encode()) == claim
 
 
-@pytest.mark.parametrize("raw", [b"", b"\x02rest", b"{}"])
+@pytest.mark.parametrize("raw", [b"", b"\x01rest", b"\x03rest", b"{}"])
 def test_an_unknown_seen_format_is_refused(raw: bytes) -> None:
     with pytest.raises(DedupRowError):
         list(decode_seen(raw))

@@ -211,6 +211,7 @@ def test_a_flush_writes_one_seen_row_per_batch_and_rebuilds_from_it() -> None:
     assert len(dedup.state.claim_rows) == 3
 
     rebuilt = _rebuilt(dedup)
+    assert rebuilt.state._entries == {}, "a rebuild indexes event ids, entries wait for a lookup"
     for error, decision in zip(errors, decisions, strict=True):
         prior = rebuilt.seen_before(error.event_id, now=1)
         assert prior is not None
@@ -242,7 +243,7 @@ def test_a_rebuild_is_left_out_of_later_full_collections() -> None:
     dedup.state.flush(now=0)
     gc.unfreeze()
     try:
-        ((loaded, _row),) = _rebuilt(dedup).state._index.values()
+        (loaded,) = _rebuilt(dedup).state._row_members.values()  # the row's event ids
         assert gc.get_freeze_count() > 0
         assert not any(tracked is loaded for tracked in gc.get_objects())
     finally:
