@@ -124,8 +124,9 @@ class PartitionDedup:
         (with the rest of that row: a redelivery brings its batch's neighbours too)."""
         entry = self._entries.get(index_key)
         row = self._index.get(index_key)
-        if entry is None and row:
-            for found in decode_seen(self.seen_rows.get(row, b"")):
+        raw = self.seen_rows.get(row) if entry is None and row else None
+        if raw is not None:
+            for found in decode_seen(raw):
                 key = row_key(found.cluster, found.event_id)
                 if self._index.get(key) == row:
                     self._entries.setdefault(key, found)
