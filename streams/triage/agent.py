@@ -176,7 +176,10 @@ class Triage:
         await self._flush(partition, now)
 
     async def _send_sweep_ticks(self) -> None:
-        """A tick to every owned partition of the re-key topic: it closes a batch there."""
+        """A tick to every owned partition of the re-key topic: it closes a batch there, which
+        expires what is due. The first since a rebalance reads what expires first."""
+        self.p.dedup_state.read_claims()
+        self.guards.read_expiry()
         triage = self.p.topics.triage
         for partition in self.p.owned_partitions(triage):
             headers = [(TICK_HEADER, SWEEP)]

@@ -229,8 +229,9 @@ class ClusterGuards:
 
 
 class Guards:
-    """Every partition's gates on this worker, rebuilt from the table on first use after a
-    rebalance: ``epoch`` is the dedup state's, which a rebalance moves on."""
+    """Every partition's gates on this worker, read from the table as they are used after a
+    rebalance (``epoch`` is the dedup state's, which a rebalance moves on); the flap rows'
+    expiry is read by the next sweep (:meth:`read_expiry`)."""
 
     def __init__(
         self,
@@ -244,10 +245,11 @@ class Guards:
         self.partitions, self._epoch = partitions, epoch
         self._loaded_at: int | None = None
         self._parts: dict[int, PartitionGuards] = {}
+        self._expiry_read = False
 
     def partition(self, partition: int) -> PartitionGuards:
         if self._loaded_at != self._epoch():
-            self._parts, self._loaded_at = self._load(), self._epoch()
+            self._parts, self._loaded_at, self._expiry_read = {}, self._epoch(), False
         part = self._parts.get(partition)
         if part is None:
             part = self._parts[partition] = self._new()
@@ -271,11 +273,12 @@ class Guards:
     def _new(self) -> PartitionGuards:
         return PartitionGuards(self.rows, self.breaker_settings, self.flap_settings)
 
-    def _load(self) -> dict[int, PartitionGuards]:
-        parts: dict[int, PartitionGuards] = {}
+    def read_expiry(self) -> None:
+        """Put every stored flap row on its partition's expiry heap, once per rebalance. Left
+        out of the first batch after a restart, which would wait for the scan, and called by
+        the sweep: a flap row that says nothing any more damps nothing, removed or not."""
+        if self._loaded_at != self._epoch() or self._expiry_read:
+            return
+        self._expiry_read = True
         for key, raw in list(self.rows.items()):
-            number = partition_for(key.encode(), self.partitions)
-            if number not in parts:
-                parts[number] = self._new()
-            parts[number].adopt(key, raw)
-        return parts
+            self.partition(partition_for(key.encode(), self.partitions)).adopt(key, raw)

@@ -302,6 +302,9 @@ def test_state_survives_a_rebuild_from_the_table_and_expires_by_time() -> None:
     assert rebuilt.admit(CONNECTIVITY, "a", "r", now=20) is not None
     assert guards.circuit_counts({0, 1, 2}, now=20) == {(CONNECTIVITY, "open"): 1}
     assert guards.circuit_counts({0, 1, 2} - {number}, now=20) == {}
+    rebuilt.state.flush(now=10 + FLAP.healthy_delay_s)
+    assert len(rows) == 2, "the rebuild has not read the flap rows' expiry: the sweep does"
+    guards.read_expiry()
     rebuilt.state.flush(now=10 + FLAP.healthy_delay_s - 1)
     assert len(rows) == 2
     rebuilt.state.flush(now=10 + FLAP.healthy_delay_s)

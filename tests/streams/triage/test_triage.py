@@ -179,6 +179,23 @@ def test_non_retryable_error_without_strategy_escalates_then_merges() -> None:
     assert isinstance(later, Escalate)
 
 
+def test_a_rebuild_expires_cooled_claims_once_the_sweep_has_read_them() -> None:
+    """The first batch after a restart does not wait for a scan of every claim."""
+    dedup = _dedup()
+    dedup.claim("S", "t", "r1", src())
+    dedup.release("S", "t", "r1", now=0)
+    dedup.state.flush(now=0)
+    claims = dedup.state.claim_rows
+    rebuilt = DedupState(dedup.state.seen_rows, claims, DEDUP, partitions=1)
+    part, later = rebuilt.partition(0), DEDUP.cooldown_s + 1
+    assert part.for_cluster(dedup.cluster).claim_of("S", "t", now=later) is None, "cooled"
+    part.flush(now=later)
+    assert len(claims) == 1, "its cooldown is not read yet"
+    rebuilt.read_claims()
+    part.flush(now=later)
+    assert claims == {}
+
+
 def test_expiry_forgets_expired_ids_and_cooled_claims_of_its_partition_only() -> None:
     seen: dict[str, bytes] = {}
     claims: dict[str, bytes] = {}
