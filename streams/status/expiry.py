@@ -7,8 +7,8 @@ the table (the State contract). A bucket is popped once its whole span is due, s
 leaves between its expiry and one bucket width plus one tick later, never before.
 
 The index lives in memory: the projection adds each row it turns terminal, and every
-assignment rebuilds it from the recovered table, in the background while the streams run
-(the agent's recovery callback starts it): expiry's only scan of every row, once per
+assignment rebuilds it from the recovered table, in the background from the first sweep on
+(so a restart's first batches do not wait for it): expiry's only scan of every row, once per
 assignment.
 """
 
