@@ -16,7 +16,7 @@ again at the takeover (the safe side).
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from faust.types import StreamT
 
@@ -57,7 +57,7 @@ class AdmissionOwner:
     def waiting(self) -> int:
         return 0 if self.book is None else len(self.book.waiting)
 
-    async def _serve(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _serve(self, stream: StreamT[bytes]) -> None:
         """Asks in batches (no table is written here, so Faust's take is safe: NOTES.md),
         decided in order and answered with one round of writes per batch: a storm's
         thousands of asks must not wait for one acknowledgement each."""
@@ -71,7 +71,6 @@ class AdmissionOwner:
                     log.error("admission: undecodable ask at offset %d skipped: %s",
                               event.message.offset, exc)  # fmt: skip
             await self._decide(asks)
-            yield None
 
     async def _decide(self, asks: list[tuple[Ask, int]]) -> None:
         async with self._lock:

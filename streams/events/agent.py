@@ -16,7 +16,6 @@ its Events is written again (a chronically failing object: about one line per re
 """
 
 import logging
-from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 from prometheus_client import Counter
@@ -46,7 +45,7 @@ class EventsAgent:
     def register(self) -> None:
         self.p.app.agent(self.p.topics.results, name="tmc-events")(self._publish)
 
-    async def _publish(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _publish(self, stream: StreamT[bytes]) -> None:
         host = self.p.settings.worker_id
         async for event in stream.events():
             msg = event.message
@@ -63,7 +62,6 @@ class EventsAgent:
                         await self.p.topics.events.send(key=msg.key, value=value)
                     else:
                         self._drop(correlated)
-            yield None
 
     def _drop(self, correlated: Correlated) -> None:
         self.dropped.labels("spam_filter").inc()

@@ -6,7 +6,6 @@ cluster, so they reach the worker that owns the recovery.
 """
 
 import logging
-from collections.abc import AsyncIterator
 
 from faust.types import StreamT
 
@@ -40,7 +39,7 @@ class RequestAgents:
         for name, topic in self.p.topics.requests.items():
             self.p.app.agent(topic, name=f"tmc-requests-{name}")(self._handle)
 
-    async def _handle(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _handle(self, stream: StreamT[bytes]) -> None:
         async for event in stream.events():
             headers = dict(header_pairs(event.message.headers))
             command = headers.get(COMMAND)
@@ -51,7 +50,6 @@ class RequestAgents:
                 await act(event.message.partition, cluster, recovery_id, reason)
             elif event.message.value:
                 await self._submit(event.message.value)
-            yield None
 
     async def _submit(self, value: bytes) -> None:
         recovery = self.p.results.decode(value)

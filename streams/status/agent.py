@@ -16,7 +16,6 @@ A record that would bring an expired row back is not projected (``Retention.is_l
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import cast
 
 import faust
@@ -141,7 +140,7 @@ class ResultsAgent:
             self._expired.inc(expired)
             log.debug("partition %d: %d terminal rows expired", partition, expired)
 
-    async def _merge(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _merge(self, stream: StreamT[bytes]) -> None:
         """Triage's merge notes, and this stage's own expiry ticks."""
         async for event in cast(faust.Stream[bytes], stream).noack().events():
             msg = event.message
@@ -152,7 +151,6 @@ class ResultsAgent:
                 for note in decode_notes(msg.value):
                     self._fold(batch, msg.partition, note)
             await self._add(batch, event)
-            yield None
 
     def _fold(self, batch: ProjectionBatch, partition: int, note: MergeNote) -> None:
         """A note's merges onto its row. No row: not projected yet (the projection picks the
@@ -164,7 +162,7 @@ class ResultsAgent:
             if merged != row:
                 batch.rows.setdefault(partition, {})[key] = merged
 
-    async def _project(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _project(self, stream: StreamT[bytes]) -> None:
         async for event in cast(faust.Stream[bytes], stream).noack().events():
             msg = event.message
             batch = self._batch()
@@ -179,7 +177,6 @@ class ResultsAgent:
                 self.apply(batch, incoming, msg.partition)
             batch.projected[msg.partition] = msg.offset
             await self._add(batch, event)
-            yield None
 
     def apply(self, batch: ProjectionBatch, incoming: RecoveryResult, partition: int) -> None:
         """``incoming`` projected onto its row and its cluster's summary, in ``batch``."""

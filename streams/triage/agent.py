@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator
 
 from faust.types import EventT, StreamT
 
@@ -153,7 +152,7 @@ class Triage:
                     key=notes[0].cluster.encode(), value=value, partition=partition
                 )
 
-    async def _endings(self, stream: StreamT[bytes]) -> AsyncIterator[None]:
+    async def _endings(self, stream: StreamT[bytes]) -> None:
         """A recovery that ended keeps its claim for the cooldown, then lets go: read from
         the results topic, whose event (on the cluster's partition) is current for the write."""
         async for event in stream.events():
@@ -164,7 +163,6 @@ class Triage:
             else:
                 if result.state.is_terminal:
                     await self._release(result, event.message.partition, event.message.offset)
-            yield None
 
     async def _release(self, result: RecoveryResult, partition: int, offset: int) -> None:
         """Let the claim go, and count the ending on the circuit breaker and flap record."""
