@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
+from collections import OrderedDict
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from schemas.catalog import SchemaName
@@ -21,15 +20,20 @@ class AvroRecord(Protocol):
 
 
 R = TypeVar("R", bound=AvroRecord)
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class RecordCodec(Generic[R]):
     """Records of one type <-> framed bytes, e.g. ``RecordCodec(TMCError)``.
 
-    ``memo``: how many recently decoded payloads to keep, so the same bytes decode once.
-    In the worker three agents read every results record, and a table's row is read again
-    until it changes; decoding is most of what reading costs. Records are immutable values,
-    so the agents share one safely. A payload that fails to decode is never kept.
+    ``memo``: how many recent (bytes, record) pairs to keep, both ways, so that the worker
+    converts a record once where it passes through its own stages. Bytes decode once: three
+    agents read every results record, and a table row is read again until it changes. A
+    record this codec encoded decodes from its bytes as itself, and encodes again to the same
+    bytes (the executor's results reach status as the objects it sent, and a row or summary
+    written is read back as it was). Records are immutable values, so sharing them is safe.
+    A payload that fails to decode is never kept.
     """
 
     def __init__(
@@ -45,18 +49,34 @@ class RecordCodec(Generic[R]):
         self.avro = AvroCodec(
             record_type.schema, framing=framing, registry=registry, subject=subject
         )
-        self._decode: Callable[[bytes], R] = (
-            lru_cache(maxsize=memo)(self._decode_fresh) if memo else self._decode_fresh
-        )
+        self._memo = memo
+        self._by_bytes: OrderedDict[bytes, R] = OrderedDict()
+        self._by_record: OrderedDict[int, tuple[R, bytes]] = OrderedDict()  # by id(record)
 
     def encode(self, record: R) -> bytes:
-        return self.avro.encode(to_avro(record))
+        kept = self._by_record.get(id(record))
+        if kept is not None and kept[0] is record:
+            return kept[1]
+        data = self.avro.encode(to_avro(record))
+        if self._memo:
+            self._keep(self._by_record, id(record), (record, data))
+            self._keep(self._by_bytes, data, record)
+        return data
 
     def decode(self, data: bytes) -> R:
-        return self._decode(data)
+        record = self._by_bytes.get(data)
+        if record is None:
+            record = from_avro(self.record_type, self.avro.decode(data))
+        if self._memo:
+            self._keep(self._by_bytes, data, record)
+        return record
 
-    def _decode_fresh(self, data: bytes) -> R:
-        return from_avro(self.record_type, self.avro.decode(data))
+    def _keep(self, kept: OrderedDict[K, V], key: K, value: V) -> None:
+        """``key`` as the newest of ``kept``, the oldest dropped past the memo's size."""
+        kept[key] = value
+        kept.move_to_end(key)
+        if len(kept) > self._memo:
+            kept.popitem(last=False)
 
     async def decode_async(self, data: bytes) -> R:
         return from_avro(self.record_type, await self.avro.decode_async(data))

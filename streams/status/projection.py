@@ -52,9 +52,12 @@ def is_newer(current: RecoveryResult, incoming: RecoveryResult) -> bool:
 
 
 def with_merges(row: RecoveryResult, ids: Iterable[str], count: int) -> RecoveryResult:
-    """``row`` knowing about merged errors ``ids`` (of ``count`` in all, ids may be capped)."""
+    """``row`` knowing about merged errors ``ids`` (of ``count`` in all, ids may be capped);
+    ``row`` itself when it knew them all, so the codec's memo still knows its bytes."""
     merged = _union(row.merged_error_ids, ids)
     total = max(row.merged_count, count, len(merged))
+    if merged == row.merged_error_ids and total == row.merged_count:
+        return row
     return dataclasses.replace(row, merged_error_ids=merged, merged_count=total)
 
 

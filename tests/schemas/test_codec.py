@@ -1,6 +1,7 @@
 """The codec: both framings, old writer versions, and a typed error for every way bytes go bad."""
 
 import copy
+import dataclasses
 import json
 import time
 import tracemalloc
@@ -326,6 +327,22 @@ def test_a_memo_decodes_the_same_bytes_once_and_keeps_only_the_newest() -> None:
     codec.decode(third)  # the memo holds two: the first is dropped
     assert codec.decode(first) == decoded
     assert codec.decode(first) is not decoded
+
+
+def test_a_memo_knows_the_records_it_encoded_both_ways() -> None:
+    codec = RecordCodec(RecoveryResult, memo=2)
+    record = recovery_result()
+    data = codec.encode(record)
+    assert codec.decode(bytes(data)) is record, "its bytes decode as the record itself"
+    assert codec.encode(record) is data, "encoded again: the same bytes, not a new encode"
+    equal = dataclasses.replace(record)
+    assert codec.encode(equal) == data, "an equal record encodes equal"
+    for n in range(2):
+        codec.encode(recovery_result(recovery_id=f"other-{n}"))
+    assert codec.encode(record) is not data, "past the memo's size it is encoded anew"
+    assert codec.encode(record) == data
+    plain = RecordCodec(RecoveryResult)
+    assert plain.decode(plain.encode(record)) is not record, "no memo: nothing kept"
 
 
 def test_a_memo_never_keeps_a_failure() -> None:

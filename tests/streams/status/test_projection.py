@@ -13,7 +13,7 @@ from schemas.records import (
     TMCError,
 )
 from streams.execution import lifecycle
-from streams.status.projection import project_row, project_summary
+from streams.status.projection import project_row, project_summary, with_merges
 from streams.testing.harness import unreachable
 from streams.triage import records
 
@@ -79,6 +79,17 @@ def test_merged_ids_are_a_union_even_from_stale_snapshots() -> None:
     assert row.state == S.IN_PROGRESS
     assert row.merged_error_ids == ("e2", "e3")
     assert row.merged_count == 2
+
+
+def test_a_newer_snapshot_with_no_merges_to_add_is_the_row_itself() -> None:
+    """The same object, so the results codec's memo still has its bytes to write."""
+    pending = _pending()
+    running = _then(pending, RecoveryState.IN_PROGRESS)
+    assert project_row(pending, running) is running
+    assert with_merges(running, (), 0) is running
+    merged = with_merges(running, ("e1",), 1)
+    assert merged.merged_error_ids == ("e1",)
+    assert with_merges(merged, ("e1",), 1) is merged
 
 
 def test_cluster_summary_tracks_active_counts_and_last_outcome() -> None:
