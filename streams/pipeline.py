@@ -71,8 +71,9 @@ from streams.triage.dedup import DedupState
 
 log = logging.getLogger(__name__)
 
-#: Results and summaries decoded recently, kept by their bytes: the results topic's three
-#: agents each read every record, a few milliseconds apart.
+#: Results and summaries converted recently, kept both ways (RecordCodec's memo): the results
+#: topic's three agents each read every record a few milliseconds after the executor wrote it,
+#: and status reads back the rows and summaries it wrote.
 DECODED_KEPT = 4096
 
 
