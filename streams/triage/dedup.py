@@ -99,7 +99,7 @@ class PartitionDedup:
         heapq.heappush(self._row_expiry, (row.expires, key))
 
     def adopt_claim(self, key: str, raw: bytes) -> None:
-        """Track a stored claim's expiry and unsent merges (when the state is rebuilt)."""
+        """Track a stored claim's cooldown for expiry (when the sweep reads the claims)."""
         claim = TargetClaim.decode(raw)
         if claim.cooldown_until is not None:
             heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))

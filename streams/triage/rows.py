@@ -91,27 +91,28 @@ class SeenIndex:
 def seen_index(raw: bytes) -> SeenIndex:
     """The row's keys without decoding its entries: a restart reads every row the table
     holds (a million event ids), and most are never looked up before they expire."""
-    reader = _Reader(raw, SEEN_FORMAT, "seen")
-    (expires,) = reader.fixed(_EXPIRES)
-    strings = [reader.string() for _ in range(reader.count())]
-    keys: list[str] = []
-    for _ in range(reader.count()):
-        cluster, ids = reader.group(strings)
-        prefix = row_key(cluster, "")
-        keys += [prefix + event_id for event_id in ids]
+    expires, _, groups, _ = _read_seen(raw)
+    keys = [row_key(cluster, event_id) for cluster, ids in groups for event_id in ids]
     return SeenIndex(expires, keys)
 
 
 def decode_seen(raw: bytes) -> Iterator[SeenEntry]:
     """Every entry of a seen row, its clusters' entries together."""
-    reader = _Reader(raw, SEEN_FORMAT, "seen")
-    reader.fixed(_EXPIRES)
-    strings = [reader.string() for _ in range(reader.count())]
-    groups = [reader.group(strings) for _ in range(reader.count())]
-    entries = _ENTRY.iter_unpack(raw[reader.at :])
+    _, strings, groups, fixed_at = _read_seen(raw)
+    entries = _ENTRY.iter_unpack(raw[fixed_at:])
     for cluster, ids in groups:
         for event_id, (recovery, topic, offset, expires) in zip(ids, entries, strict=False):
             yield SeenEntry(cluster, event_id, strings[recovery], strings[topic], offset, expires)
+
+
+def _read_seen(raw: bytes) -> tuple[float, list[str], list[tuple[str, list[str]]], int]:
+    """A seen row's latest expiry, string table, cluster groups, and where the entries'
+    fixed parts start."""
+    reader = _Reader(raw, SEEN_FORMAT, "seen")
+    (expires,) = reader.fixed(_EXPIRES)
+    strings = [reader.string() for _ in range(reader.count())]
+    groups = [reader.group(strings) for _ in range(reader.count())]
+    return expires, strings, groups, reader.at
 
 
 @dataclass(frozen=True, slots=True)
