@@ -12,6 +12,7 @@ from typing import cast
 
 import faust
 from faust.types import EventT, StreamT
+from prometheus_client import Gauge
 
 from streams.context import Shared, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
@@ -27,6 +28,7 @@ class IngestAgents:
     def __init__(self, pipeline: Shared, triage: Triage) -> None:
         self.p = pipeline
         self.triage = triage
+        self._lag_gauges: dict[int, Gauge] = {}  # partition -> its labelled gauge, looked up once
 
     def register(self) -> None:
         app, topics = self.p.app, self.p.topics
@@ -56,8 +58,12 @@ class IngestAgents:
         """Where a record is read, the consumer knows its partition's end: no extra request."""
         msg = event.message
         lag = consumer_lag(self.p.app.consumer.highwater(msg.tp), msg.offset)
-        if lag is not None:
-            self.p.metrics.lag.labels(str(msg.partition)).set(lag)
+        if lag is None:
+            return
+        gauge = self._lag_gauges.get(msg.partition)
+        if gauge is None:
+            gauge = self._lag_gauges[msg.partition] = self.p.metrics.lag.labels(str(msg.partition))
+        gauge.set(lag)
 
     async def _admit(self, event: EventT[bytes], forward: bool) -> list[Outgoing]:
         msg = event.message
