@@ -1,0 +1,85 @@
+"""A fetched batch delivered under one guard keeps Faust's per-record rules
+(streams/batch_delivery.py).
+
+Pure logic: the app's own consumer, never started, with a recording callback in place of the
+conductor. Rebalances on a real broker are covered by the pipeline tests.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from faust.types import TP, Message
+
+from streams.app import create_app
+from streams.batch_delivery import BatchDeliveryConsumer
+from streams.config import ServiceSettings
+
+TOPIC = "tmc.errors"
+
+
+def message(partition: int, offset: int) -> tuple[TP, Message]:
+    tp = TP(TOPIC, partition)
+    return tp, Message(TOPIC, partition, offset, 0.0, 0, [], b"k", b"v", None, tp=tp)
+
+
+@pytest.fixture
+def consumer() -> BatchDeliveryConsumer:
+    made = create_app(ServiceSettings()).consumer
+    assert isinstance(made, BatchDeliveryConsumer)
+    return made
+
+
+def recording(
+    consumer: BatchDeliveryConsumer, then: Callable[[int], None] = lambda count: None
+) -> list[tuple[int, int]]:
+    """Replace the conductor: note each delivered (partition, offset), then call ``then``."""
+    delivered: list[tuple[int, int]] = []
+
+    async def callback(msg: Message) -> None:
+        delivered.append((msg.partition, msg.offset))
+        then(len(delivered))
+
+    consumer.callback = callback
+    return delivered
+
+
+async def test_delivers_the_batch_in_order_and_notes_read_offsets(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    delivered = recording(consumer)
+    await consumer._deliver([message(0, 5), message(1, 9), message(0, 6)])
+    assert delivered == [(0, 5), (1, 9), (0, 6)]
+    assert consumer._read_offset[TP(TOPIC, 0)] == 6
+    assert consumer._read_offset[TP(TOPIC, 1)] == 9
+
+
+async def test_skips_a_record_before_the_read_offset(consumer: BatchDeliveryConsumer) -> None:
+    """A re-fetch after a seek: what was already delivered is not delivered twice."""
+    delivered = recording(consumer)
+    consumer._read_offset[TP(TOPIC, 0)] = 7
+    await consumer._deliver([message(0, 6), message(0, 7), message(0, 8)])
+    assert delivered == [(0, 7), (0, 8)]
+
+
+async def test_stops_at_the_first_record_after_the_flow_stops(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    def stop_at_second(count: int) -> None:
+        if count == 2:
+            consumer.stop_flow()
+
+    delivered = recording(consumer, stop_at_second)
+    await consumer._deliver([message(0, offset) for offset in range(5)])
+    assert delivered == [(0, 0), (0, 1)]
+    assert consumer._read_offset[TP(TOPIC, 0)] == 1
+
+
+async def test_stops_when_the_generation_moves_on(consumer: BatchDeliveryConsumer) -> None:
+    app = consumer.app
+
+    def rebalance_at_first(count: int) -> None:
+        app.consumer_generation_id += 1
+
+    delivered = recording(consumer, rebalance_at_first)
+    await consumer._deliver([message(2, offset) for offset in range(3)])
+    assert delivered == [(2, 0)]
