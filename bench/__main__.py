@@ -12,7 +12,7 @@ import time
 from bench.report import RESULTS, table
 
 #: Every benchmark, in the order they run: ``python -m bench.<name>`` with its defaults.
-BENCHMARKS = ["codec", "storm", "latency", "restart", "footprint", "fleet_storm"]
+BENCHMARKS = ["codec", "faust_floor", "storm", "latency", "restart", "footprint", "fleet_storm"]
 
 #: Arguments of ``--quick``: the small storm only, shorter latency steps.
 QUICK = {
