@@ -33,6 +33,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from confluent_kafka import KafkaError, Message, Producer
 
 from bench import report
@@ -98,11 +99,15 @@ PRODUCERS = {
 
 
 async def committed(bootstrap: str, group: str, topic: str) -> dict[TopicPartition, int]:
+    """The group's committed offsets on ``topic``; none while the broker has no coordinator
+    for a group that is still joining."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
         return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    except GroupCoordinatorNotAvailableError:
+        return {}
     finally:
         await admin.close()
 
