@@ -30,9 +30,11 @@ class BatchDeliveryConsumer(driver.Consumer):
                 await self.sleep(0)  # getmany may return at once, again and again
                 if self.should_stop:
                     break
+                generation = self.app.consumer_generation_id
                 batch = [pair async for pair in self.getmany(timeout=1.0)]
                 if batch:
-                    await self.wait_first(self._deliver(batch), self.suspend_flow.wait())
+                    delivery = self._deliver(batch, generation)
+                    await self.wait_first(delivery, self.suspend_flow.wait())
         except self.consumer_stopped_errors:
             if not self.transport.app.should_stop:
                 raise
@@ -44,8 +46,9 @@ class BatchDeliveryConsumer(driver.Consumer):
             self.log.exception("Drain messages raised: %r", exc)
             raise
 
-    async def _deliver(self, batch: Sequence[tuple[TP, Message]]) -> None:
-        generation = self.app.consumer_generation_id
+    async def _deliver(self, batch: Sequence[tuple[TP, Message]], generation: int) -> None:
+        """Hand each record to the conductor while the group is still in ``generation`` (the
+        one before the fetch: a batch fetched across a rebalance is dropped and fetched again)."""
         read_offset = self._read_offset
         acks_enabled_for = self.app.topics.acks_enabled_for
         for delivered, (tp, message) in enumerate(batch):

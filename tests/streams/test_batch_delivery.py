@@ -29,6 +29,11 @@ def consumer() -> BatchDeliveryConsumer:
     return made
 
 
+def generation(consumer: BatchDeliveryConsumer) -> int:
+    current: int = consumer.app.consumer_generation_id
+    return current
+
+
 def recording(
     consumer: BatchDeliveryConsumer, then: Callable[[int], None] = lambda count: None
 ) -> list[tuple[int, int]]:
@@ -47,7 +52,7 @@ async def test_delivers_the_batch_in_order_and_notes_read_offsets(
     consumer: BatchDeliveryConsumer,
 ) -> None:
     delivered = recording(consumer)
-    await consumer._deliver([message(0, 5), message(1, 9), message(0, 6)])
+    await consumer._deliver([message(0, 5), message(1, 9), message(0, 6)], generation(consumer))
     assert delivered == [(0, 5), (1, 9), (0, 6)]
     assert consumer._read_offset[TP(TOPIC, 0)] == 6
     assert consumer._read_offset[TP(TOPIC, 1)] == 9
@@ -57,7 +62,7 @@ async def test_skips_a_record_before_the_read_offset(consumer: BatchDeliveryCons
     """A re-fetch after a seek: what was already delivered is not delivered twice."""
     delivered = recording(consumer)
     consumer._read_offset[TP(TOPIC, 0)] = 7
-    await consumer._deliver([message(0, 6), message(0, 7), message(0, 8)])
+    await consumer._deliver([message(0, 6), message(0, 7), message(0, 8)], generation(consumer))
     assert delivered == [(0, 7), (0, 8)]
 
 
@@ -69,7 +74,7 @@ async def test_stops_at_the_first_record_after_the_flow_stops(
             consumer.stop_flow()
 
     delivered = recording(consumer, stop_at_second)
-    await consumer._deliver([message(0, offset) for offset in range(5)])
+    await consumer._deliver([message(0, offset) for offset in range(5)], generation(consumer))
     assert delivered == [(0, 0), (0, 1)]
     assert consumer._read_offset[TP(TOPIC, 0)] == 1
 
@@ -81,5 +86,15 @@ async def test_stops_when_the_generation_moves_on(consumer: BatchDeliveryConsume
         app.consumer_generation_id += 1
 
     delivered = recording(consumer, rebalance_at_first)
-    await consumer._deliver([message(2, offset) for offset in range(3)])
+    await consumer._deliver([message(2, offset) for offset in range(3)], generation(consumer))
     assert delivered == [(2, 0)]
+
+
+async def test_a_batch_fetched_in_an_older_generation_is_not_delivered(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    delivered = recording(consumer)
+    fetched_in = generation(consumer)
+    consumer.app.consumer_generation_id += 1
+    await consumer._deliver([message(0, 0), message(1, 0)], fetched_in)
+    assert delivered == []
