@@ -1,6 +1,5 @@
 """Faust's own floor: a worker-configured Faust agent that does nothing, or only forwards each
-record, beside the raw aiokafka passthrough, with Faust's stock record delivery and with ours
-(streams/batch_delivery.py).
+record, beside the raw aiokafka passthrough in the same run.
 
 Every error the pipeline reads is one Faust event, so what an empty agent costs per record
 bounds any pipeline figure measured against raw aiokafka (bench.storm). Each agent runs in a
@@ -24,7 +23,6 @@ from pathlib import Path
 import uvloop
 from aiokafka.admin import NewTopic
 from faust import Worker
-from faust.transport.drivers import aiokafka as stock
 from faust.types import StreamT
 
 from bench import report
@@ -37,18 +35,16 @@ from streams.config import ServiceSettings
 from streams.testing.harness import broker, create_topics, unreachable
 
 AGENTS = ("noop", "forward")
-DELIVERIES = ("stock", "batch")
 
 
 @dataclass(frozen=True)
 class FloorRun:
     agent: str
-    delivery: str
     rate: float  # records/s, produced to committed
     cpu_ms: float  # the agent process's CPU per record
 
 
-def run_agent(bootstrap: str, source: str, sink: str, agent: str, delivery: str) -> None:
+def run_agent(bootstrap: str, source: str, sink: str, agent: str) -> None:
     """The agent process: ``create_app``'s settings, an agent on ``source``, until SIGTERM."""
     settings = ServiceSettings.model_validate({
         "store": "memory",
@@ -57,8 +53,6 @@ def run_agent(bootstrap: str, source: str, sink: str, agent: str, delivery: str)
         "topics": {"partitions": PARTITIONS, "replication_factor": 1},
     })  # fmt: skip
     app = create_app(settings)
-    if delivery == "stock":
-        app.transport = stock.Transport(app.conf.broker_consumer, app)
     out = app.topic(sink)
 
     async def consume(stream: StreamT[bytes]) -> None:
@@ -73,23 +67,21 @@ def run_agent(bootstrap: str, source: str, sink: str, agent: str, delivery: str)
     worker.execute_from_commandline()
 
 
-def start_agent(
-    bootstrap: str, source: str, sink: str, agent: str, delivery: str
-) -> subprocess.Popen[bytes]:
+def start_agent(bootstrap: str, source: str, sink: str, agent: str) -> subprocess.Popen[bytes]:
     """This module again, as the agent process (output in a temp file)."""
-    command = [sys.executable, "-m", "bench.faust_floor", "--agent", agent, "--delivery", delivery,
+    command = [sys.executable, "-m", "bench.faust_floor", "--agent", agent,
                "--bootstrap", bootstrap, "--source", source, "--sink", sink]  # fmt: skip
     log = Path(tempfile.gettempdir()) / f"bench-floor-{source}.log"
     with log.open("w") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
 
-async def measure(bootstrap: str, records: Records, agent: str, delivery: str) -> FloorRun:
+async def measure(bootstrap: str, records: Records, agent: str) -> FloorRun:
     """One agent process: a few warm-up records (joined and committing), then the clock."""
     run = uuid.uuid4().hex[:8]
     source, sink = f"floor.in.{run}", f"floor.out.{run}"
     await create_topics(bootstrap, [NewTopic(t, PARTITIONS, 1) for t in (source, sink)])
-    proc = start_agent(bootstrap, source, sink, agent, delivery)
+    proc = start_agent(bootstrap, source, sink, agent)
     group = f"floor-{source}"
     try:
         warmup = [(f"warm-{p}".encode(), b"") for p in range(PARTITIONS * 4)]
@@ -104,7 +96,7 @@ async def measure(bootstrap: str, records: Records, agent: str, delivery: str) -
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-    return FloorRun(agent, delivery, rate, cpu_ms)
+    return FloorRun(agent, rate, cpu_ms)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -117,18 +109,14 @@ async def main(args: argparse.Namespace) -> None:
             raw = await raw_passthrough(bootstrap, records)
             print(f"raw aiokafka passthrough: {raw:,.0f} records/s", flush=True)
             for agent in AGENTS:
-                for delivery in DELIVERIES:
-                    done = await measure(bootstrap, records, agent, delivery)
-                    runs.append(done)
-                    figures.append(
-                        Figure(f"faust {agent} agent, {delivery} delivery", done.rate, raw,
-                               "records/s")
-                    )  # fmt: skip
-                    print(
-                        f"faust {agent} agent, {delivery} delivery: {done.rate:,.0f} records/s "
-                        f"({done.rate / raw:.3f}x raw), {done.cpu_ms:.3f} ms CPU per record",
-                        flush=True,
-                    )
+                done = await measure(bootstrap, records, agent)
+                runs.append(done)
+                figures.append(Figure(f"faust {agent} agent", done.rate, raw, "records/s"))
+                print(
+                    f"faust {agent} agent: {done.rate:,.0f} records/s ({done.rate / raw:.3f}x "
+                    f"raw), {done.cpu_ms:.3f} ms CPU per record",
+                    flush=True,
+                )
     command = " ".join(["python -m bench.faust_floor", *sys.argv[1:]])
     written = report.write("faust_floor", command, figures, {"runs": [asdict(run) for run in runs]})
     print(f"\nwritten to {written}")
@@ -141,13 +129,12 @@ def cli() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--agent", choices=AGENTS, help=argparse.SUPPRESS)
-    parser.add_argument("--delivery", choices=DELIVERIES, help=argparse.SUPPRESS)
     for name in ("--bootstrap", "--source", "--sink"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.agent:
         sys.argv = sys.argv[:1]  # the worker parses the command line again
-        run_agent(args.bootstrap, args.source, args.sink, args.agent, args.delivery)
+        run_agent(args.bootstrap, args.source, args.sink, args.agent)
     else:
         asyncio.run(main(args))
 

@@ -11,13 +11,10 @@ tell its own previous incarnation from another worker holding its instance id
 
 import os
 import socket
-from collections.abc import Iterable
 from datetime import timedelta
 
 import faust
-from mode import ServiceT
 
-from streams.batch_delivery import BatchDeliveryTransport
 from streams.config import ServiceSettings
 from streams.partitioning import cluster_partitioner
 from streams.quiet_logs import rate_limited_logging
@@ -44,23 +41,9 @@ def broker_urls(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",")]
 
 
-class RecoveryApp(faust.App):
-    """Faust's app without Faust's ``Monitor`` among its sensors.
-
-    The Monitor keeps statistics for Faust's web views (off here: the worker serves its own
-    metrics) and is called for every record read, event, send and table write: about 2% of a
-    storm's CPU in a profile. It still exists for the consumer's direct calls (end offsets,
-    commits), which are per fetch, not per record."""
-
-    def on_init_dependencies(self) -> Iterable[ServiceT]:
-        dependencies = super().on_init_dependencies()
-        self.sensors.remove(self.monitor)
-        return dependencies
-
-
 def create_app(settings: ServiceSettings) -> faust.App:
     kafka = settings.kafka
-    app = RecoveryApp(
+    return faust.App(
         kafka.group_id,
         broker=broker_urls(kafka.bootstrap_servers),
         broker_client_id=client_id(),
@@ -91,5 +74,3 @@ def create_app(settings: ServiceSettings) -> faust.App:
         value_serializer="raw",
         logging_config=rate_limited_logging(),
     )
-    app.transport = BatchDeliveryTransport(app.conf.broker_consumer, app)
-    return app
