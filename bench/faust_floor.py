@@ -20,9 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import uvloop
 from aiokafka.admin import NewTopic
-from faust import Worker
 from faust.types import StreamT
 
 from bench import report
@@ -32,6 +30,7 @@ from bench.report import Figure
 from bench.storm import caught_up, end_offsets
 from streams.app import create_app
 from streams.config import ServiceSettings
+from streams.pipeline import run_app
 from streams.testing.harness import broker, create_topics, unreachable
 
 AGENTS = ("noop", "forward")
@@ -61,10 +60,7 @@ def run_agent(bootstrap: str, source: str, sink: str, agent: str) -> None:
                 await out.send(key=event.key, value=event.value)
 
     app.agent(app.topic(source), name="floor")(consume)
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    worker = Worker(app, loglevel="warning")
-    worker.spinner = None
-    worker.execute_from_commandline()
+    run_app(app, loglevel="warning")
 
 
 def start_agent(bootstrap: str, source: str, sink: str, agent: str) -> subprocess.Popen[bytes]:

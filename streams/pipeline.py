@@ -26,6 +26,7 @@ from typing import Any
 import faust
 import uvloop
 from faust.types import TP
+from mode import ServiceT
 
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ClusterStatus, RecoveryResult, TMCError
@@ -391,18 +392,22 @@ class Worker(faust.Worker):
 
 
 def run(service: RecoveryService, loglevel: str = "info") -> None:
-    """Run the worker until SIGTERM/SIGINT; exits the process like any Faust worker.
-
-    uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
-    and tasks, where it is several times cheaper than the default loop."""
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    """Run the worker until SIGTERM/SIGINT; exits the process like any Faust worker."""
     # The API starts before the app, so it answers /livez while the app joins and recovers;
     # between them, the app waits for the configuration in force (streams/runtime_config/gate.py)
     # and for the silences (streams/silences/view.py).
     api = [] if service.api is None else [service.api]
-    worker = Worker(
-        service.app, *api, service.starting_config, service.silences_first, loglevel=loglevel
-    )
+    run_app(service.app, *api, service.starting_config, service.silences_first, loglevel=loglevel)
+
+
+def run_app(app: faust.App, *services: ServiceT, loglevel: str) -> None:
+    """Run ``app`` and ``services`` in a Faust worker as a service runs: on uvloop, without
+    the terminal spinner. Exits the process.
+
+    uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
+    and tasks, where it is several times cheaper than the default loop."""
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    worker = Worker(app, *services, loglevel=loglevel)
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
     # debug line of aiokafka gets built: a measurable cost, and a service has no terminal.
     worker.spinner = None
