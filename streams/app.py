@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import faust
 
+from streams.batch_delivery import BatchDeliveryTransport
 from streams.config import ServiceSettings
 from streams.partitioning import cluster_partitioner
 from streams.quiet_logs import rate_limited_logging
@@ -43,7 +44,7 @@ def broker_urls(bootstrap_servers: str) -> list[str]:
 
 def create_app(settings: ServiceSettings) -> faust.App:
     kafka = settings.kafka
-    return faust.App(
+    app = faust.App(
         kafka.group_id,
         broker=broker_urls(kafka.bootstrap_servers),
         broker_client_id=client_id(),
@@ -74,3 +75,5 @@ def create_app(settings: ServiceSettings) -> faust.App:
         value_serializer="raw",
         logging_config=rate_limited_logging(),
     )
+    app.transport = BatchDeliveryTransport(app.conf.broker_consumer, app)
+    return app

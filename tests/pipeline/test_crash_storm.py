@@ -1,4 +1,6 @@
-"""SIGKILL the worker at random moments of a storm, several times, and check the promises:
+"""Workers die, join and leave in the middle of a storm; the storm's promises still hold.
+
+SIGKILL the worker at random moments of a storm, several times, and check the promises:
 
 - every recovery has exactly one terminal record on the results topic, and nothing after it;
 - no recovery acted on its cluster after its terminal record existed (the fleet simulator
@@ -7,20 +9,28 @@
 
 The kill lands wherever it lands: between a result and its projection, between a dedup write
 and its offset commit, mid-attempt. The seed is printed, so a failure can be replayed.
+
+A restarted worker takes its predecessor's place under the same static member id, so the
+kills rarely rebalance a worker that is reading. A second test does that on purpose: a worker
+joins, then leaves, while the first reads a storm. Each rebalance stops the flow with fetched
+records in hand and seeks back to the committed offsets; a record dropped there and never
+fetched again would be acked over by the next record's gap, and never triaged.
 """
 
 import asyncio
 import os
 import random
+import re
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from schemas.records import RecoveryResult
+from schemas.records import RecoveryResult, TMCError
 from strategies.simulator import FleetSimulator
 from strategies.simulator.faults import FaultMode
 from streams.testing.harness import (
@@ -42,6 +52,29 @@ TARGETS = 40
 WAVES = 4  # a kill after each wave but the last
 PER_WAVE = 1_500
 RESENDS = 0.1  # exact resends (same event id) within the storm
+CHURN_CHUNKS = 60  # the churn storm is emitted in chunks, a pause apart, while workers churn
+PER_CHUNK = 150
+
+
+def storm(rng: random.Random, names: list[str], size: int) -> list[TMCError]:
+    """``size`` errors on random targets, plus exact resends of some of them, shuffled."""
+    errors = [unreachable(rng.choice(names)) for _ in range(size)]
+    errors += [replace(e) for e in rng.sample(errors, int(size * RESENDS))]
+    rng.shuffle(errors)
+    return errors
+
+
+def settled(targets: int, unique: int) -> Callable[[dict[str, RecoveryResult]], bool]:
+    """Every target's recovery has ended and every unique error started or merged into one."""
+
+    def check(rows: dict[str, RecoveryResult]) -> bool:
+        return (
+            len(rows) >= targets
+            and all(r.state.is_terminal for r in rows.values())
+            and sum(r.merged_count for r in rows.values()) + len(rows) >= unique
+        )
+
+    return check
 
 
 async def published_by_id(env: PipelineEnv) -> dict[str, list[tuple[float, RecoveryResult]]]:
@@ -82,12 +115,7 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
     print(f"crash storm seed {seed} (TMC_CRASH_SEED={seed} replays the same storm)")
     rng = random.Random(seed)
     names = [f"crash-{i}" for i in range(TARGETS)]
-    waves = []
-    for _ in range(WAVES):
-        wave = [unreachable(rng.choice(names)) for _ in range(PER_WAVE)]
-        wave += [replace(e) for e in rng.sample(wave, int(PER_WAVE * RESENDS))]
-        rng.shuffle(wave)
-        waves.append(wave)
+    waves = [storm(rng, names, PER_WAVE) for _ in range(WAVES)]
     unique = {e.event_id: e.cluster_name for wave in waves for e in wave}
     targets_hit = set(unique.values())
 
@@ -106,16 +134,9 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
                 if number < WAVES - 1:
                     await asyncio.sleep(rng.uniform(0.2, 4.0))
                     assert await asyncio.to_thread(worker.stop, signal.SIGKILL) == -9
-
-            def settled(rows: dict[str, RecoveryResult]) -> bool:
-                return (
-                    len(rows) >= len(targets_hit)
-                    and all(r.state.is_terminal for r in rows.values())
-                    and sum(r.merged_count for r in rows.values()) + len(rows) >= len(unique)
-                )
-
             try:
-                rows = await wait_for_table(env, settled, within_s=180, workers=(logs[-1],))
+                done = settled(len(targets_hit), len(unique))
+                rows = await wait_for_table(env, done, within_s=180, workers=(logs[-1],))
             except AssertionError as exc:
                 raise AssertionError(f"{await merge_deficits(env, unique)}\n{exc}") from None
             await asyncio.sleep(2)  # anything a zombie attempt would still do shows up now
@@ -139,5 +160,48 @@ async def test_random_sigkills_during_a_storm_keep_every_promise(
         endings = [i for i, s in enumerate(states) if s.is_terminal]
         assert len(endings) == 1, f"{rid}: {len(endings)} terminal records: {states}"
         assert endings[0] == len(states) - 1, f"{rid}: records after its ending: {states}"
+    merged = sum(r.merged_count for r in rows.values())
+    assert merged + len(rows) == len(unique), "each unique error started or merged, once"
+
+
+async def test_workers_joining_and_leaving_mid_storm_lose_no_error(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    rng = random.Random()
+    names = [f"churn-{i}" for i in range(TARGETS)]
+    errors = storm(rng, names, CHURN_CHUNKS * PER_CHUNK)
+    unique = {e.event_id: e.cluster_name for e in errors}
+    step = len(errors) // CHURN_CHUNKS + 1
+    async with FleetSimulator(names) as fleet:
+        env = PipelineEnv(kafka_bootstrap, fleet.fleet_path, tmp_path, partitions=6)
+        first = WorkerProcess(env.config("w1", dedup={"cooldown_s": 600}), tmp_path / "w1.log")
+        second = WorkerProcess(env.config("w2", dedup={"cooldown_s": 600}), tmp_path / "w2.log")
+        try:
+            await first.start().ready()
+
+            async def emit_in_chunks() -> None:
+                for start in range(0, len(errors), step):
+                    await emit(env.bootstrap, env.topics["errors"], errors[start : start + step])
+                    await asyncio.sleep(0.2)
+
+            emitting = asyncio.create_task(emit_in_chunks())
+            await second.start().ready()  # joins: the first worker rebalances mid-storm
+            await asyncio.sleep(2)
+            assert await asyncio.to_thread(second.stop) == 0, second.tail()  # leaves: again
+            await emitting
+            done = settled(len(set(unique.values())), len(unique))
+            try:
+                rows = await wait_for_table(env, done, within_s=180, workers=(first,))
+            except AssertionError as exc:
+                raise AssertionError(f"{await merge_deficits(env, unique)}\n{exc}") from None
+            resumes = re.findall(r"resumed \d+ recoveries on partitions \[(\d?)", first.text())
+            assert len(resumes) >= 3, "the first worker rebalanced as the second joined, left"
+            joined = re.findall(r"resumed \d+ recoveries on partitions \[(\d?)", second.text())
+            assert any(joined), "the second worker owned partitions for a while"
+        finally:
+            for worker in (first, second):
+                worker.stop(signal.SIGKILL)
+
+    assert len(rows) == len(set(unique.values())), "one recovery per target"
     merged = sum(r.merged_count for r in rows.values())
     assert merged + len(rows) == len(unique), "each unique error started or merged, once"

@@ -1,0 +1,189 @@
+"""A fetched batch delivered under one guard keeps Faust's per-record rules
+(streams/batch_delivery.py).
+
+Pure logic: the app's own consumer, never started, with a recording callback in place of the
+conductor. Rebalances on a real broker are covered by the pipeline tests.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from faust.types import TP, Message
+
+from streams.app import create_app
+from streams.batch_delivery import BatchDeliveryConsumer
+from streams.config import ServiceSettings
+
+TOPIC = "tmc.errors"
+
+
+def message(partition: int, offset: int) -> tuple[TP, Message]:
+    tp = TP(TOPIC, partition)
+    return tp, Message(TOPIC, partition, offset, 0.0, 0, [], b"k", b"v", None, tp=tp)
+
+
+@pytest.fixture
+async def consumer() -> BatchDeliveryConsumer:
+    """Made in the test's event loop, which the consumer's own tasks then run in."""
+    made = create_app(ServiceSettings()).consumer
+    assert isinstance(made, BatchDeliveryConsumer)
+    return made
+
+
+def generation(consumer: BatchDeliveryConsumer) -> int:
+    current: int = consumer.app.consumer_generation_id
+    return current
+
+
+def recording(
+    consumer: BatchDeliveryConsumer, then: Callable[[int], None] = lambda count: None
+) -> list[tuple[int, int]]:
+    """Replace the conductor: note each delivered (partition, offset), then call ``then``."""
+    delivered: list[tuple[int, int]] = []
+
+    async def callback(msg: Message) -> None:
+        delivered.append((msg.partition, msg.offset))
+        then(len(delivered))
+
+    consumer.callback = callback
+    return delivered
+
+
+async def test_delivers_the_batch_in_order_and_notes_read_offsets(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    delivered = recording(consumer)
+    await consumer._deliver([message(0, 5), message(1, 9), message(0, 6)], generation(consumer))
+    assert delivered == [(0, 5), (1, 9), (0, 6)]
+    assert consumer._read_offset[TP(TOPIC, 0)] == 6
+    assert consumer._read_offset[TP(TOPIC, 1)] == 9
+
+
+async def test_skips_a_record_before_the_read_offset(consumer: BatchDeliveryConsumer) -> None:
+    """A re-fetch after a seek: what was already delivered is not delivered twice."""
+    delivered = recording(consumer)
+    consumer._read_offset[TP(TOPIC, 0)] = 7
+    await consumer._deliver([message(0, 6), message(0, 7), message(0, 8)], generation(consumer))
+    assert delivered == [(0, 7), (0, 8)]
+
+
+async def test_stops_at_the_first_record_after_the_flow_stops(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    def stop_at_second(count: int) -> None:
+        if count == 2:
+            consumer.stop_flow()
+
+    delivered = recording(consumer, stop_at_second)
+    await consumer._deliver([message(0, offset) for offset in range(5)], generation(consumer))
+    assert delivered == [(0, 0), (0, 1)]
+    assert consumer._read_offset[TP(TOPIC, 0)] == 1
+
+
+async def test_stops_when_the_generation_moves_on(consumer: BatchDeliveryConsumer) -> None:
+    app = consumer.app
+
+    def rebalance_at_first(count: int) -> None:
+        app.consumer_generation_id += 1
+
+    delivered = recording(consumer, rebalance_at_first)
+    await consumer._deliver([message(2, offset) for offset in range(3)], generation(consumer))
+    assert delivered == [(2, 0)]
+
+
+async def test_a_batch_fetched_in_an_older_generation_is_not_delivered(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    delivered = recording(consumer)
+    fetched_in = generation(consumer)
+    consumer.app.consumer_generation_id += 1
+    await consumer._deliver([message(0, 0), message(1, 0)], fetched_in)
+    assert delivered == []
+
+
+async def test_a_fetch_that_waited_out_a_rebalance_is_delivered(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch waits while the flow is stopped; when it returns, the rebalance has sought to
+    the committed offsets and its records belong to the new generation. Nothing fetches them
+    again, so dropping them would lose them."""
+    app = consumer.app
+
+    async def fetch_across_a_rebalance(**_: float) -> AsyncIterator[tuple[TP, Message]]:
+        app.consumer_generation_id += 1
+        for pair in [message(0, 3), message(0, 4)]:
+            yield pair
+
+    monkeypatch.setattr(consumer, "getmany", fetch_across_a_rebalance)
+    delivered = recording(consumer)
+    await consumer._deliver(*await consumer._fetch())
+    assert delivered == [(0, 3), (0, 4)]
+
+
+def fetching(
+    consumer: BatchDeliveryConsumer,
+    monkeypatch: pytest.MonkeyPatch,
+    records: list[tuple[TP, Message]],
+    during: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Replace the broker fetch: ``during`` runs inside it, then ``records`` come back."""
+
+    async def fetch(**_: float) -> AsyncIterator[tuple[TP, Message]]:
+        if during is not None:
+            await during()
+        for pair in records:
+            yield pair
+
+    monkeypatch.setattr(consumer, "getmany", fetch)
+
+
+def seeks_seeing(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch, delivered: list[int]
+) -> list[list[int]]:
+    """Replace the broker seek: each seek notes what had been delivered when it moved."""
+    seen: list[list[int]] = []
+
+    async def seek_to_committed() -> dict[TP, int]:
+        seen.append(list(delivered))
+        return {}
+
+    monkeypatch.setattr(consumer, "seek_to_committed", seek_to_committed)
+    return seen
+
+
+async def test_a_seek_waits_until_the_batch_in_hand_is_delivered(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seek resets the read offsets: a record fetched before it and delivered after it would
+    make Faust ack the records in between as a gap, unread."""
+    fetching(consumer, monkeypatch, [message(0, 3), message(0, 4)])
+    release, first = asyncio.Event(), asyncio.Event()
+    delivered: list[int] = []
+
+    async def slow_callback(msg: Message) -> None:
+        delivered.append(msg.offset)
+        first.set()
+        await release.wait()
+
+    consumer.callback = slow_callback
+    seen = seeks_seeing(consumer, monkeypatch, delivered)
+    reading = asyncio.create_task(consumer._read_one_batch())
+    await asyncio.wait_for(first.wait(), 5)
+    seeking = asyncio.create_task(consumer.perform_seek())
+    await asyncio.sleep(0.05)
+    assert seen == [], "the seek waited"
+    release.set()
+    await asyncio.wait_for(asyncio.gather(reading, seeking), 5)
+    assert seen == [[3, 4]]
+
+
+async def test_the_fetch_may_seek_from_inside_itself(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faust's fetch seeks back itself when the flow stopped during it: no deadlock."""
+    delivered: list[int] = []
+    seen = seeks_seeing(consumer, monkeypatch, delivered)
+    fetching(consumer, monkeypatch, [], during=consumer.perform_seek)
+    await asyncio.wait_for(consumer._read_one_batch(), 5)
+    assert seen == [[]]
