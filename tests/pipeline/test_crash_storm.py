@@ -194,8 +194,8 @@ async def test_workers_joining_and_leaving_mid_storm_lose_no_error(
                 rows = await wait_for_table(env, done, within_s=180, workers=(first,))
             except AssertionError as exc:
                 raise AssertionError(f"{await merge_deficits(env, unique)}\n{exc}") from None
-            resumes = re.findall(r"resumed \d+ recoveries on partitions \[(\d?)", first.text())
-            assert len(resumes) >= 3, "the first worker rebalanced as the second joined, left"
+            generations = re.findall(r"Joined group '.*' \(generation \d+\)", first.text())
+            assert len(generations) >= 3, "the first worker rebalanced as the second joined, left"
             joined = re.findall(r"resumed \d+ recoveries on partitions \[(\d?)", second.text())
             assert any(joined), "the second worker owned partitions for a while"
         finally:
