@@ -237,13 +237,11 @@ class StatusSettings(_Section):
 
     The projection writes in batches (streams/status/batch.py): a batch closes
     ``batch_linger_s`` after its first record, or at ``max_batch`` records, so the table
-    trails the results topic by about the linger. A quarter second lets a quick recovery's
-    transitions, and a storm's merges into one row, share a batch: each row and summary is
-    encoded and written once per batch, which is most of the stage's cost."""
+    trails the results topic by about the linger."""
 
     retention_s: float = Field(default=7 * DAY_MS / 1000, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
-    batch_linger_s: float = Field(default=0.25, gt=0, le=1.0)
+    batch_linger_s: float = Field(default=0.01, gt=0, le=1.0)
     max_batch: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
