@@ -55,6 +55,7 @@ async def test_a_restarted_worker_acts_only_once_the_applied_config_is_in_force(
     assert "no enabled strategy" in (row.transitions[-1].reason or "")
     assert RecoveryState.IN_PROGRESS not in [t.state for t in row.transitions], "never executed"
 
+    await again.ready()  # triage escalates before the results catch-up makes it ready
     log = again.text()
     held = log.index(f"worker not ready until {HOLD}")
     read = log.index("starting configuration read: the apply by ")
