@@ -32,13 +32,11 @@ YIELD_EVERY = 100
 
 
 class BatchDeliveryConsumer(driver.Consumer):
-    _batch_in_hand: asyncio.Lock | None = None
     _reader: "asyncio.Task[None] | None" = None  # the task fetching and delivering, if any
 
-    def _batch_lock(self) -> asyncio.Lock:
-        if self._batch_in_hand is None:
-            self._batch_in_hand = asyncio.Lock()
-        return self._batch_in_hand
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._batch_in_hand = asyncio.Lock()  # bound to a loop only when first contended
 
     @asynccontextmanager
     async def _no_batch_in_hand(self) -> AsyncIterator[None]:
@@ -47,7 +45,7 @@ class BatchDeliveryConsumer(driver.Consumer):
         if asyncio.current_task() is self._reader:
             yield
             return
-        async with self._batch_lock():
+        async with self._batch_in_hand:
             yield
 
     async def perform_seek(self) -> None:
@@ -83,7 +81,7 @@ class BatchDeliveryConsumer(driver.Consumer):
 
     async def _read_one_batch(self) -> None:
         """Fetch a batch and deliver it, with no seek in between or during."""
-        async with self._batch_lock():
+        async with self._batch_in_hand:
             self._reader = asyncio.current_task()
             try:
                 batch, generation = await self._fetch()

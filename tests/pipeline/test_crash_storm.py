@@ -92,9 +92,8 @@ async def merge_deficits(env: PipelineEnv, unique: dict[str | None, str | None])
     """Per target short of merges: what it should have, the status row's count and the triage
     claim's (from its changelog), so a failure says which side lost them."""
     expected = Counter(unique.values())
-    rows: dict[str | None, int] = {
-        r.target: r.merged_count for r in (await status_table(env)).values()
-    }
+    table = await status_table(env)
+    rows: dict[str | None, int] = {r.target: r.merged_count for r in table.values()}
     claims: dict[str | None, int] = {}
     for key, value, _ in await read_topic(
         env.bootstrap, env.topics["dedup_targets"], env.partitions
@@ -106,15 +105,18 @@ async def merge_deficits(env: PipelineEnv, unique: dict[str | None, str | None])
         f"{t}: {n} expected, row {rows.get(t)}, claim {claims.get(t)}"
         for t, n in sorted(short.items(), key=str)
     ]
-    return "merges short: " + ("; ".join(listed) or "none") + "\n" + await uncounted(env, short)
+    missing = await uncounted(env, table, short)
+    return "merges short: " + ("; ".join(listed) or "none") + "\n" + missing
 
 
-async def uncounted(env: PipelineEnv, targets: Iterable[str | None]) -> str:
+async def uncounted(
+    env: PipelineEnv, table: dict[str, RecoveryResult], targets: Iterable[str | None]
+) -> str:
     """The errors for ``targets`` that their rows do not name (neither trigger nor merge), as
     offset ranges per partition of the errors topic: a stretch is a skip in reading, scattered
     ones are table state lost. A row names its first 200 merges only."""
     counted: set[str | None] = set()
-    for row in (await status_table(env)).values():
+    for row in table.values():
         counted |= {row.error.event_id, *row.merged_error_ids}
     wanted = set(targets)
     missing: dict[int, list[int]] = {}

@@ -110,12 +110,10 @@ async def test_a_fetch_that_waited_out_a_rebalance_is_delivered(
     again, so dropping them would lose them."""
     app = consumer.app
 
-    async def fetch_across_a_rebalance(**_: float) -> AsyncIterator[tuple[TP, Message]]:
+    async def rebalance() -> None:
         app.consumer_generation_id += 1
-        for pair in [message(0, 3), message(0, 4)]:
-            yield pair
 
-    monkeypatch.setattr(consumer, "getmany", fetch_across_a_rebalance)
+    fetching(consumer, monkeypatch, [message(0, 3), message(0, 4)], during=rebalance)
     delivered = recording(consumer)
     await consumer._deliver(*await consumer._fetch())
     assert delivered == [(0, 3), (0, 4)]
