@@ -6,9 +6,10 @@ conductor. Rebalances on a real broker are covered by the pipeline tests.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from faust.types import TP, Message
 
 from streams.app import create_app
@@ -102,38 +103,102 @@ async def test_a_batch_fetched_in_an_older_generation_is_not_delivered(
     assert delivered == []
 
 
-async def test_a_fetch_that_waited_out_a_rebalance_is_delivered(
-    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A fetch waits while the flow is stopped; when it returns, the rebalance has sought to
-    the committed offsets and its records belong to the new generation. Nothing fetches them
-    again, so dropping them would lose them."""
-    app = consumer.app
+class BrokerFetch:
+    """Stands in for the consumer thread, so Faust's own ``getmany`` runs. Each fetch runs
+    ``inside`` (in the thread, before the records are returned), notes the records' generation
+    as the thread does, runs ``returned`` (after the thread returned, before the app's loop
+    takes the records up), then gives ``offsets`` of partition 0."""
 
-    async def rebalance() -> None:
-        app.consumer_generation_id += 1
+    def __init__(
+        self,
+        consumer: BatchDeliveryConsumer,
+        offsets: list[int],
+        inside: Callable[[], Awaitable[None]] | None = None,
+        returned: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.consumer, self.offsets, self.inside, self.returned = (
+            consumer,
+            offsets,
+            inside,
+            returned,
+        )
 
-    fetching(consumer, monkeypatch, [message(0, 3), message(0, 4)], during=rebalance)
-    delivered = recording(consumer)
-    await consumer._deliver(*await consumer._fetch())
-    assert delivered == [(0, 3), (0, 4)]
+    async def getmany(
+        self,
+        active_partitions: object,
+        timeout: float,  # noqa: ASYNC109 (the consumer thread's signature)
+    ) -> dict[TP, list[object]]:
+        if self.inside is not None:
+            await self.inside()
+        self.consumer.note_fetch_returned()
+        if self.returned is not None:
+            await self.returned()
+        records = [
+            ConsumerRecord(TOPIC, 0, offset, 0, 0, b"k", b"v", None, 1, 1, [])
+            for offset in self.offsets
+        ]
+        return {TP(TOPIC, 0): records} if records else {}
+
+    def highwater(self, tp: TP) -> int:
+        return 1000
 
 
 def fetching(
     consumer: BatchDeliveryConsumer,
     monkeypatch: pytest.MonkeyPatch,
-    records: list[tuple[TP, Message]],
-    during: Callable[[], Awaitable[None]] | None = None,
+    offsets: list[int],
+    inside: Callable[[], Awaitable[None]] | None = None,
+    returned: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Replace the broker fetch: ``during`` runs inside it, then ``records`` come back."""
+    monkeypatch.setattr(consumer, "_thread", BrokerFetch(consumer, offsets, inside, returned))
+    consumer._set_active_tps({TP(TOPIC, 0)})
 
-    async def fetch(**_: float) -> AsyncIterator[tuple[TP, Message]]:
-        if during is not None:
-            await during()
-        for pair in records:
-            yield pair
 
-    monkeypatch.setattr(consumer, "getmany", fetch)
+def rebalancing(consumer: BatchDeliveryConsumer) -> Callable[[], Awaitable[None]]:
+    """A whole rebalance: the flow stops, a new generation is assigned, the flow resumes."""
+
+    async def rebalance() -> None:
+        consumer.stop_flow()
+        consumer.app.consumer_generation_id += 1
+        consumer.resume_flow()
+
+    return rebalance
+
+
+async def test_records_returned_before_a_rebalance_are_dropped(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """They were read from the old assignment's positions, past what the agents were handed:
+    delivered, they would be processed and committed past the records cleared at the revoke.
+    The new generation's seek reads them again."""
+    fetching(consumer, monkeypatch, [8, 9], returned=rebalancing(consumer))
+    delivered = recording(consumer)
+    await consumer._read_one_batch()
+    assert delivered == []
+
+
+async def test_records_returned_after_a_rebalance_are_delivered(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread waited out the rebalance and read from the positions the new generation's
+    seeks set (the table recovery's changelogs): nothing would read them again."""
+    fetching(consumer, monkeypatch, [3, 4], inside=rebalancing(consumer))
+    delivered = recording(consumer)
+    await consumer._read_one_batch()
+    assert delivered == [(0, 3), (0, 4)]
+
+
+async def test_a_read_that_finds_the_flow_stopped_holds_nothing(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow stopped while a seek held the exclusion: the read waits for the flow outside
+    it, or the rebalance's next seek would wait for a read waiting for the rebalance."""
+    fetching(consumer, monkeypatch, [3])
+    delivered = recording(consumer)
+    consumer.stop_flow()
+    await asyncio.wait_for(consumer._read_one_batch(), 5)
+    assert delivered == []
+    assert not consumer._batch_in_hand.locked()
 
 
 def seeks_seeing(
@@ -155,7 +220,7 @@ async def test_a_seek_waits_until_the_batch_in_hand_is_delivered(
 ) -> None:
     """A seek resets the read offsets: a record fetched before it and delivered after it would
     make Faust ack the records in between as a gap, unread."""
-    fetching(consumer, monkeypatch, [message(0, 3), message(0, 4)])
+    fetching(consumer, monkeypatch, [3, 4])
     release, first = asyncio.Event(), asyncio.Event()
     delivered: list[int] = []
 
@@ -182,6 +247,10 @@ async def test_the_fetch_may_seek_from_inside_itself(
     """Faust's fetch seeks back itself when the flow stopped during it: no deadlock."""
     delivered: list[int] = []
     seen = seeks_seeing(consumer, monkeypatch, delivered)
-    fetching(consumer, monkeypatch, [], during=consumer.perform_seek)
+
+    async def stop_flow() -> None:
+        consumer.stop_flow()
+
+    fetching(consumer, monkeypatch, [5], inside=stop_flow)
     await asyncio.wait_for(consumer._read_one_batch(), 5)
-    assert seen == [[]]
+    assert seen == [[]], "Faust's fetch sought back itself, and delivered nothing"
