@@ -15,10 +15,10 @@ from datetime import timedelta
 
 import faust
 
-from streams.batch_delivery import BatchDeliveryTransport
 from streams.config import ServiceSettings
 from streams.partitioning import cluster_partitioner
 from streams.quiet_logs import rate_limited_logging
+from streams.transport import WorkerTransport
 
 CLIENT_ID_PREFIX = "tmc-recovery"
 
@@ -75,5 +75,5 @@ def create_app(settings: ServiceSettings) -> faust.App:
         value_serializer="raw",
         logging_config=rate_limited_logging(),
     )
-    app.transport = BatchDeliveryTransport(app.conf.broker_consumer, app)
+    app.transport = WorkerTransport(app.conf.broker_consumer, app)
     return app

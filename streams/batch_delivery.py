@@ -31,7 +31,6 @@ of an older generation is dropped: the new generation's seeks read it again.
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, ClassVar
 
 from aiokafka import AIOKafkaConsumer
 from faust.transport.consumer import RecordMap
@@ -156,7 +155,3 @@ class GenerationNotingThread(driver.AIOKafkaConsumerThread):
         )
         self.consumer.note_fetch_returned()
         return records
-
-
-class BatchDeliveryTransport(driver.Transport):
-    Consumer: ClassVar[Any] = BatchDeliveryConsumer
