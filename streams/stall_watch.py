@@ -234,7 +234,7 @@ class StallWatch:
         active = consumer._active_partitions or set()
         if tp not in active and tp not in consumer._paused_partitions:
             consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
-        await _seek_in_consumer_thread(consumer, tp, offset)
+        await consumer.seek_in_thread(tp, offset)
 
 
 def consumer_view(consumer: Any, tp: TP) -> str:
@@ -268,13 +268,3 @@ def describe_held(held: dict[TP, list[int]], topic: str) -> str:
         for tp, offsets in sorted(held.items())
         if tp.topic == topic
     )
-
-
-async def _seek_in_consumer_thread(consumer: Any, tp: TP, offset: int) -> None:
-    """What Faust's ``Consumer.seek`` does, with the aiokafka call made in the thread that
-    consumer runs in. Faust's seek calls it from this one: a seek that dropped a partition's
-    fetched records while the consumer thread was draining them crashed the Fetcher
-    (KeyError in aiokafka's ``fetched_records``, seen during a million-error fill)."""
-    thread = consumer._thread
-    await thread.call_thread(thread.seek, tp, offset)
-    consumer._read_offset[tp] = offset

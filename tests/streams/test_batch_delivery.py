@@ -105,13 +105,11 @@ async def test_a_batch_fetched_in_an_older_generation_is_not_delivered(
 
 class BrokerFetch:
     """Stands in for the consumer thread, so Faust's own ``getmany`` runs. Each fetch runs
-    ``inside`` (in the thread, before the records are returned), notes the records' generation
-    as the thread does, runs ``returned`` (after the thread returned, before the app's loop
-    takes the records up), then gives ``offsets`` of partition 0."""
+    ``inside`` (in the thread, before the records are returned), then gives ``offsets`` of
+    partition 0."""
 
     def __init__(
         self,
-        consumer: BatchDeliveryConsumer,
         offsets: list[int],
         inside: Callable[[], Awaitable[None]] | None = None,
         returned: Callable[[], Awaitable[None]] | None = None,
@@ -130,9 +128,6 @@ class BrokerFetch:
     ) -> dict[TP, list[object]]:
         if self.inside is not None:
             await self.inside()
-        self.consumer.note_fetch_returned()
-        if self.returned is not None:
-            await self.returned()
         records = [
             ConsumerRecord(TOPIC, 0, offset, 0, 0, b"k", b"v", None, 1, 1, [])
             for offset in self.offsets
@@ -148,9 +143,8 @@ def fetching(
     monkeypatch: pytest.MonkeyPatch,
     offsets: list[int],
     inside: Callable[[], Awaitable[None]] | None = None,
-    returned: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    monkeypatch.setattr(consumer, "_thread", BrokerFetch(consumer, offsets, inside, returned))
+    monkeypatch.setattr(consumer, "_thread", BrokerFetch(offsets, inside))
     consumer._set_active_tps({TP(TOPIC, 0)})
 
 
@@ -165,19 +159,7 @@ def rebalancing(consumer: BatchDeliveryConsumer) -> Callable[[], Awaitable[None]
     return rebalance
 
 
-async def test_records_returned_before_a_rebalance_are_dropped(
-    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """They were read from the old assignment's positions, past what the agents were handed:
-    delivered, they would be processed and committed past the records cleared at the revoke.
-    The new generation's seek reads them again."""
-    fetching(consumer, monkeypatch, [8, 9], returned=rebalancing(consumer))
-    delivered = recording(consumer)
-    await consumer._read_one_batch()
-    assert delivered == []
-
-
-async def test_records_returned_after_a_rebalance_are_delivered(
+async def test_a_fetch_that_waited_out_a_rebalance_is_delivered(
     consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The thread waited out the rebalance and read from the positions the new generation's

@@ -1,0 +1,105 @@
+"""The worker's consumer commits no offset past a record it has not processed
+(streams/safe_offsets.py, and its use in streams/batch_delivery.py).
+
+Pure logic: the app's own consumer, never started, with a fake consumer thread that notes its
+seeks and a recording callback in place of the conductor. Rebalances on a real broker are
+covered by the pipeline tests.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from faust.types import TP, Message
+
+from streams.app import create_app
+from streams.batch_delivery import BatchDeliveryConsumer
+from streams.config import ServiceSettings
+
+TOPIC = "tmc.errors"
+P0, P1 = TP(TOPIC, 0), TP(TOPIC, 1)
+
+
+class ConsumerThread:
+    """Notes each seek; the committed offsets are ``committed``."""
+
+    def __init__(self, committed: dict[TP, int]) -> None:
+        self.committed, self.seeks = committed, []  # type: ignore[var-annotated]
+
+    async def call_thread(self, method: Callable[..., Any], *args: Any) -> Any:
+        return method(*args)
+
+    def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append((tp.partition, offset))
+
+    async def seek_to_committed(self) -> dict[TP, int]:
+        return dict(self.committed)
+
+
+@pytest.fixture
+async def consumer(monkeypatch: pytest.MonkeyPatch) -> BatchDeliveryConsumer:
+    made = create_app(ServiceSettings()).consumer
+    assert isinstance(made, BatchDeliveryConsumer)
+    monkeypatch.setattr(made, "_thread", ConsumerThread({P0: 10, P1: 20}))
+    return made
+
+
+def acked(consumer: BatchDeliveryConsumer, tp: TP, *offsets: int) -> None:
+    consumer._acked[tp].extend(offsets)
+    consumer._acked_index[tp].update(offsets)
+
+
+def message(tp: TP, offset: int) -> Message:
+    return Message(tp.topic, tp.partition, offset, 0.0, 0, [], b"k", b"v", None, tp=tp)
+
+
+async def test_nothing_is_committed_before_a_seek_read_the_committed_offset(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    """A revoke forgets the committed offset; Faust's own check then passes any run of acks."""
+    acked(consumer, P0, 40, 41)
+    assert consumer._new_offset(P0) is None
+    await consumer.perform_seek()
+    assert consumer._new_offset(P0) is None, "40 is not next to the committed 10"
+    acked(consumer, P0, *range(10, 40))
+    assert consumer._new_offset(P0) == 42
+
+
+async def test_a_revoke_stops_commits_until_the_next_seek(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    await consumer.perform_seek()
+    await consumer.on_partitions_revoked({P0})
+    acked(consumer, P0, 10, 11)
+    assert consumer._new_offset(P0) is None
+    acked(consumer, P1, 20)
+    assert consumer._new_offset(P1) == 21, "a partition kept commits as before"
+
+
+async def test_a_jump_is_read_again_and_acked_only_when_it_jumps_again(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    thread = consumer._thread
+    assert not await consumer.accept_jump(P0, 10, 50)
+    assert thread.seeks == [(0, 10)]  # type: ignore[attr-defined]
+    assert not consumer._gap[P0], "nothing acked yet"
+    assert await consumer.accept_jump(P0, 10, 50), "the same jump again: the offsets are empty"
+    assert [(gap.begin, gap.end) for gap in consumer._gap[P0]] == [(11, 51)]
+
+
+async def test_delivery_holds_back_a_partition_that_jumped_and_goes_on_with_the_rest(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    delivered: list[tuple[int, int]] = []
+
+    async def callback(msg: Message) -> None:
+        delivered.append((msg.partition, msg.offset))
+
+    consumer.callback = callback
+    consumer._read_offset[P0], consumer._read_offset[P1] = 10, 20
+    batch = [(P0, message(P0, 50)), (P1, message(P1, 21)), (P0, message(P0, 51))]
+    await consumer._deliver(batch, consumer.app.consumer_generation_id)
+    assert delivered == [(1, 21)]
+    assert consumer._read_offset[P0] == 10
+    assert consumer._thread.seeks == [(0, 10)]  # type: ignore[attr-defined]
