@@ -1,9 +1,9 @@
 """The worker's consumer never commits past a record it has not processed.
 
 Faust commits, per partition, the first run of consecutive offsets its streams acked, and it
-checks that run against the partition's committed offset. Two of its shortcuts lost stretches of
-the errors topic when a worker joined and left mid-storm
-(``test_workers_joining_and_leaving_mid_storm_lose_no_error``, about 1 run in 50):
+checks that run against the partition's committed offset. Two of its shortcuts let a commit pass
+records never processed; the first lost stretches of the errors topic when a worker joined and
+left mid-storm (``test_workers_joining_and_leaving_mid_storm_lose_no_error``, about 1 run in 50):
 
 - **A jump in the offsets read is acked as a gap.** Faust takes a record past the partition's
   read offset for a sign that compaction or transaction markers emptied the offsets between,
@@ -16,8 +16,9 @@ the errors topic when a worker joined and left mid-storm
 - **A partition's commit is unchecked between its revoke and its next seek.** A revoke forgets
   each partition's committed offset, and Faust's check passes anything while it is unknown:
   acks made meanwhile (by the revoke's own wait for the streams, or for records of the new
-  generation before its seek) were committed with nothing below them checked. Here a partition
-  commits only once a seek since its assignment has read its committed offset back.
+  generation before its seek) are committed with nothing below them checked (the debug log
+  showed such commits in every revoke). Here a partition commits only once a seek since its
+  assignment has read its committed offset back.
 """
 
 import logging
