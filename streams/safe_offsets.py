@@ -17,7 +17,7 @@ left mid-storm (``test_workers_joining_and_leaving_mid_storm_lose_no_error``, ab
   each partition's committed offset, and Faust's check passes anything while it is unknown:
   acks made meanwhile (by the revoke's own wait for the streams, or for records of the new
   generation before its seek) are committed with nothing below them checked (the debug log
-  showed such commits in every revoke). Here a partition commits only once a seek since its
+  showed such commits during revokes). Here a partition commits only once a seek since its
   assignment has read its committed offset back.
 """
 
