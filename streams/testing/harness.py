@@ -7,6 +7,7 @@ status table is read back from its compacted changelog topic, as any client coul
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.codec import RecordCodec
 from schemas.records import ErrorType, RecoveryResult, TMCError
+from streams.broker.errors import PortInUse
 from streams.broker.launcher import claim_port
 from streams.testing.brokers import provide_broker
 from streams.topology import TOPOLOGY
@@ -44,6 +46,22 @@ def unreachable(cluster: str, error_type: ErrorType = ErrorType.CLUSTER_UNREACHA
         .build()
     )
     return replace(error, event_id=str(uuid.uuid4()))
+
+
+#: Below the kernel's ephemeral ports (32768 up on Linux), from which every outgoing connection
+#: takes its local port: a worker's API port claimed there was taken by a Kafka client's
+#: connection before the worker bound it ("Address already in use", 4 tests at once).
+API_PORTS = range(20000, 32000)
+
+
+def api_port() -> int:
+    """A free port for a worker's API, outside the ephemeral range."""
+    for _ in range(100):
+        try:
+            return claim_port("127.0.0.1", random.choice(API_PORTS))
+        except PortInUse:
+            continue
+    return claim_port("127.0.0.1", 0)
 
 
 @dataclass
@@ -83,7 +101,9 @@ class PipelineEnv:
             "topics": self.topics,
             "retry": {"base_delay_s": 0.2, "max_delay_s": 1.0},
             # A free port, the same at each restart: a static member's API URL must not change.
-            "api": {"port": self.api_ports.setdefault(name, claim_port("127.0.0.1", 0))},
+            "api": {
+                "port": self.api_ports.get(name) or self.api_ports.setdefault(name, api_port())
+            },
         }
         for key, value in overrides.items():
             if isinstance(value, Mapping) and isinstance(config.get(key), dict):
