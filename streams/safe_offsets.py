@@ -66,14 +66,15 @@ class SafeOffsetsConsumer(driver.Consumer):
             "partition %s:%d: read jumped from offset %d to %d; reading it again from %d",
             tp.topic, tp.partition, last, offset, last,
         )  # fmt: skip
-        await self.seek_in_thread(tp, last)
+        await seek_in_consumer_thread(self, tp, last)
         return False
 
-    async def seek_in_thread(self, tp: TP, offset: int) -> None:
-        """What Faust's ``seek`` does, with the aiokafka call made in the thread the client
-        runs in. Faust's seek calls it from the app's thread: a seek that dropped a partition's
-        fetched records while the consumer thread was draining them crashed the Fetcher
-        (KeyError in aiokafka's ``fetched_records``, seen during a million-error fill)."""
-        thread: Any = self._thread  # its call_thread is typed for coroutines; seek is plain
-        await thread.call_thread(thread.seek, tp, offset)
-        self._read_offset[tp] = offset
+
+async def seek_in_consumer_thread(consumer: driver.Consumer, tp: TP, offset: int) -> None:
+    """What Faust's ``seek`` does, with the aiokafka call made in the thread the client runs
+    in. Faust's seek calls it from the app's thread: a seek that dropped a partition's fetched
+    records while the consumer thread was draining them crashed the Fetcher (KeyError in
+    aiokafka's ``fetched_records``, seen during a million-error fill)."""
+    thread: Any = consumer._thread  # its call_thread is typed for coroutines; seek is plain
+    await thread.call_thread(thread.seek, tp, offset)
+    consumer._read_offset[tp] = offset

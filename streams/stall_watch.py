@@ -31,6 +31,7 @@ from faust.sensors import Sensor
 from faust.types import TP, AppT, Message
 from prometheus_client import CollectorRegistry, Counter
 
+from streams.safe_offsets import seek_in_consumer_thread
 from streams.status.offset_probe import OffsetProbe, Span
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ class StallWatch:
         active = consumer._active_partitions or set()
         if tp not in active and tp not in consumer._paused_partitions:
             consumer.resume_partitions({tp})  # assigned and not paused, yet never fetched
-        await consumer.seek_in_thread(tp, offset)
+        await seek_in_consumer_thread(consumer, tp, offset)
 
 
 def consumer_view(consumer: Any, tp: TP) -> str:
