@@ -60,6 +60,7 @@ async def test_nothing_is_committed_before_a_seek_read_the_committed_offset(
     acked(consumer, P0, 40, 41)
     assert consumer._new_offset(P0) is None
     await consumer.perform_seek()
+    acked(consumer, P0, 40, 41)  # read again after the seek
     assert consumer._new_offset(P0) is None, "40 is not next to the committed 10"
     acked(consumer, P0, *range(10, 40))
     assert consumer._new_offset(P0) == 42
@@ -103,3 +104,30 @@ async def test_delivery_holds_back_a_partition_that_jumped_and_goes_on_with_the_
     assert delivered == [(1, 21)]
     assert consumer._read_offset[P0] == 10
     assert consumer._thread.seeks == [(0, 10)]  # type: ignore[attr-defined]
+
+
+async def test_a_seek_voids_the_acks_made_before_it(consumer: BatchDeliveryConsumer) -> None:
+    """Acks of messages Faust skipped at a revoke (never processed) must not fill the run
+    from the committed offset that the seek reads back: all of it is read again."""
+    acked(consumer, P0, *range(10, 30))
+    await consumer.perform_seek()
+    assert consumer._new_offset(P0) is None
+    acked(consumer, P0, 10, 11)
+    assert consumer._new_offset(P0) == 12
+
+
+async def test_an_ack_from_an_older_generation_is_not_counted(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    await consumer.perform_seek()
+    old = message(P0, 10)
+    old.generation_id = consumer.app.consumer_generation_id
+    consumer.app.consumer_generation_id += 1
+    assert not consumer.ack(old)
+    assert old.acked, "nothing waits for it"
+    assert consumer._new_offset(P0) is None
+    current = message(P0, 10)
+    current.generation_id = consumer.app.consumer_generation_id
+    assert consumer.ack(current)
+    assert consumer._new_offset(P0) == 11
