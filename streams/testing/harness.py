@@ -82,6 +82,8 @@ class PipelineEnv:
 
     def config(self, name: str, **overrides: Any) -> Path:
         """A worker config file; ``overrides`` are merged one level deep."""
+        if name not in self.api_ports:  # the same port at each restart: a static member's API
+            self.api_ports[name] = api_port()  # URL must not change
         config: dict[str, Any] = {
             "worker_id": name,
             "data_dir": str(self.workdir / name),
@@ -100,10 +102,7 @@ class PipelineEnv:
             },
             "topics": self.topics,
             "retry": {"base_delay_s": 0.2, "max_delay_s": 1.0},
-            # A free port, the same at each restart: a static member's API URL must not change.
-            "api": {
-                "port": self.api_ports.get(name) or self.api_ports.setdefault(name, api_port())
-            },
+            "api": {"port": self.api_ports[name]},
         }
         for key, value in overrides.items():
             if isinstance(value, Mapping) and isinstance(config.get(key), dict):
