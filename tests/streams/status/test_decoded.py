@@ -1,0 +1,34 @@
+"""Decoded rows kept by key: a row is served only for the very bytes it was decoded from."""
+
+import dataclasses
+
+from streams.status.decoded import DecodedRows
+from tests.streams.status.test_projection import _pending
+
+
+def test_a_row_is_served_for_its_own_bytes_only() -> None:
+    rows, row = DecodedRows(4), _pending()
+    rows.put("edge-1~a", b"v1", row)
+    assert rows.get("edge-1~a", b"v1") is row
+    assert rows.get("edge-1~a", b"v2") is None  # the table holds another version: decode it
+    assert rows.get("edge-1~b", b"v1") is None
+
+
+def test_the_least_recently_used_row_leaves_first() -> None:
+    rows = DecodedRows(2)
+    a, b, c = (dataclasses.replace(_pending(), id=i) for i in "abc")
+    rows.put("a", b"a", a)
+    rows.put("b", b"b", b)
+    assert rows.get("a", b"a") is a  # used: b is now the oldest
+    rows.put("c", b"c", c)
+    assert rows.get("b", b"b") is None
+    assert rows.get("a", b"a") is a
+    assert rows.get("c", b"c") is c
+
+
+def test_a_dropped_row_is_gone() -> None:
+    rows = DecodedRows(2)
+    rows.put("a", b"a", _pending())
+    rows.drop("a")
+    rows.drop("never-kept")
+    assert rows.get("a", b"a") is None
