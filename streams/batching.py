@@ -3,6 +3,8 @@
 Faust's ``take`` cannot write tables (NOTES.md). So a stage reads its events without acking
 them, applies each at once to in-memory state, and a batch closes ``linger_s`` after its
 first event (or when full): it writes each partition's rows once, then acks the events.
+A batch begun before a rebalance is dropped, its events unacked (whoever owns their partitions
+now reads them again); it abandons them, so that the consumer no longer waits for them.
 Faust takes a table write's changelog partition (and the RocksDB store its database) from
 the task's current event, which only stream iteration sets; the closer runs in a task of its
 own, so it makes one of each partition's events current for that partition's writes.
@@ -11,12 +13,15 @@ own, so it makes one of each partition's events current for that partition's wri
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 from faust.streams import _current_event
 from faust.types import EventT
+
+from streams.safe_offsets import SafeOffsetsConsumer
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,18 @@ class EventBatch:
 
     def __len__(self) -> int:
         return len(self.events)
+
+    def drop(self, what: str) -> None:
+        """Leave the events unacked (a rebalance came since the batch began)."""
+        log.info("dropping %s of %d begun before a rebalance", what, len(self))
+        abandon(self.events)
+
+
+def abandon(events: Iterable[EventT[bytes]]) -> None:
+    """Events left unacked, read again from the committed offset: not waited for by the
+    consumer (streams/safe_offsets.py says why)."""
+    for event in events:
+        cast(SafeOffsetsConsumer, event.app.consumer).abandon(event.message)
 
 
 @contextmanager

@@ -25,6 +25,10 @@ left mid-storm (``test_workers_joining_and_leaving_mid_storm_lose_no_error``, ab
   passes Faust's check (the churn test lost 29 records so once, with no jump). Here a seek
   starts a partition's acks afresh, since everything from the committed offset is read again,
   and an ack of a message from an older generation is not counted.
+
+A stage that drops a batch begun before a rebalance (its events unacked, read again by their
+partitions' next owner) abandons its messages (:meth:`SafeOffsetsConsumer.abandon`): neither
+counted nor waited for.
 """
 
 import logging
@@ -59,10 +63,18 @@ class SafeOffsetsConsumer(driver.Consumer):
         generation = message.generation_id
         if generation is None or generation == self.app.consumer_generation_id:
             return super().ack(message)
-        message.acked = True  # read again since: neither counted nor waited for
+        self.abandon(message)  # read again since
+        return False
+
+    def abandon(self, message: Message) -> None:
+        """A message whose processing was dropped, to be read again from the committed
+        offset: never counted for a commit, and no longer waited for. A revoke waits until
+        every message delivered is acked or gone, and a dropped message the stream still
+        holds (its last event, while no other arrives) is neither: the revoke after it
+        would wait for good."""
+        message.acked = True
         self._unacked_messages.discard(message)
         notify(self._waiting_for_ack)
-        return False
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._sought.difference_update(revoked)

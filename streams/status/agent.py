@@ -236,7 +236,7 @@ class ResultsAgent:
         generation = self.p.catchup.generation
         batch = self._open
         if batch is not None and batch.epoch != generation:
-            log.info("dropping a status batch of %d begun before a rebalance", len(batch))
+            batch.drop("a status batch")
             batch = None
         if batch is None:
             batch = self._open = ProjectionBatch(generation, time.monotonic())
@@ -258,7 +258,7 @@ class ResultsAgent:
         """Write each partition's rows and summaries once, send the escalations, ack the
         events, and only then say how far each results partition is projected."""
         if batch.epoch != self.p.catchup.generation:
-            log.info("dropping a status batch of %d begun before a rebalance", len(batch))
+            batch.drop("a status batch")
             return
         status, summaries = self.p.tables.status, self.p.tables.summaries
         for partition, event in batch.last_event_of.items():

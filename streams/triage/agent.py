@@ -21,7 +21,7 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState, StateTransition, TMCError
-from streams.batching import close_lingering, current
+from streams.batching import abandon, close_lingering, current
 from streams.context import Shared, now_ms
 from streams.metrics import CircuitCollector
 from streams.silences.state import suppressed_reason
@@ -100,6 +100,7 @@ class Triage:
         """Put a decided event, and its records, in the open batch. An event decided against
         state a rebalance has since discarded is left unacked: it is read again."""
         if epoch != self.epoch:
+            abandon([event])
             return
         if self._open is None:
             self._open = TriageBatch(epoch, time.monotonic())
@@ -126,8 +127,8 @@ class Triage:
     async def close(self, batch: TriageBatch) -> None:
         """Write each partition's dedup state, send what the batch decided, ack its events."""
         if batch.epoch != self.p.dedup_state.epoch:
-            log.info("dropping a batch of %d begun before a rebalance", len(batch))
-            return  # unacked: whoever owns the partitions now reads them again
+            batch.drop("a triage batch")  # whoever owns the partitions now reads them again
+            return
         now = self.p.clock()
         for partition, event in batch.last_event_of.items():
             with current(event):

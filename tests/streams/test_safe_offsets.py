@@ -6,6 +6,7 @@ seeks and a recording callback in place of the conductor. Rebalances on a real b
 covered by the pipeline tests.
 """
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -131,3 +132,20 @@ async def test_an_ack_from_an_older_generation_is_not_counted(
     current.generation_id = consumer.app.consumer_generation_id
     assert consumer.ack(current)
     assert consumer._new_offset(P0) == 11
+
+
+async def test_an_abandoned_message_is_neither_counted_nor_waited_for(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage that drops a batch at a rebalance leaves its events unacked; the stream may
+    still hold the last one, and a revoke's ``wait_empty`` waits for every tracked message."""
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    await consumer.perform_seek()
+    dropped = message(P0, 10)
+    dropped.generation_id = consumer.app.consumer_generation_id
+    consumer.track_message(dropped)
+    consumer.abandon(dropped)
+    assert dropped not in consumer._unacked_messages
+    assert not consumer.ack(dropped), "a later ack of it counts for nothing"
+    assert consumer._new_offset(P0) is None
+    await asyncio.wait_for(consumer.wait_empty(), timeout=5)

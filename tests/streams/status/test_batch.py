@@ -59,9 +59,20 @@ def steps(recovery_id: str) -> list[RecoveryResult]:
     return [pending, running, done]
 
 
+class Consumer:
+    """Notes the messages abandoned to it."""
+
+    def __init__(self) -> None:
+        self.abandoned: list[Any] = []
+
+    def abandon(self, message: Any) -> None:
+        self.abandoned.append(message)
+
+
 class Event:
     def __init__(self, partition: int, offset: int) -> None:
         self.message = SimpleNamespace(partition=partition, offset=offset)
+        self.app = SimpleNamespace(consumer=Consumer())
         self.acked = False
 
     def ack(self) -> None:
@@ -95,7 +106,9 @@ async def test_a_batch_writes_each_row_and_summary_once_then_acks() -> None:
     assert all(e.acked for e in events)
 
 
-async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing() -> None:
+async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing_and_abandons() -> None:
+    """Its events are read again by their partitions' next owner; the consumer stops waiting
+    for them, or the next revoke would wait for good (streams/safe_offsets.py)."""
     p = shared()
     agent = ResultsAgent(p)
     batch = agent._batch()
@@ -107,4 +120,5 @@ async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing() -> Non
     await agent._close_open()
 
     assert (p.tables.status, p.tables.summaries, event.acked) == ({}, {}, False)
+    assert event.app.consumer.abandoned == [event.message]
     assert agent._batch() is not batch
