@@ -14,6 +14,7 @@ A record that would bring an expired row back is not projected (``Retention.is_l
 """
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import cast
@@ -23,7 +24,7 @@ from faust.types import EventT, StreamT
 from prometheus_client import Counter
 
 from schemas.codec import DecodeError
-from schemas.records import RecoveryResult, RecoveryState
+from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
 from streams.batching import close_lingering, current
 from streams.context import Shared, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
@@ -196,6 +197,7 @@ class ResultsAgent:
         if claim is not None and claim.recovery_id == row.id:
             row = with_merges(row, claim.merged_ids, claim.merged_count)
         if row == before:
+            self._mend_summary(batch, partition, row)
             return
         batch.rows.setdefault(partition, {})[key] = row
         self._summarize(batch, partition, before, row)
@@ -219,6 +221,24 @@ class ResultsAgent:
             self._decoded.put(key, raw, row)
         return row
 
+    def _mend_summary(self, batch: ProjectionBatch, partition: int, row: RecoveryResult) -> None:
+        """The table holds ``row`` already (a record read again after a crash); its summary
+        may not. Rows and summaries are two changelogs, and a crash can keep a batch's row
+        writes and lose its summary writes. A live row its summary does not list as active
+        was never seen by it (an entry leaves only with the ending). A recovery whose
+        worker died mid-attempt, its request already consumed, is resumed only if its
+        summary lists it: the crash-storm test with a 250 ms status linger left such
+        recoveries Pending for good. An ending row still listed as active is an ending the
+        summary missed: counted now."""
+        summary = self._summary(batch, partition, cluster_of(row))
+        actives = () if summary is None else summary.active_recoveries
+        listed = any(active.recovery_id == row.id for active in actives)
+        if not row.state.is_terminal and not listed:
+            self._summarize(batch, partition, None, row)
+        elif row.state.is_terminal and listed:
+            seen = dataclasses.replace(row, transitions=row.transitions[:-1])
+            self._summarize(batch, partition, seen, row)
+
     def _summarize(
         self,
         batch: ProjectionBatch,
@@ -227,9 +247,14 @@ class ResultsAgent:
         row: RecoveryResult,
     ) -> None:
         key = cluster_of(row)
-        summaries = batch.summaries.setdefault(partition, {})
-        summary = summaries[key] if key in summaries else self.p.summary(key)
-        summaries[key] = project_summary(summary, before, row, now_ms(self.p.clock))
+        summary = self._summary(batch, partition, key)
+        batch.summaries.setdefault(partition, {})[key] = project_summary(
+            summary, before, row, now_ms(self.p.clock)
+        )
+
+    def _summary(self, batch: ProjectionBatch, partition: int, key: str) -> ClusterStatus | None:
+        summaries = batch.summaries.get(partition, {})
+        return summaries[key] if key in summaries else self.p.summary(key)
 
     def _batch(self) -> ProjectionBatch:
         """The open batch; one begun before a rebalance is dropped, unacked."""

@@ -122,3 +122,46 @@ async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing_and_aban
     assert (p.tables.status, p.tables.summaries, event.acked) == ({}, {}, False)
     assert event.app.consumer.abandoned == [event.message]
     assert agent._batch() is not batch
+
+
+async def project(agent: ResultsAgent, *records: RecoveryResult) -> None:
+    """One batch of ``records`` on partition 0, closed."""
+    batch = agent._batch()
+    for offset, record in enumerate(records):
+        agent.apply(batch, record, partition=0)
+        await agent._add(batch, Event(0, offset))  # type: ignore[arg-type]
+    await agent._close_open()
+
+
+async def test_a_record_read_again_mends_a_summary_that_lost_a_live_row() -> None:
+    """A crash kept the row's write and lost the summary's; a restart resumes only what the
+    summaries list as active, so the row must be listed again when its record comes back."""
+    p = shared()
+    agent = ResultsAgent(p)
+    pending = steps("rec-1")[0]
+    await project(agent, pending)
+    del p.tables.summaries["edge-1"]  # the summary's changelog write never got out
+
+    await project(agent, pending)  # the record is read again: the row is unchanged
+
+    summary = SUMMARIES.decode(p.tables.summaries["edge-1"])
+    assert [a.recovery_id for a in summary.active_recoveries] == ["rec-1"]
+    assert summary.counts.started == 1
+
+
+async def test_a_record_read_again_counts_an_ending_its_summary_missed_once() -> None:
+    p = shared()
+    agent = ResultsAgent(p)
+    pending, running, done = steps("rec-1")
+    await project(agent, pending, running)
+    before_the_ending = p.tables.summaries["edge-1"]
+    await project(agent, done)
+    p.tables.summaries["edge-1"] = before_the_ending  # the ending's summary write was lost
+
+    await project(agent, done)
+    await project(agent, done)  # and once more: nothing left to mend
+
+    summary = SUMMARIES.decode(p.tables.summaries["edge-1"])
+    assert summary.active_recoveries == ()
+    assert (summary.counts.started, summary.counts.completed) == (1, 1)
+    assert p.tables.summaries.writes["edge-1"] == 4, "the last read-again changed nothing"
