@@ -362,8 +362,16 @@ def _frozen_once_built() -> Iterator[None]:
     rebuild's CPU at 200,000 entries. Nothing it builds needs collecting, and it lives until
     the next rebalance: frozen (``gc.freeze``), it stays out of every later full collection,
     such as the one Faust's RocksDB store runs per table at each rebalance and at stop, and
-    the ones the interpreter's own thresholds set off while a restarted worker settles."""
+    the ones the interpreter's own thresholds set off while a restarted worker settles.
+
+    A freeze takes in everything the collector tracks, garbage too, and frozen garbage is
+    never freed. So the garbage goes first (one collection, before the build). Faust's revoke
+    waits until every message it delivered is acked or freed, so a message in frozen garbage
+    (say, in the frames a cancelled task's exception keeps) would hold up every later revoke.
+    A worker in the churn test hung in its revoke so, waiting for good for results messages
+    no agent held; frozen garbage is the one way found for them to outlive every reference."""
     enabled = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
         yield

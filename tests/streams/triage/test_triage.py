@@ -5,6 +5,7 @@ import gc
 import itertools
 import random
 import uuid
+import weakref
 from dataclasses import replace
 from typing import Any
 
@@ -263,6 +264,27 @@ def test_a_rebuild_is_left_out_of_later_full_collections() -> None:
         (loaded,) = _rebuilt(dedup).state._row_members.values()  # the row's event ids
         assert gc.get_freeze_count() > 0
         assert not any(tracked is loaded for tracked in gc.get_objects())
+    finally:
+        gc.unfreeze()
+
+
+class _Held:
+    """Something a reference cycle keeps alive until the collector frees it."""
+
+
+def test_a_rebuild_never_freezes_garbage() -> None:
+    """Frozen garbage is never freed: a message a cancelled task's cycle held would stay in
+    Faust's set of messages to wait for, and the next revoke would wait for good."""
+    held = _Held()
+    cycle: list[object] = [held]
+    cycle.append(cycle)
+    alive = weakref.ref(held)
+    del held, cycle
+    dedup = _dedup()
+    gc.unfreeze()
+    try:
+        _rebuilt(dedup)
+        assert alive() is None
     finally:
         gc.unfreeze()
 
