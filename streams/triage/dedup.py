@@ -368,8 +368,8 @@ def _frozen_once_built() -> Iterator[None]:
     never freed. So the garbage goes first (one collection, before the build). Faust's revoke
     waits until every message it delivered is acked or freed, so a message in frozen garbage
     (say, in the frames a cancelled task's exception keeps) would hold up every later revoke.
-    A worker in the churn test hung in its revoke so, waiting for good for results messages
-    no agent held; frozen garbage is the one way found for them to outlive every reference."""
+    (Suspected in a churn-test revoke that waited for good; that hang still happens with this
+    in place, so it has another cause too: README, Architecture.)"""
     enabled = gc.isenabled()
     gc.collect()
     gc.disable()
