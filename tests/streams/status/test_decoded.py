@@ -1,13 +1,11 @@
 """Decoded rows kept by key: a row is served only for the very bytes it was decoded from."""
 
-import dataclasses
-
 from streams.status.decoded import DecodedRows
-from tests.streams.status.test_projection import _pending
+from tests.schemas.examples import recovery_result
 
 
 def test_a_row_is_served_for_its_own_bytes_only() -> None:
-    rows, row = DecodedRows(4), _pending()
+    rows, row = DecodedRows(4), recovery_result()
     rows.put("edge-1~a", b"v1", row)
     assert rows.get("edge-1~a", b"v1") is row
     assert rows.get("edge-1~a", b"v2") is None  # the table holds another version: decode it
@@ -16,7 +14,7 @@ def test_a_row_is_served_for_its_own_bytes_only() -> None:
 
 def test_the_least_recently_used_row_leaves_first() -> None:
     rows = DecodedRows(2)
-    a, b, c = (dataclasses.replace(_pending(), id=i) for i in "abc")
+    a, b, c = (recovery_result(recovery_id=i) for i in "abc")
     rows.put("a", b"a", a)
     rows.put("b", b"b", b)
     assert rows.get("a", b"a") is a  # used: b is now the oldest
@@ -28,7 +26,7 @@ def test_the_least_recently_used_row_leaves_first() -> None:
 
 def test_a_dropped_row_is_gone() -> None:
     rows = DecodedRows(2)
-    rows.put("a", b"a", _pending())
+    rows.put("a", b"a", recovery_result())
     rows.drop("a")
     rows.drop("never-kept")
     assert rows.get("a", b"a") is None
