@@ -98,10 +98,16 @@ class Triage:
 
     async def add(self, event: EventT[bytes], outgoing: list[Outgoing], epoch: int) -> None:
         """Put a decided event, and its records, in the open batch. An event decided against
-        state a rebalance has since discarded is left unacked: it is read again."""
+        state a rebalance has since discarded is left unacked: it is read again. A batch begun
+        before a rebalance is dropped before a later event joins it: a backlog can keep it open
+        across the rebalance (``_reading_a_backlog``), and its drop at closing would abandon
+        the later events with it, which no seek reads again."""
         if epoch != self.epoch:
             abandon([event])
             return
+        if self._open is not None and self._open.epoch != epoch:
+            self._open.drop("a triage batch")
+            self._open = None
         if self._open is None:
             self._open = TriageBatch(epoch, time.monotonic())
             self._opened.set()

@@ -1,0 +1,45 @@
+"""Triage's open batch across a rebalance (streams/triage/agent.py), over stand-ins for the
+pipeline: which events a dropped batch abandons, and which go on to be acked."""
+
+from types import SimpleNamespace
+from typing import Any
+
+from streams.config import ServiceSettings
+from streams.triage.agent import Triage
+
+
+class Consumer:
+    """Notes the messages abandoned to it."""
+
+    def __init__(self) -> None:
+        self.abandoned: list[Any] = []
+
+    def abandon(self, message: Any) -> None:
+        self.abandoned.append(message)
+
+
+def event(consumer: Consumer, offset: int) -> Any:
+    return SimpleNamespace(
+        message=SimpleNamespace(partition=0, offset=offset, tp=("tmc.errors", 0)),
+        app=SimpleNamespace(consumer=consumer),
+    )
+
+
+async def test_a_batch_begun_before_a_rebalance_takes_no_later_event() -> None:
+    """A backlog keeps a batch open past its linger, across a rebalance; its drop must not
+    take the events read after the rebalance with it: no seek would read those again."""
+    dedup_state = SimpleNamespace(epoch=1)
+    p = SimpleNamespace(
+        settings=ServiceSettings(), tables=SimpleNamespace(guards={}), dedup_state=dedup_state
+    )
+    triage = Triage(p, silences=None)  # type: ignore[arg-type]
+    consumer = Consumer()
+    before, after = event(consumer, 10), event(consumer, 11)
+    await triage.add(before, [], epoch=1)
+    dedup_state.epoch = 2  # a rebalance: the dedup state is read again
+
+    await triage.add(after, [], epoch=2)
+
+    assert consumer.abandoned == [before.message], "the old batch is dropped, and only it"
+    assert triage._open is not None
+    assert triage._open.events == [after], "the later event is in a batch of its own"
