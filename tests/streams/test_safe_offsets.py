@@ -99,7 +99,7 @@ async def test_delivery_holds_back_a_partition_that_jumped_and_goes_on_with_the_
         delivered.append((msg.partition, msg.offset))
 
     consumer.callback = callback
-    consumer._read_offset[P0], consumer._read_offset[P1] = 10, 20
+    await consumer.perform_seek()  # read offsets 10 and 20
     batch = [(P0, message(P0, 50)), (P1, message(P1, 21)), (P0, message(P0, 51))]
     await consumer._deliver(batch, consumer.app.consumer_generation_id)
     assert delivered == [(1, 21)]
@@ -149,3 +149,25 @@ async def test_an_abandoned_message_is_neither_counted_nor_waited_for(
     assert not consumer.ack(dropped), "a later ack of it counts for nothing"
     assert consumer._new_offset(P0) is None
     await asyncio.wait_for(consumer.wait_empty(), timeout=5)
+
+
+async def test_a_partition_delivers_nothing_between_its_assignment_and_its_seek(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Faust resumes the flow before it seeks: a kept partition's fetch goes on past records
+    never processed, which the seek brings back after; a claim counts records in order."""
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    delivered: list[tuple[int, int]] = []
+
+    async def callback(msg: Message) -> None:
+        delivered.append((msg.partition, msg.offset))
+
+    consumer.callback = callback
+    await consumer.perform_seek()
+    await consumer.on_partitions_revoked({P0})  # P0 is assigned again; its seek comes later
+    generation = consumer.app.consumer_generation_id
+    await consumer._deliver([(P0, message(P0, 16)), (P1, message(P1, 20))], generation)
+    assert delivered == [(1, 20)], "P0's records past its committed offset wait for the seek"
+    await consumer.perform_seek()
+    await consumer._deliver([(P0, message(P0, 10))], generation)
+    assert delivered == [(1, 20), (0, 10)]
