@@ -16,6 +16,7 @@ from datetime import timedelta
 import faust
 
 from streams.config import ServiceSettings
+from streams.flow_control import AbandoningFlowControl
 from streams.partitioning import cluster_partitioner
 from streams.quiet_logs import rate_limited_logging
 from streams.transport import WorkerTransport
@@ -76,4 +77,5 @@ def create_app(settings: ServiceSettings) -> faust.App:
         logging_config=rate_limited_logging(),
     )
     app.transport = WorkerTransport(app.conf.broker_consumer, app)
+    app.flow_control = AbandoningFlowControl()  # before any agent makes its buffer
     return app

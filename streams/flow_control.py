@@ -1,0 +1,25 @@
+"""Faust's flow control, with what a rebalance throws out of the agents' buffers abandoned.
+
+A rebalance (and a stop) empties every agent's buffer: the events there are never processed
+by their agent, and their partition's next owner reads them again from the committed offset.
+Faust then waits until every message delivered is acked or freed (its consumer's
+``wait_empty``), counting on the emptied buffers to drop the last references to them. But a
+message that several agents read (the results topic has three) is still referenced by the
+agents that took it before the rebalance (a status batch, an idle agent's loop variable): it
+is neither acked nor freed, and the revoke waits for it for good.
+
+So each message thrown out is abandoned (streams/safe_offsets.py): never counted for a
+commit, and no longer waited for.
+"""
+
+from faust.types import EventT
+from mode.utils.queues import FlowControlEvent
+
+from streams.batching import abandon
+
+
+class AbandoningFlowControl(FlowControlEvent):
+    def clear(self) -> None:
+        for buffer in self._queues:
+            abandon(item for item in buffer._queue if isinstance(item, EventT))  # type: ignore[attr-defined]
+        super().clear()
