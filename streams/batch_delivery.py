@@ -8,7 +8,8 @@ What a rebalance needs is kept record by record: delivery stops at the first rec
 after the flow stops or the group's generation moves on, and a record before the partition's
 read offset (a re-fetch after a seek) is skipped, exactly as Faust does it.
 
-A record of a partition not sought since its assignment is skipped too. Faust resumes the
+A stream record (tables' changelogs are read before the seek, to restore them) of a partition
+not sought since its assignment is skipped too. Faust resumes the
 flow before its seek to the committed offsets, and a partition the worker kept goes on from
 where its fetch stood, past records the last generation read but never processed. Triaged then,
 those later records went before the earlier ones, which the seek brings back next; but a claim
@@ -111,7 +112,7 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
     async def _deliver(self, batch: Sequence[tuple[TP, Message]], generation: int) -> None:
         """Hand each record to the conductor while the group is still in ``generation``, the
         fetch's: a rebalance since seeks back, so the rest is fetched again."""
-        read_offset, sought = self._read_offset, self._sought
+        read_offset, sought, changelog = self._read_offset, self._sought, self._is_changelog_tp
         acks_enabled_for = self.app.topics.acks_enabled_for
         read_again: set[TP] = set()
         for delivered, (tp, message) in enumerate(batch):
@@ -119,7 +120,7 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
                 return  # a rebalance began: the rest is fetched again from committed offsets
             if delivered and not delivered % YIELD_EVERY:
                 await asyncio.sleep(0)
-            if tp not in sought and acks_enabled_for(message.topic):
+            if tp not in sought and not changelog(tp) and acks_enabled_for(message.topic):
                 continue  # read again once the assignment's seek has set its committed offset
             offset, last = message.offset, read_offset[tp]
             if tp in read_again or (last is not None and offset < last):

@@ -163,11 +163,14 @@ async def test_a_partition_delivers_nothing_between_its_assignment_and_its_seek(
         delivered.append((msg.partition, msg.offset))
 
     consumer.callback = callback
+    changelog = TP("tmc.status", 0)
+    monkeypatch.setattr(consumer, "_is_changelog_tp", lambda tp: tp == changelog)
     await consumer.perform_seek()
-    await consumer.on_partitions_revoked({P0})  # P0 is assigned again; its seek comes later
+    await consumer.on_partitions_revoked({P0, changelog})  # assigned again; their seek comes later
     generation = consumer.app.consumer_generation_id
-    await consumer._deliver([(P0, message(P0, 16)), (P1, message(P1, 20))], generation)
-    assert delivered == [(1, 20)], "P0's records past its committed offset wait for the seek"
+    batch = [(P0, message(P0, 16)), (P1, message(P1, 20)), (changelog, message(changelog, 3))]
+    await consumer._deliver(batch, generation)
+    assert delivered == [(1, 20), (0, 3)], "P0's records wait; a table's are read to restore it"
     await consumer.perform_seek()
     await consumer._deliver([(P0, message(P0, 10))], generation)
-    assert delivered == [(1, 20), (0, 10)]
+    assert delivered == [(1, 20), (0, 3), (0, 10)]
