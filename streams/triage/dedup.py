@@ -368,8 +368,8 @@ def _frozen_once_built() -> Iterator[None]:
     never freed. So the garbage goes first (one collection, before the build). Faust's revoke
     waits until every message it delivered is acked or freed, so a message in frozen garbage
     (say, in the frames a cancelled task's exception keeps) would hold up every later revoke.
-    (Suspected in a churn-test revoke that waited for good; that hang still happens with this
-    in place, so it has another cause too: README, Architecture.)"""
+    (Suspected in a churn-test revoke that waited for good, which had another cause:
+    streams/flow_control.py.)"""
     enabled = gc.isenabled()
     gc.collect()
     gc.disable()
