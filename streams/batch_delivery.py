@@ -16,7 +16,9 @@ those later records went before the earlier ones, which the seek brings back nex
 counts its partition's records in order (its offsets), so it took the earlier ones for counted
 already. The churn test lost two errors so, with 16-event agent buffers (debug log: the new
 generation triaged offsets 376-512, then the seek went back to 358, and 374-375 were never
-counted).
+counted). Where the partition has no committed offset (or 0) the seek does not move its fetch,
+so it is sought back to the first record held back (the crash-storm test lost a first worker's
+whole first wave without that: the next worker held it back, and the seek found nothing to do).
 
 A batch in hand must never outlive a seek. A seek moves the partitions back to their
 committed offsets and resets the read offsets; a record fetched before it and delivered after
@@ -36,7 +38,7 @@ from contextlib import asynccontextmanager
 from faust.types import TP, Message
 from mode import ServiceT
 
-from streams.safe_offsets import SafeOffsetsConsumer
+from streams.safe_offsets import SafeOffsetsConsumer, seek_in_consumer_thread
 
 #: Records delivered between two yields to the event loop, as Faust does.
 YIELD_EVERY = 100
@@ -48,6 +50,17 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._batch_in_hand = asyncio.Lock()  # bound to a loop only when first contended
+        self._held_back: dict[TP, int] = {}  # the first record held back before the seek
+
+    async def seek_to_committed(self) -> dict[TP, int]:
+        """The assignment's seek; a partition with no committed offset (or 0) is not moved by
+        it, so one whose records were held back is sought to the first of them."""
+        committed = await super().seek_to_committed()
+        held, self._held_back = self._held_back, {}
+        for tp, first in held.items():
+            if tp in committed and not committed[tp]:
+                await seek_in_consumer_thread(self, tp, first)
+        return committed
 
     @asynccontextmanager
     async def _no_batch_in_hand(self) -> AsyncIterator[None]:
@@ -121,7 +134,8 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
             if delivered and not delivered % YIELD_EVERY:
                 await asyncio.sleep(0)
             if tp not in sought and not changelog(tp) and acks_enabled_for(message.topic):
-                continue  # read again once the assignment's seek has set its committed offset
+                self._held_back.setdefault(tp, message.offset)  # read again after the seek
+                continue
             offset, last = message.offset, read_offset[tp]
             if tp in read_again or (last is not None and offset < last):
                 continue

@@ -174,3 +174,22 @@ async def test_a_partition_delivers_nothing_between_its_assignment_and_its_seek(
     await consumer.perform_seek()
     await consumer._deliver([(P0, message(P0, 10))], generation)
     assert delivered == [(1, 20), (0, 3), (0, 10)]
+
+
+async def test_held_back_records_are_read_again_where_nothing_was_committed(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no committed offset (or 0) the seek leaves the fetch where it is, past them."""
+    monkeypatch.setattr(consumer, "_thread", ConsumerThread({P0: None, P1: 20}))  # type: ignore[dict-item]
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    consumer.callback = recording_nothing
+    generation = consumer.app.consumer_generation_id
+    await consumer._deliver(
+        [(P0, message(P0, 5)), (P0, message(P0, 6)), (P1, message(P1, 30))], generation
+    )
+    await consumer.perform_seek()
+    assert consumer._thread.seeks == [(0, 5)], "P0 from its first held back; P1 from 20"  # type: ignore[attr-defined]
+
+
+async def recording_nothing(msg: Message) -> None:
+    raise AssertionError(f"delivered before the seek: {msg}")
