@@ -9,16 +9,16 @@ after the flow stops or the group's generation moves on, and a record before the
 read offset (a re-fetch after a seek) is skipped, exactly as Faust does it.
 
 A stream record (tables' changelogs are read before the seek, to restore them) of a partition
-not sought since its assignment is skipped too. Faust resumes the
-flow before its seek to the committed offsets, and a partition the worker kept goes on from
-where its fetch stood, past records the last generation read but never processed. Triaged then,
-those later records went before the earlier ones, which the seek brings back next; but a claim
-counts its partition's records in order (its offsets), so it took the earlier ones for counted
-already. The churn test lost two errors so, with 16-event agent buffers (debug log: the new
-generation triaged offsets 376-512, then the seek went back to 358, and 374-375 were never
-counted). Where the partition has no committed offset (or 0) the seek does not move its fetch,
-so it is sought back to the first record held back (the crash-storm test lost a first worker's
-whole first wave without that: the next worker held it back, and the seek found nothing to do).
+not sought since its assignment is skipped too. Faust resumes the flow before its seek to the
+committed offsets, and a partition the worker kept goes on from where its fetch stood, past
+records the last generation read but never processed. Triaged then, those later records went
+before the earlier ones, which the seek brings back next; but a claim counts its partition's
+records in order (its offsets), so it took the earlier ones for counted already. The churn
+test lost two errors so, with 16-event agent buffers (debug log: the new generation triaged
+offsets 376-512, then the seek went back to 358, and 374-375 were never counted). Where the
+partition has no committed offset (or 0) the seek does not move its fetch, so it is sought back
+to the first record held back (the crash-storm test lost a first worker's whole first wave
+without that: the next worker held it back, and the seek found nothing to do).
 
 A batch in hand must never outlive a seek. A seek moves the partitions back to their
 committed offsets and resets the read offsets; a record fetched before it and delivered after
