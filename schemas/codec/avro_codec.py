@@ -153,6 +153,31 @@ class AvroCodec:
 
         return read
 
+    def field_finder(self, name: str) -> Callable[[bytes], int | None]:
+        """A finder of where top-level field ``name`` starts in a record of the latest
+        version under this codec's own header (None for anything else, or a body cut short),
+        for a writer that changes one field of a stored record by splicing its bytes instead
+        of encoding the whole record again. The fields before it are skipped, not built."""
+        fields = self._latest.raw["fields"]
+        before = fields[: [f["name"] for f in fields].index(name)]
+        prefix = parse_schema({**self._latest.raw, "fields": before})
+        skip_all = parse_schema({**self._latest.raw, "fields": []})
+        header = single_object_header(self._latest.fingerprint)
+        start = len(header)
+
+        def find(data: bytes) -> int | None:
+            if data[:start] != header:
+                return None
+            body = BytesIO(data)
+            body.seek(start)
+            try:
+                schemaless_reader(body, prefix, skip_all)
+            except Exception:  # garbage makes fastavro raise anything
+                return None
+            return body.tell()
+
+        return find
+
     async def decode_async(self, data: bytes) -> dict[str, Any]:
         """Like :meth:`decode`, but a registry fetch runs in a thread, off the event loop."""
         schema_id = self._uncached_schema_id(data)

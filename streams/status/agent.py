@@ -34,6 +34,7 @@ from streams.status.decoded import DecodedRows
 from streams.status.expiry import ExpiryIndex, Retention
 from streams.status.merges import TICK, TICK_HEADER, MergeNote, decode_notes
 from streams.status.projection import cluster_of, project_row, project_summary, with_merges
+from streams.status.splice import MergeSplicer
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class ResultsAgent:
         )  # fmt: skip
         self._open: ProjectionBatch | None = None
         self._decoded = DecodedRows(DECODED_ROWS)
+        self._splicer = MergeSplicer(pipeline.results, DECODED_ROWS)
         self._indexing: asyncio.Future[None] | None = None
         self._index_stale = False
         self._opened = asyncio.Event()
@@ -293,7 +295,7 @@ class ResultsAgent:
                         status.pop(key, None)
                         self._decoded.drop(key)
                     else:
-                        raw = self.p.results.encode(row)
+                        raw = self._encode(key, row)
                         status[key] = raw
                         self._decoded.put(key, raw, row)
                 for cluster, summary in batch.summaries.get(partition, {}).items():
@@ -306,6 +308,12 @@ class ResultsAgent:
             event.ack()
         for partition, offset in batch.projected.items():
             self.p.catchup.projected(partition, offset)
+
+    def _encode(self, key: str, row: RecoveryResult) -> bytes:
+        """A storm's merges into a row already written are spliced into its last bytes."""
+        last = self._decoded.last(key)
+        spliced = None if last is None else self._splicer.splice(*last, row)
+        return self.p.results.encode(row) if spliced is None else spliced
 
     def _count_attempts(self, before: RecoveryResult | None, row: RecoveryResult) -> None:
         new = row.transitions[0 if before is None else len(before.transitions) :]

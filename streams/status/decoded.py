@@ -33,6 +33,10 @@ class DecodedRows:
         self._rows.move_to_end(key)
         return kept[1]
 
+    def last(self, key: str) -> tuple[bytes, RecoveryResult] | None:
+        """The bytes and row last kept under ``key``, whatever the table holds now."""
+        return self._rows.get(key)
+
     def put(self, key: str, raw: bytes, row: RecoveryResult) -> None:
         self._rows[key] = (raw, row)
         self._rows.move_to_end(key)

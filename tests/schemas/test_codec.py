@@ -352,3 +352,18 @@ def test_a_memo_never_keeps_a_failure() -> None:
         with pytest.raises(DecodeError):
             codec.decode(garbage)
     assert RecordCodec(RecoveryResult).decode(codec.encode(recovery_result())) == recovery_result()
+
+
+def test_a_field_finder_finds_a_field_only_in_the_latest_version_under_its_header() -> None:
+    codec = RecordCodec(TMCError).avro
+    fields = codec.schema.raw["fields"]
+    before = [f["name"] for f in fields].index("cluster_name")
+    prefix = parse_schema({**codec.schema.raw, "fields": fields[:before]})
+    datum = to_avro(tmc_error())
+    body = BytesIO()
+    schemaless_writer(body, prefix, datum)
+    find = codec.field_finder("cluster_name")
+    assert find(codec.encode(datum)) == SINGLE_OBJECT_HEADER_LEN + len(body.getvalue())
+    v1 = ERRORS.versions[0]
+    assert find(b"\xc3\x01" + v1.fingerprint + _body(v1.parsed, _v1_datum())) is None
+    assert find(codec.encode(datum)[:SINGLE_OBJECT_HEADER_LEN] + b"\xff\xff\xff") is None

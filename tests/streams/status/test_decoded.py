@@ -30,3 +30,10 @@ def test_a_dropped_row_is_gone() -> None:
     rows.drop("a")
     rows.drop("never-kept")
     assert rows.get("a", b"a") is None
+
+
+def test_the_last_row_kept_is_given_with_its_bytes_whatever_is_asked() -> None:
+    rows, row = DecodedRows(2), recovery_result()
+    rows.put("a", b"v1", row)
+    assert rows.last("a") == (b"v1", row)
+    assert rows.last("b") is None
