@@ -127,6 +127,9 @@ class TargetClaim:
     offsets: dict[str, int] = field(default_factory=dict)  # topic -> last record applied
     #: The silence that suppressed it (streams/silences/): it merges only while that lasts.
     silence: str | None = None
+    #: ``merged_ids`` as JSON, grown by each merge: a storm writes a claim once per batch,
+    #: and encoding its 100-200 ids again each time cost more than the rest of the row.
+    ids_json: str | None = field(default=None, compare=False, repr=False)
 
     def merges_at(self, now: float) -> bool:
         return self.active or (self.cooldown_until is not None and now < self.cooldown_until)
@@ -137,22 +140,27 @@ class TargetClaim:
 
     def with_merge(self, error_id: str, topic: str, offset: int) -> "TargetClaim":
         # Spelled out rather than dataclasses.replace: once per merged error, a storm's hot path.
-        ids = self.merged_ids
+        ids, ids_json = self.merged_ids, self.ids_json
         if len(ids) < MAX_MERGED_IDS and error_id not in ids:
-            ids = (*ids, error_id)
+            head = self._ids_json()[:-1] + ("," if ids else "")
+            ids, ids_json = (*ids, error_id), head + _compact(error_id) + "]"
         offsets = {**self.offsets, topic: offset}
         count = self.merged_count + 1
         return TargetClaim(
-            self.recovery_id, self.active, self.cooldown_until, ids, count, offsets, self.silence
-        )
+            self.recovery_id, self.active, self.cooldown_until, ids, count, offsets,
+            self.silence, ids_json,
+        )  # fmt: skip
 
     def encode(self) -> bytes:
-        fields = [CLAIM_FORMAT, self.recovery_id, self.active, self.cooldown_until]
-        fields += [list(self.merged_ids), self.merged_count, self.offsets]
+        head: list[object] = [CLAIM_FORMAT, self.recovery_id, self.active, self.cooldown_until]
+        tail: list[object] = [self.merged_count, self.offsets]
         if self.silence is not None:  # otherwise unsuppressed rows stay exactly as they were
-            fields[0] = SILENCED_CLAIM_FORMAT
-            fields.append(self.silence)
-        return json.dumps(fields, separators=(",", ":")).encode()
+            head[0] = SILENCED_CLAIM_FORMAT
+            tail.append(self.silence)
+        return f"{_compact(head)[:-1]},{self._ids_json()},{_compact(tail)[1:]}".encode()
+
+    def _ids_json(self) -> str:
+        return _compact(list(self.merged_ids)) if self.ids_json is None else self.ids_json
 
     @classmethod
     def decode(cls, raw: bytes) -> "TargetClaim":
@@ -162,6 +170,10 @@ class TargetClaim:
             raise DedupRowError(f"claim row of unknown format {str(fields)[:40]!r}")
         _, recovery_id, active, cooldown_until, ids, count, offsets, *silence = fields
         return cls(recovery_id, active, cooldown_until, tuple(ids), count, offsets, *silence)
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _string(value: str) -> bytes:

@@ -1,6 +1,8 @@
 """The dedup tables' binary formats: what is written is read back, and a format this worker
 does not know is refused, never misread."""
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -61,6 +63,25 @@ def test_a_seen_row_stores_repeated_strings_once() -> None:
 
 def test_a_claim_reads_back_what_was_written() -> None:
     claim = TargetClaim("r1", False, 12.5, ("a", "b"), 7, {"tmc.errors": 41})
+    assert TargetClaim.decode(claim.encode()) == claim
+
+
+@given(
+    ids=st.lists(_text, max_size=220),
+    silence=st.none() | _text,
+    cooldown=st.none() | st.floats(0, 1e10),
+)
+def test_a_claim_grown_by_merges_writes_what_a_fresh_encode_of_it_writes(
+    ids: list[str], silence: str | None, cooldown: float | None
+) -> None:
+    """The ids' JSON a claim grows merge by merge is the JSON of its ids."""
+    claim = TargetClaim("r1", cooldown is None, cooldown, silence=silence)
+    for offset, error_id in enumerate(ids):
+        claim = claim.with_merge(error_id, "tmc.errors", offset)
+    fields = [1, "r1", cooldown is None, cooldown, list(claim.merged_ids), len(ids), claim.offsets]
+    if silence is not None:
+        fields[0:1], fields[len(fields) :] = [2], [silence]
+    assert claim.encode() == json.dumps(fields, separators=(",", ":")).encode()
     assert TargetClaim.decode(claim.encode()) == claim
 
 
