@@ -12,6 +12,7 @@ own, so it makes one of each partition's events current for that partition's wri
 
 import asyncio
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from faust.streams import _current_event
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from streams.safe_offsets import SafeOffsetsConsumer
 
@@ -34,10 +35,16 @@ class EventBatch:
     opened: float  # monotonic seconds
     events: list[EventT[bytes]] = field(default_factory=list)
     last_event_of: dict[int, EventT[bytes]] = field(default_factory=dict)  # partition -> event
+    read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
 
     def add_event(self, event: EventT[bytes]) -> None:
         self.events.append(event)
         self.last_event_of[event.message.partition] = event
+        self.read_to[event.message.tp] = event.message.offset + 1
+
+    def behind(self, highwater: Callable[[TP], int | None]) -> bool:
+        """Whether the broker held more of the batch's partitions than the batch has read."""
+        return any((highwater(tp) or 0) > read for tp, read in self.read_to.items())
 
     def __len__(self) -> int:
         return len(self.events)
@@ -46,6 +53,21 @@ class EventBatch:
         """Leave the events unacked (a rebalance came since the batch began)."""
         log.info("dropping %s of %d begun before a rebalance", what, len(self))
         abandon(self.events)
+
+
+def reading_a_backlog(
+    batch: EventBatch | None, max_wait_s: float, highwater: Callable[[TP], int | None]
+) -> bool:
+    """Whether ``batch`` should grow: the broker holds more than it has read, and it has
+    been open less than ``max_wait_s``. Faust hands events over one by one (its fetcher
+    yields to the loop per record), so an empty queue does not mean the worker has caught
+    up; the consumer's highwater does. A backlog read in large batches writes each key once
+    per batch, which is where batching pays."""
+    return (
+        batch is not None
+        and time.monotonic() - batch.opened < max_wait_s
+        and batch.behind(highwater)
+    )
 
 
 def abandon(events: Iterable[EventT[bytes]]) -> None:

@@ -153,15 +153,17 @@ class DedupSettings(_Section):
     merging new errors for ``cooldown_s`` after its recovery ends. Triage writes its state
     once per batch: what arrives within ``batch_linger_s`` of the batch's first error (the
     latency it adds to a lone error), or, while a backlog is being read, up to
-    ``batch_max_wait_s`` and ``max_batch`` errors. Idle partitions are swept for expired
-    rows every ``sweep_interval_s``."""
+    ``batch_max_wait_s`` and ``max_batch`` errors. Each claim a batch touches is written
+    once, so a storm over many targets needs batches far larger than its targets: with 1 s
+    and 1,000 errors, a storm of 200,000 errors over 2,000 targets wrote a claim for most of
+    its errors. Idle partitions are swept for expired rows every ``sweep_interval_s``."""
 
     event_id_ttl_s: float = Field(default=3600.0, gt=0)
     cooldown_s: float = Field(default=300.0, ge=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)
-    max_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_batch: int = Field(default=20_000, ge=1, le=100_000)
     batch_linger_s: float = Field(default=0.01, ge=0, le=1.0)
-    batch_max_wait_s: float = Field(default=1.0, ge=0, le=30.0)
+    batch_max_wait_s: float = Field(default=5.0, ge=0, le=30.0)
 
 
 class CircuitBreakerSettings(_Section):
@@ -236,13 +238,15 @@ class StatusSettings(_Section):
     redelivered error whose row is gone for one whose outcome never got out.
 
     The projection writes in batches (streams/status/batch.py): a batch closes
-    ``batch_linger_s`` after its first record, or at ``max_batch`` records, so the table
-    trails the results topic by about the linger."""
+    ``batch_linger_s`` after its first record, or, while the worker reads a backlog, up to
+    ``batch_max_wait_s``, or at ``max_batch`` records, so the table trails the results topic
+    by about the linger (by up to the wait under a backlog)."""
 
     retention_s: float = Field(default=7 * DAY_MS / 1000, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)
     batch_linger_s: float = Field(default=0.01, gt=0, le=1.0)
-    max_batch: int = Field(default=1000, ge=1)
+    batch_max_wait_s: float = Field(default=1.0, ge=0, le=30.0)
+    max_batch: int = Field(default=5000, ge=1)
 
     @model_validator(mode="after")
     def _sweeps_within_the_retention(self) -> "StatusSettings":

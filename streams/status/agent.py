@@ -25,7 +25,7 @@ from prometheus_client import Counter
 
 from schemas.codec import DecodeError
 from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
-from streams.batching import close_lingering, current
+from streams.batching import close_lingering, current, reading_a_backlog
 from streams.context import Shared, header_pairs, now_ms
 from streams.ingest.admission import Rejected, dead_letter_headers
 from streams.partitioning import partition_for, row_key
@@ -77,7 +77,11 @@ class ResultsAgent:
         app.agent(self.p.topics.results, name="tmc-results")(self._project)
         app.agent(self.p.topics.merges, name="tmc-merges")(self._merge)
         linger_s = settings.status.batch_linger_s
-        app.task(lambda: close_lingering(self._opened, linger_s, self._close_open, app.crash))
+        app.task(
+            lambda: close_lingering(
+                self._opened, linger_s, self._close_open, app.crash, self._reading_a_backlog
+            )
+        )
         app.timer(settings.status.sweep_interval_s)(self._send_ticks)
         self.p.tables.status.on_recover(self._forget_index)
         if settings.status.retention_s < settings.dedup.event_id_ttl_s:
@@ -257,6 +261,10 @@ class ResultsAgent:
     def _summary(self, batch: ProjectionBatch, partition: int, key: str) -> ClusterStatus | None:
         summaries = batch.summaries.get(partition, {})
         return summaries[key] if key in summaries else self.p.summary(key)
+
+    def _reading_a_backlog(self) -> bool:
+        max_wait_s = self.p.settings.status.batch_max_wait_s
+        return reading_a_backlog(self._open, max_wait_s, self.p.app.consumer.highwater)
 
     def _batch(self) -> ProjectionBatch:
         """The open batch; one begun before a rebalance is dropped, unacked."""

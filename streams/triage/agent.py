@@ -21,7 +21,7 @@ from faust.types import EventT, StreamT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState, StateTransition, TMCError
-from streams.batching import abandon, close_lingering, current
+from streams.batching import abandon, close_lingering, current, reading_a_backlog
 from streams.context import Shared, now_ms
 from streams.metrics import CircuitCollector
 from streams.silences.state import suppressed_reason
@@ -116,13 +116,8 @@ class Triage:
             await self._close_open()
 
     def _reading_a_backlog(self) -> bool:
-        """Whether the open batch should grow: the broker holds more than it has read."""
-        batch = self._open
-        return (
-            batch is not None
-            and time.monotonic() - batch.opened < self.p.settings.dedup.batch_max_wait_s
-            and batch.behind(self.p.app.consumer.highwater)
-        )
+        max_wait_s = self.p.settings.dedup.batch_max_wait_s
+        return reading_a_backlog(self._open, max_wait_s, self.p.app.consumer.highwater)
 
     async def _close_open(self) -> None:
         batch, self._open = self._open, None

@@ -13,10 +13,9 @@ event), then sends the records the decisions produced, then acks the events. A c
 the ack redelivers the whole batch, and triage's decisions are deterministic.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from faust.types import TP, EventT, TopicT
+from faust.types import EventT, TopicT
 
 from streams.batching import EventBatch
 
@@ -33,14 +32,8 @@ class TriageBatch(EventBatch):
     """Begun in dedup ``epoch``: a batch that outlives a rebalance is dropped, not closed."""
 
     outbox: list[Outgoing] = field(default_factory=list)
-    read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
 
     def add(self, event: EventT[bytes], outgoing: list[Outgoing]) -> None:
         """``event``, decided, and the records to send once the batch's state is written."""
         self.add_event(event)
-        self.read_to[event.message.tp] = event.message.offset + 1
         self.outbox += outgoing
-
-    def behind(self, highwater: Callable[[TP], int | None]) -> bool:
-        """Whether the broker held more of the batch's partitions than the batch has read."""
-        return any((highwater(tp) or 0) > read for tp, read in self.read_to.items())

@@ -6,6 +6,8 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
+from faust.types import TP
+
 from schemas.codec import RecordCodec
 from schemas.records import ClusterStatus, RecoveryResult, RecoveryState
 from streams.config import ServiceSettings
@@ -71,7 +73,8 @@ class Consumer:
 
 class Event:
     def __init__(self, partition: int, offset: int) -> None:
-        self.message = SimpleNamespace(partition=partition, offset=offset)
+        tp = TP("tmc.recovery.results", partition)
+        self.message = SimpleNamespace(tp=tp, partition=partition, offset=offset)
         self.app = SimpleNamespace(consumer=Consumer())
         self.acked = False
 
