@@ -126,7 +126,8 @@ class Triage:
             await self.close(batch)
 
     async def close(self, batch: TriageBatch) -> None:
-        """Write each partition's dedup state, send what the batch decided, ack its events."""
+        """Write each partition's dedup state, wait until it is on the broker, send what the
+        batch decided, ack its events."""
         if batch.epoch != self.p.dedup_state.epoch:
             batch.drop("a triage batch")  # whoever owns the partitions now reads them again
             return
@@ -134,6 +135,11 @@ class Triage:
         for partition, event in batch.last_event_of.items():
             with current(event):
                 await self._flush(partition, now)
+        # The state on the broker before what it decided: Faust's producer buffers the tables'
+        # changelog records and hands them out one by one, while a send goes out at once. A
+        # worker killed in between published recoveries whose claims it lost, and the next
+        # owner, reading the errors again, decided them afresh and started them again.
+        await self.p.app.producer.flush()
         for out in batch.outbox:
             await out.topic.send(key=out.key, value=out.value)
         for event in batch.events:

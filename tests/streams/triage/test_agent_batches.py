@@ -6,6 +6,7 @@ from typing import Any
 
 from streams.config import ServiceSettings
 from streams.triage.agent import Triage
+from streams.triage.batch import Outgoing
 
 
 class Consumer:
@@ -43,3 +44,42 @@ async def test_a_batch_begun_before_a_rebalance_takes_no_later_event() -> None:
     assert consumer.abandoned == [before.message], "the old batch is dropped, and only it"
     assert triage._open is not None
     assert triage._open.events == [after], "the later event is in a batch of its own"
+
+
+async def test_a_batch_sends_what_it_decided_only_once_its_state_is_on_the_broker() -> None:
+    """Records sent before the state's changelog records are delivered could outlive a kill
+    that loses the state: the errors, read again, would start their recoveries again."""
+    done: list[str] = []
+
+    class Partition:
+        def flush(self, now: float) -> list[Any]:
+            done.append("state written")
+            return []
+
+    async def producer_flush() -> None:
+        done.append("producer flushed")
+
+    async def send(key: bytes, value: bytes) -> None:
+        done.append(f"sent {value.decode()}")
+
+    p = SimpleNamespace(
+        settings=ServiceSettings(),
+        tables=SimpleNamespace(guards={}),
+        dedup_state=SimpleNamespace(epoch=1, partition=lambda n: Partition()),
+        clock=lambda: 100.0,
+        app=SimpleNamespace(producer=SimpleNamespace(flush=producer_flush)),
+    )
+    triage = Triage(p, silences=None)  # type: ignore[arg-type]
+    results = SimpleNamespace(send=send)
+
+    class Event:  # weakly referenced while it is the current event
+        message = event(Consumer(), 10).message
+
+        def ack(self) -> None:
+            done.append("acked")
+
+    await triage.add(Event(), [Outgoing(results, b"k", b"Pending")], epoch=1)  # type: ignore[arg-type]
+
+    await triage._close_open()
+
+    assert done == ["state written", "producer flushed", "sent Pending", "acked"]
