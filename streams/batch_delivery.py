@@ -20,6 +20,15 @@ partition has no committed offset (or 0) the seek does not move its fetch, so it
 to the first record held back (the crash-storm test lost a first worker's whole first wave
 without that: the next worker held it back, and the seek found nothing to do).
 
+A record may also wait at a gate the pipeline sets (``gate``): the ingest topics' records wait
+until their partition's results have caught up (streams/status/catchup.py). Triage reads the
+status table for a redelivered error, and waited for the catch-up inside the ingest agent;
+with a backlog, the errors delivered behind that one filled the agent's buffer, the delivery
+blocked on it, and the results records the catch-up needed were never delivered: the
+crash-storm loop caught a worker that never became ready so. A partition's records held at the
+gate are read again from the first of them once the gates open (``open_gates``), so it keeps
+its order.
+
 A batch in hand must never outlive a seek. A seek moves the partitions back to their
 committed offsets and resets the read offsets; a record fetched before it and delivered after
 it sits past the new read offset, and Faust acks the "gap" in between as if compaction had
@@ -32,7 +41,7 @@ waits until no batch is being fetched or delivered, and a read that finds the fl
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from faust.types import TP, Message
@@ -51,6 +60,8 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
         super().__post_init__()
         self._batch_in_hand = asyncio.Lock()  # bound to a loop only when first contended
         self._held_back: dict[TP, int] = {}  # the first record held back before the seek
+        self.gate: Callable[[TP], bool] = lambda tp: True  # may a record of tp go now?
+        self._gated: dict[TP, int] = {}  # the first record held at a closed gate
 
     async def seek_to_committed(self) -> dict[TP, int]:
         """The assignment's seek; a partition with no committed offset (or 0) is not moved by
@@ -61,6 +72,18 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
             if tp in committed and not committed[tp]:
                 await seek_in_consumer_thread(self, tp, first)
         return committed
+
+    async def open_gates(self) -> None:
+        """Read the records held at a gate again, from the first of each partition's."""
+        async with self._no_batch_in_hand():
+            gated, self._gated = self._gated, {}
+            for tp, first in gated.items():
+                await seek_in_consumer_thread(self, tp, first)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        for tp in revoked:  # the next assignment's seek reads them again
+            self._gated.pop(tp, None)
+        await super().on_partitions_revoked(revoked)
 
     @asynccontextmanager
     async def _no_batch_in_hand(self) -> AsyncIterator[None]:
@@ -127,6 +150,7 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
         fetch's: a rebalance since seeks back, so the rest is fetched again."""
         read_offset, sought, changelog = self._read_offset, self._sought, self._is_changelog_tp
         acks_enabled_for = self.app.topics.acks_enabled_for
+        gate, gated = self.gate, self._gated
         read_again: set[TP] = set()
         for delivered, (tp, message) in enumerate(batch):
             if not self.flow_active or self.app.consumer_generation_id != generation:
@@ -135,6 +159,9 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
                 await asyncio.sleep(0)
             if tp not in sought and not changelog(tp) and acks_enabled_for(message.topic):
                 self._held_back.setdefault(tp, message.offset)  # read again after the seek
+                continue
+            if tp in gated or not gate(tp):
+                gated.setdefault(tp, message.offset)  # read again once the gates open
                 continue
             offset, last = message.offset, read_offset[tp]
             if tp in read_again or (last is not None and offset < last):

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 import uvloop
@@ -41,6 +41,7 @@ from streams.admission.owner import AdmissionOwner
 from streams.admission.view import GrantView
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
+from streams.batch_delivery import BatchDeliveryConsumer
 from streams.config import ServiceSettings, Tunables
 from streams.context import Shared
 from streams.control.state import Gate
@@ -125,6 +126,8 @@ class RecoveryService:
             ),
             out_of_band=OutOfBand(settings.kafka),
         )
+        topics = self.shared.topics
+        self._ingest_topics = {topics.errors.get_topic_name(), topics.triage.get_topic_name()}
         self.control = ControlView(
             settings.kafka.bootstrap_servers,
             self.shared.topics.control.get_topic_name(),
@@ -279,8 +282,14 @@ class RecoveryService:
         topic = self.shared.topics.results.get_topic_name()
         partitions = {tp.partition for tp in assigned if tp.topic == topic}
         self.catchup.assign(partitions)
+        cast(BatchDeliveryConsumer, self.app.consumer).gate = self._ingest_gate
         # Measured off the rebalance path: the callback must not hold up the group.
         self._catching_up = asyncio.ensure_future(self._catch_up(topic, partitions))
+
+    def _ingest_gate(self, tp: TP) -> bool:
+        """Errors wait until their partition has caught up: triage reads the status table
+        for a redelivered one (streams/batch_delivery.py says why they wait in the consumer)."""
+        return tp.topic not in self._ingest_topics or self.catchup.is_open(tp.partition)
 
     async def _on_recovered(self) -> None:
         self.catchup.recovered()
@@ -310,6 +319,7 @@ class RecoveryService:
             await self._seek_stuck_projections(topic, stuck, patience_s)
             before = lagging
         if self.catchup.generation == generation:
+            await cast(BatchDeliveryConsumer, self.app.consumer).open_gates()
             resumed = await self._resume(partitions)
             self.readiness.mark_ready(
                 f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"

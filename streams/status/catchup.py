@@ -70,6 +70,11 @@ class CatchUp:
             self._projected[partition] = offset + 1
             self._check(partition)
 
+    def is_open(self, partition: int) -> bool:
+        """Whether ``partition`` has caught up (or is not owned: nothing of it is read)."""
+        event = self._caught_up.get(partition)
+        return event is None or event.is_set()
+
     async def wait(self, partition: int) -> bool:
         """Until ``partition`` has caught up; False if it is not (or no longer) owned."""
         event = self._caught_up.get(partition)

@@ -193,3 +193,29 @@ async def test_held_back_records_are_read_again_where_nothing_was_committed(
 
 async def recording_nothing(msg: Message) -> None:
     raise AssertionError(f"delivered before the seek: {msg}")
+
+
+async def test_a_closed_gate_holds_a_partition_until_the_gates_open_then_reads_it_again(
+    consumer: BatchDeliveryConsumer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Errors wait for their partition's catch-up in the consumer, not in an agent whose
+    full buffer would block the results the catch-up needs; held, a partition keeps its order."""
+    monkeypatch.setattr(consumer.app.topics, "acks_enabled_for", lambda topic: True)
+    delivered: list[tuple[int, int]] = []
+
+    async def callback(msg: Message) -> None:
+        delivered.append((msg.partition, msg.offset))
+
+    consumer.callback = callback
+    await consumer.perform_seek()
+    caught_up = {1}
+    consumer.gate = lambda tp: tp.partition in caught_up
+    generation = consumer.app.consumer_generation_id
+    await consumer._deliver([(P0, message(P0, 10)), (P1, message(P1, 20))], generation)
+    caught_up.add(0)  # P0's gate opens; its held record must still come first
+    await consumer._deliver([(P0, message(P0, 11))], generation)
+    assert delivered == [(1, 20)]
+    await consumer.open_gates()
+    assert consumer._thread.seeks == [(0, 10)]  # type: ignore[attr-defined]
+    await consumer._deliver([(P0, message(P0, 10)), (P0, message(P0, 11))], generation)
+    assert delivered == [(1, 20), (0, 10), (0, 11)]

@@ -24,9 +24,13 @@ async def test_opens_only_once_recovered_and_projected_to_the_end_offset() -> No
     assert await _opened(catchup, 0) is None
     assert await _opened(catchup, 1) is None, "tables not recovered yet"
 
+    assert not catchup.is_open(1)
     catchup.recovered()
     assert await _opened(catchup, 1) is True
+    assert catchup.is_open(1)
     assert await _opened(catchup, 0) is None
+    assert not catchup.is_open(0)
+    assert catchup.is_open(7), "not owned: nothing of it is read"
     catchup.projected(0, 3)
     assert await _opened(catchup, 0) is None, "offset 4 is still unprojected"
     catchup.projected(0, 4)
