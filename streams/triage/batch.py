@@ -2,15 +2,14 @@
 
 Faust's ``take`` cannot write tables (NOTES.md), so triage batches by hand: the ingest agents
 read events without acking them and triage each at once against the in-memory dedup state;
-the batch closes ``batch_linger_s`` after its first event, or when it is full. Faust hands
-events over one by one (its fetcher yields to the loop per record), so an empty queue does
-not mean the worker has caught up; the consumer's highwater does. While the broker held more
-than the batch has read, the batch stays open (up to ``batch_max_wait_s``), so that a backlog
-is triaged in large batches, which is where writing each claim once per batch pays. Closing writes
-each partition's dedup state once, with one of that partition's events current (Faust takes a
-table write's changelog partition, and the RocksDB store its database, from the current
-event), then sends the records the decisions produced, then acks the events. A crash before
-the ack redelivers the whole batch, and triage's decisions are deterministic.
+the batch closes ``batch_linger_s`` after its first event, or when it is full; while the
+broker holds more than the batch has read, it stays open (up to ``batch_max_wait_s``:
+``streams.batching.reading_a_backlog``), so that a backlog is triaged in large batches, which
+is where writing each claim once per batch pays. Closing writes each partition's dedup state
+once, with one of that partition's events current (Faust takes a table write's changelog
+partition, and the RocksDB store its database, from the current event), waits until it is on
+the broker, then sends the records the decisions produced, then acks the events. A crash
+before the ack redelivers the whole batch, and triage's decisions are deterministic.
 """
 
 from dataclasses import dataclass, field
