@@ -282,9 +282,14 @@ class RecoveryService:
         topic = self.shared.topics.results.get_topic_name()
         partitions = {tp.partition for tp in assigned if tp.topic == topic}
         self.catchup.assign(partitions)
-        cast(BatchDeliveryConsumer, self.app.consumer).gate = self._ingest_gate
+        self._consumer.gate = self._ingest_gate
         # Measured off the rebalance path: the callback must not hold up the group.
         self._catching_up = asyncio.ensure_future(self._catch_up(topic, partitions))
+
+    @property
+    def _consumer(self) -> BatchDeliveryConsumer:
+        """Faust makes the consumer on first use; streams/transport.py names its class."""
+        return cast(BatchDeliveryConsumer, self.app.consumer)
 
     def _ingest_gate(self, tp: TP) -> bool:
         """Errors wait until their partition has caught up: triage reads the status table
@@ -319,7 +324,7 @@ class RecoveryService:
             await self._seek_stuck_projections(topic, stuck, patience_s)
             before = lagging
         if self.catchup.generation == generation:
-            await cast(BatchDeliveryConsumer, self.app.consumer).open_gates()
+            await self._consumer.open_gates()
             resumed = await self._resume(partitions)
             self.readiness.mark_ready(
                 f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"
