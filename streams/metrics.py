@@ -120,6 +120,9 @@ class Metrics:
             "tmc_pipeline_deduplicated_total", "Errors dropped or merged by dedup.",
             ["kind"], registry=r,
         )  # fmt: skip
+        # Bound once: a storm counts one of these per error, and labels() takes a lock.
+        self.merged = self.deduplicated.labels("merged")
+        self.duplicates = self.deduplicated.labels("duplicate")
         self.started = Counter(
             "tmc_pipeline_recoveries_started_total", "Recoveries started by triage.",
             ["strategy"], registry=r,

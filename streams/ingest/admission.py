@@ -6,6 +6,7 @@ original key, value and headers.
 """
 
 import asyncio
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ Headers = Sequence[tuple[str, bytes]]
 DLQ_REASON = "tmc.dlq.reason"
 DLQ_DETAIL = "tmc.dlq.detail"
 DLQ_SOURCE = "tmc.dlq.source"
+#: The form emitters write, checked without building a UUID; any other form uuid.UUID takes.
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def validate(error: TMCError) -> Rejected | None:
         return Rejected("invalid-field", "component is empty")
     if not error.operation.strip():
         return Rejected("invalid-field", "operation is empty")
-    if error.event_id is not None:
+    if error.event_id is not None and not _CANONICAL_UUID.fullmatch(error.event_id):
         try:
             uuid.UUID(error.event_id)
         except ValueError:

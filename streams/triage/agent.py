@@ -204,13 +204,13 @@ class Triage:
             case Suppress():
                 return self._suppress(error, decision, source)
             case Merge():
-                self.p.metrics.deduplicated.labels("merged").inc()
+                self.p.metrics.merged.inc()
                 if decision.silence is not None:
                     self.p.metrics.suppressed.labels(decision.strategy).inc()
             case Escalate():
                 return self._escalate(error, decision, source)
             case Duplicate(redelivery=False):  # a resend: counted, nothing else
-                self.p.metrics.deduplicated.labels("duplicate").inc()
+                self.p.metrics.duplicates.inc()
             case Duplicate():
                 return await self._reconcile(error, decision, source)
         return []

@@ -40,6 +40,8 @@ class FlapRecord:
         """A new error for the target arrived at ``now``: the last completion relapsed if it
         is within the healthy delay, else it held and the count starts again."""
         relapses = self.relapses
+        if self.completed_at is None and (not relapses or relapses[0] > now - settings.window_s):
+            return self  # nothing relapsed, held or aged out: the storm's common case
         if self.completed_at is not None:
             if now - self.completed_at <= settings.healthy_delay_s:
                 relapses = (*relapses, self.completed_at)
@@ -69,3 +71,7 @@ class FlapRecord:
     def decode(cls, raw: bytes) -> "FlapRecord":
         relapses, completed_at, applied = json.loads(raw)
         return cls(tuple(relapses), completed_at, int(applied))
+
+
+#: The record of a target with no row: shared, as records are immutable.
+NO_RECORD = FlapRecord()

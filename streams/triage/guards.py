@@ -26,7 +26,7 @@ from streams.execution.lifecycle import SHADOW_RUN
 from streams.execution.stale import GONE, UNVERIFIABLE
 from streams.partitioning import SEPARATOR, partition_for, row_key
 from streams.triage.breaker import Breaker, iso
-from streams.triage.flapping import FlapRecord
+from streams.triage.flapping import NO_RECORD, FlapRecord
 
 Rows = MutableMapping[str, bytes]
 Row = Breaker | FlapRecord
@@ -129,7 +129,7 @@ class PartitionGuards:
 
     def flap(self, key: str) -> FlapRecord:
         row = self.get(key)
-        return row if isinstance(row, FlapRecord) else FlapRecord()
+        return row if isinstance(row, FlapRecord) else NO_RECORD
 
     def put(self, key: str, row: Row) -> None:
         """``row`` is written at the next flush; one that says nothing is deleted."""
@@ -171,7 +171,10 @@ class ClusterGuards:
     def recurred(self, strategy: str, target: str, now: float) -> None:
         """A new error for (strategy, target): the last recovery of it, if any, relapsed or held."""
         key = flap_key(self.cluster, strategy, target)
-        self.state.put(key, self.state.flap(key).recurred(now, self.state.flap_settings))
+        before = self.state.flap(key)
+        after = before.recurred(now, self.state.flap_settings)
+        if after is not before:
+            self.state.put(key, after)
 
     def admit(self, strategy: str, target: str, recovery_id: str, now: float) -> Refusal | None:
         """None if ``recovery_id`` may start (it may become the breaker's trial), else why not."""

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
 from schemas.records import ErrorType, TMCError
 from streams.config import IngestSettings
-from streams.ingest.admission import DLQ_REASON, DLQ_SOURCE, Rejected, admit, dead_letter_headers
+from streams.ingest.admission import (
+    DLQ_REASON,
+    DLQ_SOURCE,
+    Rejected,
+    admit,
+    dead_letter_headers,
+    validate,
+)
 
 CODEC = RecordCodec(TMCError)
 INGEST = IngestSettings(max_message_bytes=4096, registry_retries=2, registry_retry_delay_s=0)
@@ -70,6 +77,25 @@ async def test_decodable_but_invalid_records_are_rejected(
     assert isinstance(result, Rejected)
     assert result.reason == "invalid-field"
     assert detail in result.detail
+
+
+def _forms(u: uuid.UUID) -> st.SearchStrategy[str]:
+    return st.sampled_from([str(u), str(u).upper(), u.hex, f"{{{u}}}", f"urn:uuid:{u}"])
+
+
+NEAR_UUIDS = st.text(alphabet="0123456789abcdefgABCDEF-{}:nru ", min_size=30, max_size=46)
+
+
+@settings(max_examples=300)
+@given(st.uuids().flatmap(_forms) | NEAR_UUIDS | st.uuids().map(lambda u: str(u)[:-1] + "g"))
+def test_an_event_id_is_admitted_exactly_when_it_reads_as_a_uuid(event_id: str) -> None:
+    """The canonical form is checked by pattern; every form is judged as uuid.UUID judges it."""
+    try:
+        uuid.UUID(event_id)
+        reads = True
+    except ValueError:
+        reads = False
+    assert (validate(_error(event_id=event_id)) is None) == reads
 
 
 async def test_unreachable_registry_is_retried_then_rejected() -> None:

@@ -117,6 +117,16 @@ def test_a_recovery_that_holds_clears_the_count() -> None:
     assert relapsed.relapses == (0, 100, 200)
 
 
+def test_an_error_that_changes_nothing_keeps_the_record_and_aged_relapses_still_leave() -> None:
+    """A storm's errors mostly meet a record with no completion pending: it is kept as it is
+    (no copy, no write), unless a relapse has aged out of the window."""
+    quiet = FlapRecord(relapses=(500, 600))
+    assert quiet.recurred(now=1400, settings=FLAP) is quiet
+    assert FlapRecord().recurred(now=5, settings=FLAP) == FlapRecord()
+    aged = quiet.recurred(now=1550, settings=FLAP)
+    assert aged.relapses == (600,), "the relapse at 500 left the 1000 s window"
+
+
 def test_flap_record_expiry_and_a_completion_read_twice() -> None:
     record = FlapRecord().completed(at=10, offset=3)
     assert record.completed(at=99, offset=3) == record
