@@ -39,15 +39,14 @@ class FlapRecord:
     def recurred(self, now: float, settings: FlapDampingSettings) -> "FlapRecord":
         """A new error for the target arrived at ``now``: the last completion relapsed if it
         is within the healthy delay, else it held and the count starts again."""
-        relapses = self.relapses
-        if self.completed_at is None and (not relapses or relapses[0] > now - settings.window_s):
+        relapses, since = self.relapses, now - settings.window_s
+        if self.completed_at is None and (not relapses or relapses[0] > since):
             return self  # nothing relapsed, held or aged out: the storm's common case
         if self.completed_at is not None:
             if now - self.completed_at <= settings.healthy_delay_s:
                 relapses = (*relapses, self.completed_at)
             else:
                 relapses = ()
-        since = now - settings.window_s
         return replace(self, relapses=tuple(t for t in relapses if t > since), completed_at=None)
 
     def loop(self, now: float, settings: FlapDampingSettings) -> int | None:

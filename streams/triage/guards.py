@@ -171,10 +171,7 @@ class ClusterGuards:
     def recurred(self, strategy: str, target: str, now: float) -> None:
         """A new error for (strategy, target): the last recovery of it, if any, relapsed or held."""
         key = flap_key(self.cluster, strategy, target)
-        before = self.state.flap(key)
-        after = before.recurred(now, self.state.flap_settings)
-        if after is not before:
-            self.state.put(key, after)
+        self.state.put(key, self.state.flap(key).recurred(now, self.state.flap_settings))
 
     def admit(self, strategy: str, target: str, recovery_id: str, now: float) -> Refusal | None:
         """None if ``recovery_id`` may start (it may become the breaker's trial), else why not."""
