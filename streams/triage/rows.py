@@ -141,9 +141,13 @@ class TargetClaim:
     def with_merge(self, error_id: str, topic: str, offset: int) -> "TargetClaim":
         # Spelled out rather than dataclasses.replace: once per merged error, a storm's hot path.
         ids, ids_json = self.merged_ids, self.ids_json
-        if len(ids) < MAX_MERGED_IDS and error_id not in ids:
-            head = self._ids_json()[:-1] + ("," if ids else "")
-            ids, ids_json = (*ids, error_id), head + _compact(error_id) + "]"
+        if len(ids) < MAX_MERGED_IDS:
+            ids_json, quoted = self._ids_json(), _compact(error_id)
+            # The JSON is one block of memory: searching it beats comparing the id with each
+            # id object in turn (the costliest line of a storm's triage). A hit may be false
+            # (the id inside another id's text), so only a hit compares ids.
+            if not (quoted in ids_json and error_id in ids):
+                ids, ids_json = (*ids, error_id), f"{ids_json[:-1]}{',' if ids else ''}{quoted}]"
         offsets = {**self.offsets, topic: offset}
         count = self.merged_count + 1
         return TargetClaim(
@@ -172,8 +176,8 @@ class TargetClaim:
         return cls(recovery_id, active, cooldown_until, tuple(ids), count, offsets, *silence)
 
 
-def _compact(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
+#: JSON without spaces; one encoder, not one built per call as ``json.dumps`` builds it.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _string(value: str) -> bytes:

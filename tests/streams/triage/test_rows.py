@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from streams.partitioning import row_key
 from streams.triage.rows import (
+    MAX_MERGED_IDS,
     DedupRowError,
     SeenEntry,
     TargetClaim,
@@ -78,11 +79,20 @@ def test_a_claim_grown_by_merges_writes_what_a_fresh_encode_of_it_writes(
     claim = TargetClaim("r1", cooldown is None, cooldown, silence=silence)
     for offset, error_id in enumerate(ids):
         claim = claim.with_merge(error_id, "tmc.errors", offset)
+    assert claim.merged_ids == tuple(dict.fromkeys(ids))[:MAX_MERGED_IDS]  # each id once
     fields = [1, "r1", cooldown is None, cooldown, list(claim.merged_ids), len(ids), claim.offsets]
     if silence is not None:
         fields[0:1], fields[len(fields) :] = [2], [silence]
     assert claim.encode() == json.dumps(fields, separators=(",", ":")).encode()
     assert TargetClaim.decode(claim.encode()) == claim
+
+
+def test_an_id_inside_another_ids_text_is_merged_too() -> None:
+    """The merge looks ids up in the claim's JSON first, where ``"b"`` sits inside the text of
+    ``a"b`` (``"a\\"b"``): that hit alone must not count as already merged."""
+    claim = TargetClaim("r1").with_merge('a"b', "t", 1).with_merge("b", "t", 2)
+    assert claim.merged_ids == ('a"b', "b")
+    assert claim.with_merge("b", "t", 3).merged_ids == ('a"b', "b")
 
 
 @pytest.mark.parametrize("raw", [b"", b"\x01rest", b"\x03rest", b"{}"])
