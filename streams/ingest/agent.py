@@ -1,4 +1,6 @@
-"""The ingest agents: raw records in, a decoded TMCError handed to triage, or a dead letter.
+"""The ingest stage's reader: raw records in, a decoded TMCError handed to triage, or a dead
+letter. No Faust agent reads these topics: the consumer hands each record over straight from
+its fetched batch (streams/batch_delivery.py, ``DirectRoutes``).
 
 ``tmc.errors`` is read as producers partitioned it. An error whose partition is not its
 cluster's (a producer with another partitioner, e.g. librdkafka's default) is forwarded,
@@ -10,13 +12,14 @@ that carry triage's tick header are triage's own sweep timer: they only close a 
 import logging
 from typing import cast
 
-import faust
-from faust.types import EventT, StreamT
+from faust import Event
+from faust.types import EventT, Message
 from prometheus_client import Gauge
 
 from streams.context import Shared, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
+from streams.transport import WorkerTransport
 from streams.triage.agent import TICK_HEADER, Triage
 from streams.triage.batch import Outgoing
 from streams.triage.ids import Source
@@ -31,28 +34,28 @@ class IngestAgents:
         self._lag_gauges: dict[int, Gauge] = {}  # partition -> its labelled gauge, looked up once
 
     def register(self) -> None:
-        app, topics = self.p.app, self.p.topics
-        app.agent(topics.errors, name="tmc-ingest")(self._errors)
-        app.agent(topics.triage, name="tmc-triage")(self._rekeyed)
+        routes = cast(WorkerTransport, self.p.app.transport).direct
+        routes.add(self.p.topics.errors, self._error)
+        routes.add(self.p.topics.triage, self._rekeyed)
 
-    async def _errors(self, stream: StreamT[bytes]) -> None:
-        await self._in_batches(stream, forward=True)
+    async def _error(self, message: Message) -> None:
+        await self._take(message, forward=True)
 
-    async def _rekeyed(self, stream: StreamT[bytes]) -> None:
-        await self._in_batches(stream, forward=False)
+    async def _rekeyed(self, message: Message) -> None:
+        await self._take(message, forward=False)
 
-    async def _in_batches(self, stream: StreamT[bytes], forward: bool) -> None:
-        """Admit each event at once; triage acks it when its batch closes
+    async def _take(self, message: Message, forward: bool) -> None:
+        """Admit the record at once; triage acks it when its batch closes
         (streams/triage/batch.py)."""
-        async for event in cast(faust.Stream[bytes], stream).noack().events():
-            epoch = self.triage.epoch
-            outgoing = []
-            if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
-                if forward:
-                    self.p.metrics.received.inc()
-                    self._measure_lag(event)
-                outgoing = await self._admit(event, forward)
-            await self.triage.add(event, outgoing, epoch)
+        event = Event(self.p.app, message.key, message.value, message.headers, message)
+        epoch = self.triage.epoch
+        outgoing = []
+        if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
+            if forward:
+                self.p.metrics.received.inc()
+                self._measure_lag(event)
+            outgoing = await self._admit(event, forward)
+        await self.triage.add(event, outgoing, epoch)
 
     def _measure_lag(self, event: EventT[bytes]) -> None:
         """Where a record is read, the consumer knows its partition's end: no extra request."""

@@ -113,7 +113,10 @@ class Triage:
             self._opened.set()
         self._open.add(event, outgoing)
         if len(self._open) >= self.p.settings.dedup.max_batch:
-            await self._close_open()
+            # Shielded: the consumer cancels a delivery as a rebalance begins, and a batch
+            # stopped half-way (state written, decisions unsent, events neither acked nor
+            # abandoned) would hold up the revoke, which waits for every event.
+            await asyncio.shield(self._close_open())
 
     def _reading_a_backlog(self) -> bool:
         max_wait_s = self.p.settings.dedup.batch_max_wait_s
