@@ -147,7 +147,8 @@ class Metrics:
         )  # fmt: skip
         self.lag = Gauge(
             "tmc_pipeline_consumer_lag",
-            "Records behind the end of the errors topic, per partition, as of the last read.",
+            "Records behind the end of the errors topic, per partition: after the last "
+            "record read, to the end the consumer last saw.",
             ["partition"], registry=r,
         )  # fmt: skip
         self.queue_depth = Gauge(

@@ -10,11 +10,11 @@ that carry triage's tick header are triage's own sweep timer: they only close a 
 """
 
 import logging
+from collections.abc import Callable
 from typing import cast
 
 from faust import Event
-from faust.types import EventT, Message
-from prometheus_client import Gauge
+from faust.types import TP, EventT, Message
 
 from streams.context import Shared, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
@@ -31,7 +31,7 @@ class IngestAgents:
     def __init__(self, pipeline: Shared, triage: Triage) -> None:
         self.p = pipeline
         self.triage = triage
-        self._lag_gauges: dict[int, Gauge] = {}  # partition -> its labelled gauge, looked up once
+        self._read_at: dict[TP, int] = {}  # the offset of the last error read, per partition
 
     def register(self) -> None:
         routes = cast(WorkerTransport, self.p.app.transport).direct
@@ -53,20 +53,29 @@ class IngestAgents:
         if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
             if forward:
                 self.p.metrics.received.inc()
-                self._measure_lag(event)
+                self._note_read(message)
             outgoing = await self._admit(event, forward)
         await self.triage.add(event, outgoing, epoch)
 
-    def _measure_lag(self, event: EventT[bytes]) -> None:
-        """Where a record is read, the consumer knows its partition's end: no extra request."""
-        msg = event.message
-        lag = consumer_lag(self.p.app.consumer.highwater(msg.tp), msg.offset)
-        if lag is None:
-            return
-        gauge = self._lag_gauges.get(msg.partition)
-        if gauge is None:
-            gauge = self._lag_gauges[msg.partition] = self.p.metrics.lag.labels(str(msg.partition))
-        gauge.set(lag)
+    def _note_read(self, message: Message) -> None:
+        """Where the partition's reading stands; its lag gauge is worked out when scraped
+        (the consumer knows the partition's end: no extra request), not set per error."""
+        tp = message.tp
+        if tp not in self._read_at:
+            self.p.metrics.lag.labels(str(tp.partition)).set_function(self._lag_of(tp))
+        self._read_at[tp] = message.offset
+
+    def _lag_of(self, tp: TP) -> Callable[[], float]:
+        """The gauge's reading; the last one known while the end is not (after a revoke)."""
+        consumer, last = self.p.app.consumer, 0.0
+
+        def lag() -> float:
+            nonlocal last
+            measured = consumer_lag(consumer.highwater(tp), self._read_at[tp])
+            last = last if measured is None else measured
+            return last
+
+        return lag
 
     async def _admit(self, event: EventT[bytes], forward: bool) -> list[Outgoing]:
         msg = event.message
