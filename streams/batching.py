@@ -37,13 +37,10 @@ class EventBatch:
     last_event_of: dict[int, EventT[bytes]] = field(default_factory=dict)  # partition -> event
     read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
 
-    def add_event(self, event: EventT[bytes], holds_open: bool = True) -> None:
-        """``holds_open``: whether the rest of the event's partition, while the broker holds
-        more of it, keeps the batch open (``reading_a_backlog``)."""
+    def add_event(self, event: EventT[bytes]) -> None:
         self.events.append(event)
         self.last_event_of[event.message.partition] = event
-        if holds_open:
-            self.read_to[event.message.tp] = event.message.offset + 1
+        self.read_to[event.message.tp] = event.message.offset + 1
 
     def behind(self, highwater: Callable[[TP], int | None]) -> bool:
         """Whether the broker held more of the batch's partitions than the batch has read."""

@@ -32,7 +32,7 @@ class TriageBatch(EventBatch):
 
     outbox: list[Outgoing] = field(default_factory=list)
 
-    def add(self, event: EventT[bytes], outgoing: list[Outgoing], holds_open: bool) -> None:
+    def add(self, event: EventT[bytes], outgoing: list[Outgoing]) -> None:
         """``event``, decided, and the records to send once the batch's state is written."""
-        self.add_event(event, holds_open)
+        self.add_event(event)
         self.outbox += outgoing

@@ -158,6 +158,12 @@ class PartitionDedup:
 
     # -- write-back -----------------------------------------------------------------------
 
+    def write_claim(self, key: str) -> None:
+        """One claim's row, now; it stays due for the next flush (its merges' note)."""
+        claim = self._claims.get(key)
+        if claim is not None:
+            self.claim_rows[key] = claim.encode()
+
     def flush(self, now: float) -> list[ClaimNote]:
         """Write what changed since the last flush, and expire what is due; the claims with
         merges status has not been told about. Called with an event of this partition
@@ -285,13 +291,21 @@ class Dedup:
         again (status folds notes as a union and a maximum, so twice is harmless)."""
         self.state.renote(self.claim_key(strategy, target))
 
-    def release(self, strategy: str, target: str, recovery_id: str, now: float) -> None:
-        """The recovery ended: keep merging into it for the cooldown, then let go."""
+    def release(self, strategy: str, target: str, recovery_id: str, now: float) -> bool:
+        """The recovery ended: keep merging into it for the cooldown, then let go. False:
+        the claim is not that recovery's, or was let go already."""
         claim = self.current_claim(strategy, target)
-        if claim is not None and claim.recovery_id == recovery_id and claim.active:
-            until = now + self.settings.cooldown_s
-            ended = replace(claim, active=False, cooldown_until=until)
-            self.state.set_claim(self.claim_key(strategy, target), ended)
+        if claim is None or claim.recovery_id != recovery_id or not claim.active:
+            return False
+        until = now + self.settings.cooldown_s
+        ended = replace(claim, active=False, cooldown_until=until)
+        self.state.set_claim(self.claim_key(strategy, target), ended)
+        return True
+
+    def write_claim(self, strategy: str, target: str) -> None:
+        """Write this claim now, ahead of its partition's next flush (which writes it again
+        if a merge changed it meanwhile, and tells status about its merges)."""
+        self.state.write_claim(self.claim_key(strategy, target))
 
     @property
     def settings(self) -> DedupSettings:

@@ -20,7 +20,7 @@ class _Event:
 def _batch(*events: tuple[str, int, int]) -> TriageBatch:
     batch = TriageBatch(epoch=1, opened=0.0)
     for topic, partition, offset in events:
-        batch.add(_Event(topic, partition, offset), [], holds_open=True)  # type: ignore[arg-type]
+        batch.add(_Event(topic, partition, offset), [])  # type: ignore[arg-type]
     return batch
 
 
@@ -33,8 +33,8 @@ def test_the_latest_event_of_each_partition_is_kept_for_its_writes() -> None:
 def test_records_wait_in_the_outbox_in_order() -> None:
     batch = TriageBatch(epoch=1, opened=0.0)
     first, second = Outgoing(None, b"k", b"1"), Outgoing(None, b"k", b"2")  # type: ignore[arg-type]
-    batch.add(_Event("errors", 0, 1), [first], holds_open=True)  # type: ignore[arg-type]
-    batch.add(_Event("errors", 0, 2), [second], holds_open=True)  # type: ignore[arg-type]
+    batch.add(_Event("errors", 0, 1), [first])  # type: ignore[arg-type]
+    batch.add(_Event("errors", 0, 2), [second])  # type: ignore[arg-type]
     assert batch.outbox == [first, second]
 
 
@@ -45,11 +45,3 @@ def test_behind_while_the_broker_holds_more_than_was_read() -> None:
     assert batch.behind({**caught_up, TP("errors", 1): 11}.get)
     unknown: dict[TP, int] = {}
     assert not batch.behind(unknown.get), "no highwater known yet: not behind"
-
-
-def test_an_ending_read_from_the_results_topic_does_not_hold_the_batch_open() -> None:
-    """The results topic grows with the worker's own output: the errors decide."""
-    batch = _batch(("errors", 0, 5))
-    batch.add(_Event("results", 0, 40), [], holds_open=False)  # type: ignore[arg-type]
-    assert batch.last_event_of[0].message.topic == "results", "its partition is still written"
-    assert not batch.behind({TP("errors", 0): 6, TP("results", 0): 90}.get)

@@ -20,7 +20,7 @@ from streams.partitioning import row_key
 from streams.triage.decide import Duplicate, Escalate, Merge, Start, decide
 from streams.triage.dedup import SEEN_ROW_ENTRIES, Dedup, DedupState, PartitionDedup
 from streams.triage.ids import RETRY_OF, Source, recovery_id
-from streams.triage.rows import MAX_MERGED_IDS
+from streams.triage.rows import MAX_MERGED_IDS, TargetClaim
 from tests.strategies.planned import Generic, planned
 
 DEDUP = DedupSettings(event_id_ttl_s=3600, cooldown_s=300)
@@ -147,6 +147,32 @@ def test_release_by_a_stale_recovery_does_not_end_the_current_claim() -> None:
     claim = dedup.claim_of("S", "t", now=10_000)
     assert claim is not None
     assert claim.recovery_id == "new"
+
+
+def test_an_ending_writes_its_claim_at_once_and_leaves_the_rest_to_the_flush() -> None:
+    """A recovery's ending is written as it is read; the batch's other claims and seen
+    entries wait for the partition's flush (a storm merges into many claims meanwhile)."""
+    seen: dict[str, bytes] = {}
+    claims: dict[str, bytes] = {}
+    state = PartitionDedup(seen, claims, DEDUP, 0)
+    dedup = state.for_cluster("edge-1")
+    dedup.claim("S", "ended", "r1", src())
+    dedup.claim("S", "busy", "r2", src())
+    state.flush(now=0)
+    dedup.remember("e1", 1, "r2", src())
+    dedup.record_merge("S", "busy", "e1", src())
+    stored = dict(claims)
+    assert dedup.release("S", "ended", "r1", now=2)
+    dedup.write_claim("S", "ended")
+    key = dedup.claim_key("S", "ended")
+    assert TargetClaim.decode(claims[key]).cooldown_until == 2 + DEDUP.cooldown_s
+    busy = dedup.claim_key("S", "busy")
+    assert claims[busy] == stored[busy], "the merge waits"
+    assert not seen, "the seen entry waits too"
+    notes = state.flush(now=3)
+    assert [n.claim.recovery_id for n in notes] == ["r2"]
+    assert len(seen) == 1
+    assert not dedup.release("S", "ended", "r1", now=4), "let go already"
 
 
 def test_resource_conflicts_merge_per_resource_not_per_cluster() -> None:
