@@ -51,7 +51,7 @@ from streams.execution.agent import RequestAgents
 from streams.execution.cluster_events import ClusterEvents
 from streams.execution.executor import Admission, RecoveryExecutor
 from streams.health.agent import HealthMonitor
-from streams.ingest.agent import IngestAgents
+from streams.ingest.agent import IngestReader
 from streams.metrics import Metrics
 from streams.out_of_band import OutOfBand
 from streams.partitioning import partition_for
@@ -182,7 +182,7 @@ class RecoveryService:
             )
         triage = Triage(self.shared, self.silences)
         triage.register()
-        IngestAgents(self.shared, triage).register()
+        IngestReader(self.shared, triage).register()
         RequestAgents(self.shared, self.executor).register()
         ResultsAgent(self.shared).register()
         EventsAgent(self.shared).register()

@@ -27,7 +27,7 @@ from streams.triage.ids import Source
 log = logging.getLogger(__name__)
 
 
-class IngestAgents:
+class IngestReader:
     def __init__(self, pipeline: Shared, triage: Triage) -> None:
         self.p = pipeline
         self.triage = triage

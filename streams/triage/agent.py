@@ -69,7 +69,7 @@ class Triage:
 
     def register(self) -> None:
         """The batch closer, the sweep timer, and the agent that lets a claim go when its
-        recovery ends; the errors themselves come from the ingest agents."""
+        recovery ends; the errors themselves come from the ingest reader."""
         app = self.p.app
         settings = self.p.settings.dedup
         app.task(
@@ -177,9 +177,10 @@ class Triage:
 
     def _release(self, result: RecoveryResult, partition: int, offset: int) -> None:
         """Let the claim go, and count the ending on the circuit breaker and flap record.
-        Only the rows the ending changed are written: the rest of the partition's pending
-        state waits for its batch. Writing all of it at each ending wrote every claim a storm
-        was merging into once per ending, not once per batch (a quarter of a storm's CPU)."""
+        Written now: the claim, and the partition's gate rows (a handful); the rest of its
+        pending dedup state waits for its batch. Writing all of it at each ending wrote every
+        claim a storm was merging into once per ending, not once per batch (a quarter of a
+        storm's CPU)."""
         now = self.p.clock()
         cluster = result.kafka_key().decode()
         dedup = self.p.dedup(partition, cluster)

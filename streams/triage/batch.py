@@ -1,7 +1,7 @@
 """One batch of triage: the events decided since the last flush, and the records they produce.
 
-Faust's ``take`` cannot write tables (NOTES.md), so triage batches by hand: the ingest agents
-read events without acking them and triage each at once against the in-memory dedup state;
+Faust's ``take`` cannot write tables (NOTES.md), so triage batches by hand: the ingest reader
+reads events without acking them and triages each at once against the in-memory dedup state;
 the batch closes ``batch_linger_s`` after its first event, or when it is full; while the
 broker holds more than the batch has read, it stays open (up to ``batch_max_wait_s``:
 ``streams.batching.reading_a_backlog``), so that a backlog is triaged in large batches, which
