@@ -77,12 +77,26 @@ def _read_as(hint: Any) -> Convert | None:
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _reader(hint)
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint
+        return _enum_reader(hint)
     if hint is float:
         return float
     if hint is datetime:
         return _moment
     return None
+
+
+def _enum_reader(cls: type[Enum]) -> Convert:
+    """``cls(value)``, by a dict lookup first: calling an enum class costs more than the rest
+    of a record's conversion (2% of a storm's worker CPU, two enums per error)."""
+    members = {member.value: member for member in cls}
+
+    def read(value: Any) -> Any:
+        try:
+            return members[value]
+        except KeyError:  # not a member: the class says why (or finds it, by _missing_)
+            return cls(value)
+
+    return read
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
