@@ -121,6 +121,7 @@ def create_app(settings: ServiceSettings) -> faust.App:
         broker_commit_interval=kafka.commit_interval_s,
         producer_acks=-1,
         producer_linger=0.005,
+        producer_max_batch_size=kafka.producer_batch_bytes,
         web_enabled=False,
         web_bind="127.0.0.1",
         web_host="127.0.0.1",

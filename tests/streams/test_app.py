@@ -3,7 +3,7 @@
 from faust.types import TP, Message
 
 from streams.app import UnreadMonitor, create_app
-from streams.config import ServiceSettings
+from streams.config import KafkaSettings, ServiceSettings
 
 ERRORS = TP("tmc.errors", 0)
 
@@ -22,3 +22,12 @@ async def test_the_monitor_keeps_no_per_record_statistics_yet_takes_faust_s_own_
     assert message.time_in is None
     monitor.on_tp_commit({ERRORS: 8})
     assert monitor.tp_committed_offsets[ERRORS] == 8
+
+
+def test_the_producer_batches_up_to_the_configured_size() -> None:
+    """A batch close waits one produce round trip per record batch: the size is the worker's
+    setting, not the client's 16 KiB."""
+    default = create_app(ServiceSettings())
+    assert default.conf.producer_max_batch_size == 256 * 1024
+    tuned = create_app(ServiceSettings(kafka=KafkaSettings(producer_batch_bytes=65536)))
+    assert tuned.conf.producer_max_batch_size == 65536
