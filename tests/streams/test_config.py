@@ -52,6 +52,15 @@ def test_bad_env_value_names_field_and_variable(monkeypatch: pytest.MonkeyPatch)
         load_service_settings()
 
 
+def test_a_producer_batch_the_broker_would_refuse_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the broker's default message.max.bytes, every large batch would fail to send."""
+    monkeypatch.setenv("TMC_KAFKA__PRODUCER_BATCH_BYTES", "2000000")
+    with pytest.raises(ConfigError, match=r"kafka\.producer_batch_bytes .*1000000"):
+        load_service_settings()
+
+
 def test_unknown_key_in_file_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("topics:\n  partitons: 3\n")
