@@ -171,9 +171,7 @@ class PartitionDedup:
         if self._pending:
             self._write_seen_rows(now)
         for key in self._dirty:
-            claim = self._claims.get(key)
-            if claim is not None:
-                self.claim_rows[key] = claim.encode()
+            self.write_claim(key)
         notes = []
         for key in self._dirty | self._renote:
             claim = self.claim_at(key)
