@@ -84,7 +84,8 @@ class PartitionDedup:
         self._row_members: dict[str, list[str]] = {}  # seen row key -> its index keys
         self._pending: list[SeenEntry] = []  # remembered, not yet in a row
         self._claims: dict[str, TargetClaim | None] = {}  # claim rows read or written
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = set()  # claims changed since the last flush (their merges)
+        self._unwritten: set[str] = set()  # of them, those whose row is not written yet
         self._noted: dict[str, tuple[int, int]] = {}  # claim key -> (count, ids) status has
         self._renote: set[str] = set()  # claims a redelivered record hit: tell status again
         self._row_expiry: list[tuple[float, str]] = []  # heap of (expires, seen row key)
@@ -153,13 +154,16 @@ class PartitionDedup:
     def set_claim(self, key: str, claim: TargetClaim) -> None:
         self._claims[key] = claim
         self._dirty.add(key)
+        self._unwritten.add(key)
         if claim.cooldown_until is not None:
             heapq.heappush(self._claim_expiry, (claim.cooldown_until, key))
 
     # -- write-back -----------------------------------------------------------------------
 
     def write_claim(self, key: str) -> None:
-        """One claim's row, now; it stays due for the next flush (its merges' note)."""
+        """One claim's row, now; the note of its merges waits for the next flush, which
+        writes the row again only if it changed meanwhile (one record per recovery less)."""
+        self._unwritten.discard(key)
         claim = self._claims.get(key)
         if claim is not None:
             self.claim_rows[key] = claim.encode()
@@ -170,7 +174,7 @@ class PartitionDedup:
         current, so the writes land on its changelog partitions."""
         if self._pending:
             self._write_seen_rows(now)
-        for key in self._dirty:
+        for key in list(self._unwritten):
             self.write_claim(key)
         notes = []
         for key in self._dirty | self._renote:
