@@ -13,7 +13,7 @@ from aiokafka.structs import ConsumerRecord
 from faust.types import TP, Message
 
 from streams.app import create_app
-from streams.batch_delivery import BatchDeliveryConsumer
+from streams.batch_delivery import FETCH_WAIT_S, BatchDeliveryConsumer
 from streams.config import ServiceSettings
 
 TOPIC = "tmc.errors"
@@ -30,6 +30,18 @@ async def consumer() -> BatchDeliveryConsumer:
     made = create_app(ServiceSettings()).consumer
     assert isinstance(made, BatchDeliveryConsumer)
     return made
+
+
+async def test_the_broker_holds_a_fetch_no_longer_than_a_delivery_waits(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    """Not Faust's 1.5 s: a fetch of partitions with nothing new would idle the worker that
+    long while errors wait (streams/batch_delivery.py, ``ShortFetchWaitThread``)."""
+    kafka = consumer._thread._create_consumer(asyncio.get_running_loop())
+    try:
+        assert kafka._fetch_max_wait_ms == FETCH_WAIT_S * 1000 == 100
+    finally:
+        await kafka.stop()
 
 
 def generation(consumer: BatchDeliveryConsumer) -> int:
