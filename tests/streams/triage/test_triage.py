@@ -175,22 +175,10 @@ def test_an_ending_writes_its_claim_at_once_and_leaves_the_rest_to_the_flush() -
     assert not dedup.release("S", "ended", "r1", now=4), "let go already"
 
 
-class _Writes(dict[str, bytes]):
-    """A table that lists the keys written to it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written: list[str] = []
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self.written.append(key)
-        super().__setitem__(key, value)
-
-
 def test_a_claim_written_at_its_ending_is_written_again_only_if_merged_into() -> None:
     """The ending's own write stands: the next flush does not repeat it (a record per
     recovery), unless an error merged into the claim (its cooldown) in between."""
-    claims = _Writes()
+    claims = _Changelog()
     state = PartitionDedup({}, claims, DEDUP, 0)
     dedup = state.for_cluster("edge-1")
     dedup.claim("S", "quiet", "r1", src())
@@ -200,9 +188,9 @@ def test_a_claim_written_at_its_ending_is_written_again_only_if_merged_into() ->
         assert dedup.release("S", target, recovery, now=1)
         dedup.write_claim("S", target)
     dedup.record_merge("S", "merged", "e1", src())
-    claims.written.clear()
+    claims.writes.clear()
     notes = state.flush(now=2)
-    assert claims.written == [dedup.claim_key("S", "merged")]
+    assert [key for key, _ in claims.writes] == [dedup.claim_key("S", "merged")]
     assert [n.claim.recovery_id for n in notes] == ["r2"]
     assert TargetClaim.decode(claims[dedup.claim_key("S", "merged")]).merged_ids == ("e1",)
 
