@@ -21,7 +21,7 @@ class Consumer:
 
 def event(consumer: Consumer, offset: int) -> Any:
     return SimpleNamespace(
-        message=SimpleNamespace(partition=0, offset=offset, tp=("tmc.errors", 0)),
+        message=SimpleNamespace(partition=0, offset=offset, tp=("tmc.errors", 0), timestamp=None),
         app=SimpleNamespace(consumer=consumer),
     )
 

@@ -10,6 +10,7 @@ class _Message:
     def __init__(self, topic: str, partition: int, offset: int) -> None:
         self.topic, self.partition, self.offset = topic, partition, offset
         self.tp = TP(topic, partition)
+        self.timestamp = None
 
 
 class _Event:
