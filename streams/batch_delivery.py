@@ -51,8 +51,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.consumer.fetcher import Fetcher
 from faust.transport.drivers import aiokafka as driver
 from faust.types import TP, Message, TopicT
 from mode import ServiceT
@@ -66,6 +68,33 @@ YIELD_EVERY = 100
 #: on without it. At Faust's 1 s, a storm's reading stalled for most of a second each time
 #: its ingest buffer filled (0.8 s twice in a 20,000-error storm of about 3 s).
 FETCH_WAIT_S = 0.1
+#: While fetches bring records, the broker answers the next one once it holds this much for the
+#: worker or after ``BUSY_FETCH_WAIT_S`` (``linger_while_busy``).
+BUSY_FETCH_MIN_BYTES = 1 << 20
+BUSY_FETCH_WAIT_S = 0.02
+
+
+def linger_while_busy(fetcher: Fetcher) -> None:
+    """After a fetch that brought records, the next one waits at the broker for more (up to
+    ``BUSY_FETCH_WAIT_S``); after one that brought none, it is answered at the first record.
+
+    Each fetch names every assigned partition (about 150 for one worker here) and its answer
+    names them all again, in pure Python, however few records it brings. At 200 new
+    recoveries/s the worker spent 4.1-4.3 ms of CPU per error so, 3.0-3.6 ms lingering.
+    Lingering always instead (the same wait, idle too) fetched 50 times a second with nothing
+    to read: an idle worker took 8-10% of a core, not 3%.
+
+    aiokafka reads both settings as it builds each request; it has no hook for them."""
+    fetch = fetcher._proc_fetch_request
+    idle = (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes)
+    busy = (int(BUSY_FETCH_WAIT_S * 1000), BUSY_FETCH_MIN_BYTES)
+
+    async def fetch_then_adapt(*args: Any) -> bool:
+        brought_records: bool = await fetch(*args)
+        fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes = busy if brought_records else idle
+        return brought_records
+
+    fetcher._proc_fetch_request = fetch_then_adapt
 
 
 class ShortFetchWaitThread(driver.AIOKafkaConsumerThread):
@@ -83,6 +112,11 @@ class ShortFetchWaitThread(driver.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = int(FETCH_WAIT_S * 1000)  # read by its start
         return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        assert self._consumer is not None
+        linger_while_busy(self._consumer._fetcher)
 
 
 #: What takes a directly delivered record (``DirectRoutes``).
