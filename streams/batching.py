@@ -3,8 +3,6 @@
 Faust's ``take`` cannot write tables (NOTES.md). So a stage reads its events without acking
 them, applies each at once to in-memory state, and a batch closes ``linger_s`` after its
 first event (or when full): it writes each partition's rows once, then acks the events.
-While the worker reads a backlog a batch stays open longer, so that a storm writes each key
-once per large batch (``reading_a_backlog``).
 A batch begun before a rebalance is dropped, its events unacked (whoever owns their partitions
 now reads them again); it abandons them, so that the consumer no longer waits for them.
 Faust takes a table write's changelog partition (and the RocksDB store its database) from
@@ -38,14 +36,11 @@ class EventBatch:
     events: list[EventT[bytes]] = field(default_factory=list)
     last_event_of: dict[int, EventT[bytes]] = field(default_factory=dict)  # partition -> event
     read_to: dict[TP, int] = field(default_factory=dict)  # the next offset of each source
-    written_at: float | None = None  # the Kafka timestamp (epoch s) of the last record read
 
     def add_event(self, event: EventT[bytes]) -> None:
         self.events.append(event)
         self.last_event_of[event.message.partition] = event
         self.read_to[event.message.tp] = event.message.offset + 1
-        timestamp = event.message.timestamp  # None, or -1 from a client that sets none
-        self.written_at = timestamp if timestamp is not None and timestamp > 0 else None
 
     def behind(self, highwater: Callable[[TP], int | None]) -> bool:
         """Whether the broker held more of the batch's partitions than the batch has read."""
@@ -64,23 +59,15 @@ def reading_a_backlog(
     batch: EventBatch | None, max_wait_s: float, highwater: Callable[[TP], int | None]
 ) -> bool:
     """Whether ``batch`` should grow: the broker holds more than it has read, and it has
-    been open less than ``max_wait_s`` and less than the worker is behind (how long ago its
-    last record was written; without a timestamp, ``max_wait_s``). Faust hands events over one
-    by one (its fetcher yields to the loop per record), so an empty queue does not mean the
-    worker has caught up; the consumer's highwater does. A backlog read in large batches
-    writes each key once per batch, which is where batching pays.
-
-    The broker holds more than was read nearly always while errors keep coming, even to a
-    worker that keeps up: a few are in flight. Kept open on that alone, triage's batches at
-    500 new recoveries/s stayed open 0.3-0.9 s on average, not 10 ms, and every error waited
-    for its batch; bounded by how far behind the worker is, 45-60 ms. A batch so waits little
-    while the worker keeps up, and grows with a real backlog (a storm's records are seconds
-    old when read)."""
-    if batch is None:
-        return False
-    open_s = time.monotonic() - batch.opened
-    behind_s = max_wait_s if batch.written_at is None else time.time() - batch.written_at
-    return open_s < min(max_wait_s, behind_s) and batch.behind(highwater)
+    been open less than ``max_wait_s``. Faust hands events over one by one (its fetcher
+    yields to the loop per record), so an empty queue does not mean the worker has caught
+    up; the consumer's highwater does. A backlog read in large batches writes each key once
+    per batch, which is where batching pays."""
+    return (
+        batch is not None
+        and time.monotonic() - batch.opened < max_wait_s
+        and batch.behind(highwater)
+    )
 
 
 def abandon(events: Iterable[EventT[bytes]]) -> None:

@@ -159,9 +159,8 @@ class DedupSettings(_Section):
     """Exact duplicates are remembered for ``event_id_ttl_s``; a (strategy, target) keeps
     merging new errors for ``cooldown_s`` after its recovery ends. Triage writes its state
     once per batch: what arrives within ``batch_linger_s`` of the batch's first error (the
-    latency it adds to a lone error), or, while a backlog is being read, up to
-    ``batch_max_wait_s`` and ``max_batch`` errors, and never longer than the worker is behind
-    (streams/batching.py). Each claim a batch touches is written
+    latency it adds to a lone error), or, while a backlog of mostly merging errors is being read,
+    up to ``batch_max_wait_s`` and ``max_batch`` errors. Each claim a batch touches is written
     once, so a storm over many targets needs batches far larger than its targets: with 1 s
     and 1,000 errors, a storm of 200,000 errors over 2,000 targets wrote a claim for most of
     its errors. Idle partitions are swept for expired rows every ``sweep_interval_s``."""
@@ -247,9 +246,8 @@ class StatusSettings(_Section):
 
     The projection writes in batches (streams/status/batch.py): a batch closes
     ``batch_linger_s`` after its first record, or, while the worker reads a backlog, up to
-    ``batch_max_wait_s`` (never longer than the worker is behind), or at ``max_batch``
-    records, so the table trails the results topic by about the linger (by up to the wait
-    under a backlog)."""
+    ``batch_max_wait_s``, or at ``max_batch`` records, so the table trails the results topic
+    by about the linger (by up to the wait under a backlog)."""
 
     retention_s: float = Field(default=7 * DAY_MS / 1000, gt=0)
     sweep_interval_s: float = Field(default=60.0, gt=0)

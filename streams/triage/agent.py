@@ -119,8 +119,14 @@ class Triage:
             await asyncio.shield(self._close_open())
 
     def _reading_a_backlog(self) -> bool:
+        """A backlog keeps a batch open only while the batch is merging (``merging``)."""
         max_wait_s = self.p.settings.dedup.batch_max_wait_s
-        return reading_a_backlog(self._open, max_wait_s, self.p.app.consumer.highwater)
+        batch, highwater = self._open, self.p.app.consumer.highwater
+        return (
+            batch is not None
+            and batch.merging()
+            and reading_a_backlog(batch, max_wait_s, highwater)
+        )
 
     async def _close_open(self) -> None:
         batch, self._open = self._open, None

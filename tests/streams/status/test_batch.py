@@ -74,7 +74,7 @@ class Consumer:
 class Event:
     def __init__(self, partition: int, offset: int) -> None:
         tp = TP("tmc.recovery.results", partition)
-        self.message = SimpleNamespace(tp=tp, partition=partition, offset=offset, timestamp=None)
+        self.message = SimpleNamespace(tp=tp, partition=partition, offset=offset)
         self.app = SimpleNamespace(consumer=Consumer())
         self.acked = False
 

@@ -21,7 +21,7 @@ class Consumer:
 
 def event(consumer: Consumer, offset: int) -> Any:
     return SimpleNamespace(
-        message=SimpleNamespace(partition=0, offset=offset, tp=("tmc.errors", 0), timestamp=None),
+        message=SimpleNamespace(partition=0, offset=offset, tp=("tmc.errors", 0)),
         app=SimpleNamespace(consumer=consumer),
     )
 
@@ -83,3 +83,23 @@ async def test_a_batch_sends_what_it_decided_only_once_its_state_is_on_the_broke
     await triage._close_open()
 
     assert done == ["state written", "producer flushed", "sent Pending", "acked"]
+
+
+async def test_a_backlog_keeps_open_only_a_batch_of_merges() -> None:
+    """The broker holds more than was read in both cases; only merges gain by a longer batch."""
+    consumer = Consumer()
+    p = SimpleNamespace(
+        settings=ServiceSettings(),
+        tables=SimpleNamespace(guards={}),
+        dedup_state=SimpleNamespace(epoch=1),
+        app=SimpleNamespace(consumer=SimpleNamespace(highwater=lambda tp: 1_000)),
+    )
+    new_recovery = [Outgoing(None, b"k", b"pending"), Outgoing(None, b"k", b"request")]  # type: ignore[arg-type]
+    starting = Triage(p, silences=None)  # type: ignore[arg-type]
+    merging = Triage(p, silences=None)  # type: ignore[arg-type]
+    for offset in range(10):
+        await starting.add(event(consumer, offset), new_recovery, epoch=1)
+        await merging.add(event(consumer, offset), [], epoch=1)
+
+    assert not starting._reading_a_backlog(), "new recoveries: closed at the linger"
+    assert merging._reading_a_backlog()

@@ -10,7 +10,6 @@ class _Message:
     def __init__(self, topic: str, partition: int, offset: int) -> None:
         self.topic, self.partition, self.offset = topic, partition, offset
         self.tp = TP(topic, partition)
-        self.timestamp = None
 
 
 class _Event:
@@ -46,3 +45,15 @@ def test_behind_while_the_broker_holds_more_than_was_read() -> None:
     assert batch.behind({**caught_up, TP("errors", 1): 11}.get)
     unknown: dict[TP, int] = {}
     assert not batch.behind(unknown.get), "no highwater known yet: not behind"
+
+
+def test_a_batch_is_merging_while_its_errors_send_less_than_one_record_each() -> None:
+    """Only then does growing save writes; a batch of new recoveries closes at its linger."""
+    start = [Outgoing(None, b"k", b"pending"), Outgoing(None, b"k", b"request")]  # type: ignore[arg-type]
+    batch = TriageBatch(epoch=1, opened=0.0)
+    batch.add(_Event("errors", 0, 1), start)  # type: ignore[arg-type]
+    batch.add(_Event("errors", 0, 2), start)  # type: ignore[arg-type]
+    assert not batch.merging(), "two new recoveries"
+    for offset in range(3, 6):
+        batch.add(_Event("errors", 0, offset), [])  # type: ignore[arg-type]
+    assert batch.merging(), "4 records out for 5 errors: three merged"
