@@ -84,7 +84,9 @@ def linger_while_busy(fetcher: Fetcher) -> None:
     Lingering always instead (the same wait, idle too) fetched 50 times a second with nothing
     to read: an idle worker took 8-10% of a core, not 3%.
 
-    aiokafka reads both settings as it builds each request; it has no hook for them."""
+    aiokafka reads both settings as it builds each request; it has no hook for them. They are
+    the fetcher's, not a broker's: with several brokers the last answer sets them for the next
+    request to each, so a fetch to a quiet broker may wait up to 20 ms for nothing."""
     fetch = fetcher._proc_fetch_request
     idle = (fetcher._fetch_max_wait_ms, fetcher._fetch_min_bytes)
     busy = (int(BUSY_FETCH_WAIT_S * 1000), BUSY_FETCH_MIN_BYTES)
