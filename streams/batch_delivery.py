@@ -108,7 +108,9 @@ class ShortFetchWaitThread(driver.AIOKafkaConsumerThread):
     often such, so the fetch asks only for the worker's own topics (requests, results); when
     the worker then catches up, nothing new arrives there, and the broker holds the fetch for
     the whole wait while errors pile up on it. Near full load (about 600 errors/s here) the
-    worker idled for a second at a time so, again and again, and never caught up."""
+    worker idled for a second at a time so, again and again, and never caught up.
+
+    Once started, its fetches also linger while busy (``linger_while_busy``)."""
 
     def _create_worker_consumer(self, transport: driver.Transport) -> AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)

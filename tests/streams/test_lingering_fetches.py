@@ -1,6 +1,5 @@
 """The worker's fetches linger at the broker only while they bring records (a real broker)."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -8,17 +7,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.batch_delivery import BUSY_FETCH_MIN_BYTES, BUSY_FETCH_WAIT_S, linger_while_busy
+from tests.execution.support import eventually
 
 pytestmark = pytest.mark.kafka
 
 IDLE = (100, 1)
 BUSY = (int(BUSY_FETCH_WAIT_S * 1000), BUSY_FETCH_MIN_BYTES)
-
-
-async def until(condition: Callable[[], bool], timeout_s: float) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - the fetcher announces no fetch of its own
-            await asyncio.sleep(0.01)
 
 
 async def test_a_fetch_after_records_lingers_and_one_after_none_does_not(
@@ -45,11 +39,11 @@ async def test_a_fetch_after_records_lingers_and_one_after_none_does_not(
             return brought
 
         fetcher._proc_fetch_request = noting
-        await until(lambda: len(fetches) >= 2, 10)  # an empty topic: idle fetches
+        await eventually(lambda: len(fetches) >= 2)  # an empty topic: idle fetches
         await producer.send_and_wait(topic, b"an error")
         assert sum(len(r) for r in (await consumer.getmany(timeout_ms=10_000)).values()) == 1
         first_with_records = next(i for i, (_, brought) in enumerate(fetches) if brought)
-        await until(lambda: len(fetches) >= first_with_records + 3, 10)
+        await eventually(lambda: len(fetches) >= first_with_records + 3)
     finally:
         await producer.stop()
         await consumer.stop()
