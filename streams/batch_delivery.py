@@ -55,8 +55,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.consumer.fetcher import Fetcher
+from faust import Event
 from faust.transport.drivers import aiokafka as driver
-from faust.types import TP, Message, TopicT
+from faust.types import TP, EventT, Message, TopicT
 from mode import ServiceT
 
 from streams.safe_offsets import SafeOffsetsConsumer, seek_in_consumer_thread
@@ -123,21 +124,25 @@ class ShortFetchWaitThread(driver.AIOKafkaConsumerThread):
         linger_while_busy(self._consumer._fetcher)
 
 
-#: What takes a directly delivered record (``DirectRoutes``).
-Handler = Callable[[Message], Awaitable[None]]
+#: What takes a directly delivered record (``DirectRoutes``); it acks the event once done.
+Handler = Callable[[EventT[bytes]], Awaitable[None]]
 
 
 @dataclass
 class DirectRoutes:
-    """The topics whose records go straight from the fetched batch to a handler, with no
-    Faust agent; registered while the pipeline is wired, before the consumer exists."""
+    """The topics whose records go straight from the fetched batch to their handlers, with
+    no Faust agent; registered while the pipeline is wired, before the consumer exists. A
+    topic several stages read has a handler for each, called in the order added, with one
+    event; the record counts as processed once every handler has acked it."""
 
     topics: list[TopicT] = field(default_factory=list)
-    handlers: dict[str, Handler] = field(default_factory=dict)  # topic name -> its handler
+    handlers: dict[str, list[Handler]] = field(default_factory=dict)  # topic name -> them
 
     def add(self, topic: TopicT, handler: Handler) -> None:
-        self.topics.append(topic)
-        self.handlers[topic.get_topic_name()] = handler
+        name = topic.get_topic_name()
+        if name not in self.handlers:
+            self.topics.append(topic)
+        self.handlers.setdefault(name, []).append(handler)
 
 
 class BatchDeliveryConsumer(SafeOffsetsConsumer):
@@ -276,10 +281,13 @@ class BatchDeliveryConsumer(SafeOffsetsConsumer):
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
-            handler = direct.get(tp.topic)
-            if handler is None:
+            handlers = direct.get(tp.topic)
+            if handlers is None:
                 await self.callback(message)
             else:
                 self.track_message(message)
-                await handler(message)
+                message.incref(len(handlers))  # each handler's ack takes one away
+                event = Event(self.app, message.key, message.value, message.headers, message)
+                for handler in handlers:
+                    await handler(event)
             read_offset[tp] = offset

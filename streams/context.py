@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import faust
 from faust.types import TopicT
@@ -11,6 +12,7 @@ from faust.types import TopicT
 from schemas.codec import RecordCodec
 from schemas.records import ClusterStatus, RecoveryResult, TMCError, whole_millis
 from strategies.registry import StrategyRegistry
+from streams.batch_delivery import Handler
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
 from streams.out_of_band import OutOfBand
@@ -18,6 +20,7 @@ from streams.partitioning import row_key
 from streams.status.catchup import CatchUp
 from streams.tables import Tables
 from streams.topology import KafkaTopics
+from streams.transport import WorkerTransport
 from streams.triage.dedup import Dedup, DedupState
 
 Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes]
@@ -69,6 +72,11 @@ class Shared:
     def summary(self, cluster: str) -> ClusterStatus | None:
         raw = self.tables.summaries.get(cluster)
         return None if raw is None else self.summaries.decode(raw)
+
+    def read_directly(self, topic: TopicT, handler: Handler) -> None:
+        """``handler`` takes each record of ``topic`` straight from the consumer's fetched
+        batch, with no Faust agent (streams/batch_delivery.py, ``DirectRoutes``)."""
+        cast(WorkerTransport, self.app.transport).direct.add(topic, handler)
 
     def owned_partitions(self, topic: TopicT) -> set[int]:
         """Partitions of ``topic`` this worker owns now (co-partitioned: the same numbers

@@ -1,9 +1,12 @@
 """The events agent: the results topic in, Kubernetes Events out on the events topic.
 
-It is its own agent on the results topic, beside status's projection, so a slow or failing
-events write never holds up the table. Events are keyed by cluster like every record of the
-pipeline, so everything about one involved object (a cluster's SyncTarget) passes through
-one partition and the correlator on that partition's owner sees all of it.
+The consumer hands each results record to triage's endings, status's projection, then here
+(``DirectRoutes``, streams/batch_delivery.py). A failed Events write is counted
+(``reason="send_failed"``) and logged, and the delivery goes on; a write waits only while the
+producer's buffer is full, which holds up the table's own writes as well. Events are keyed by
+cluster like every record of the pipeline, so everything about one involved object (a
+cluster's SyncTarget) passes through one partition and the correlator on that partition's
+owner sees all of it.
 
 The correlator's state is kept in memory, not in a table: client-go's recorder keeps the
 same caches in its process, and losing them (a restart, a rebalance) costs only a fresh
@@ -17,7 +20,7 @@ its Events is written again (a chronically failing object: about one line per re
 
 import logging
 
-from faust.types import StreamT
+from faust.types import EventT
 from prometheus_client import Counter
 
 from schemas.codec import DecodeError, RecordCodec
@@ -43,25 +46,33 @@ class EventsAgent:
         )  # fmt: skip
 
     def register(self) -> None:
-        self.p.app.agent(self.p.topics.results, name="tmc-events")(self._publish)
+        self.p.read_directly(self.p.topics.results, self._publish)
 
-    async def _publish(self, stream: StreamT[bytes]) -> None:
-        host = self.p.settings.worker_id
-        async for event in stream.events():
-            msg = event.message
-            try:
-                record = self.p.results.decode(msg.value)
-            except DecodeError:
-                pass  # status dead-letters it (streams/status/agent.py)
-            else:
-                described = event_of(record, host)
-                if described is not None:
-                    correlated = self.correlator.correlate(described)
-                    if correlated.verdict is Verdict.WRITE:
-                        value = self.codec.encode(correlated.event)
-                        await self.p.topics.events.send(key=msg.key, value=value)
-                    else:
-                        self._drop(correlated)
+    async def _publish(self, event: EventT[bytes]) -> None:
+        """A results record, handed over by the consumer after status and triage took it."""
+        msg = event.message
+        try:
+            record = self.p.results.decode(msg.value or b"")
+        except DecodeError:
+            pass  # status dead-letters it (streams/status/agent.py)
+        else:
+            described = event_of(record, self.p.settings.worker_id)
+            if described is not None:
+                correlated = self.correlator.correlate(described)
+                if correlated.verdict is Verdict.WRITE:
+                    await self._write(msg.key, correlated.event)
+                else:
+                    self._drop(correlated)
+        event.ack()
+
+    async def _write(self, key: bytes | None, described: RecoveryEvent) -> None:
+        """Send the Event; a failed send is counted and logged, and the delivery goes on."""
+        try:
+            await self.p.topics.events.send(key=key, value=self.codec.encode(described))
+        except Exception as exc:
+            self.dropped.labels("send_failed").inc()
+            obj = described.involved_object
+            log.error("an Event about %s %s was not sent: %r", obj.kind, obj.name, exc)
 
     def _drop(self, correlated: Correlated) -> None:
         self.dropped.labels("spam_filter").inc()

@@ -11,15 +11,12 @@ that carry triage's tick header are triage's own sweep timer: they only close a 
 
 import logging
 from collections.abc import Callable
-from typing import cast
 
-from faust import Event
 from faust.types import TP, EventT, Message
 
 from streams.context import Shared, header_pairs
 from streams.ingest.admission import Rejected, admit, dead_letter_headers
 from streams.partitioning import partition_for
-from streams.transport import WorkerTransport
 from streams.triage.agent import TICK_HEADER, Triage
 from streams.triage.batch import Outgoing
 from streams.triage.ids import Source
@@ -34,26 +31,24 @@ class IngestReader:
         self._read_at: dict[TP, int] = {}  # the offset of the last error read, per partition
 
     def register(self) -> None:
-        routes = cast(WorkerTransport, self.p.app.transport).direct
-        routes.add(self.p.topics.errors, self._error)
-        routes.add(self.p.topics.triage, self._rekeyed)
+        self.p.read_directly(self.p.topics.errors, self._error)
+        self.p.read_directly(self.p.topics.triage, self._rekeyed)
 
-    async def _error(self, message: Message) -> None:
-        await self._take(message, forward=True)
+    async def _error(self, event: EventT[bytes]) -> None:
+        await self._take(event, forward=True)
 
-    async def _rekeyed(self, message: Message) -> None:
-        await self._take(message, forward=False)
+    async def _rekeyed(self, event: EventT[bytes]) -> None:
+        await self._take(event, forward=False)
 
-    async def _take(self, message: Message, forward: bool) -> None:
+    async def _take(self, event: EventT[bytes], forward: bool) -> None:
         """Admit the record at once; triage acks it when its batch closes
         (streams/triage/batch.py)."""
-        event = Event(self.p.app, message.key, message.value, message.headers, message)
         epoch = self.triage.epoch
         outgoing = []
         if not is_tick(event):  # a tick only puts its partition in a batch, for the sweep
             if forward:
                 self.p.metrics.received.inc()
-                self._note_read(message)
+                self._note_read(event.message)
             outgoing = await self._admit(event, forward)
         await self.triage.add(event, outgoing, epoch)
 

@@ -74,7 +74,7 @@ class ResultsAgent:
 
     def register(self) -> None:
         app, settings = self.p.app, self.p.settings
-        app.agent(self.p.topics.results, name="tmc-results")(self._project)
+        self.p.read_directly(self.p.topics.results, self._project)
         app.agent(self.p.topics.merges, name="tmc-merges")(self._merge)
         linger_s = settings.status.batch_linger_s
         app.task(
@@ -173,21 +173,22 @@ class ResultsAgent:
             if merged != row:
                 batch.rows.setdefault(partition, {})[key] = merged
 
-    async def _project(self, stream: StreamT[bytes]) -> None:
-        async for event in cast(faust.Stream[bytes], stream).noack().events():
-            msg = event.message
-            batch = self._batch()
-            try:
-                incoming = self.p.results.decode(msg.value)
-            except DecodeError as exc:
-                source = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                log.error("undecodable record on the results topic at %s: %s", source, exc)
-                headers = dead_letter_headers([], Rejected(exc.reason, str(exc)), source)
-                await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
-            else:
-                self.apply(batch, incoming, msg.partition)
-            batch.projected[msg.partition] = msg.offset
-            await self._add(batch, event)
+    async def _project(self, event: EventT[bytes]) -> None:
+        """A results record, handed over by the consumer (``DirectRoutes``); acked when its
+        batch closes."""
+        msg = event.message
+        batch = self._batch()
+        try:
+            incoming = self.p.results.decode(msg.value or b"")  # a tombstone: dead-lettered
+        except DecodeError as exc:
+            source = f"{msg.topic}:{msg.partition}:{msg.offset}"
+            log.error("undecodable record on the results topic at %s: %s", source, exc)
+            headers = dead_letter_headers([], Rejected(exc.reason, str(exc)), source)
+            await self.p.topics.dlq.send(key=msg.key, value=msg.value, headers=headers)
+        else:
+            self.apply(batch, incoming, msg.partition)
+        batch.projected[msg.partition] = msg.offset
+        await self._add(batch, event)
 
     def apply(self, batch: ProjectionBatch, incoming: RecoveryResult, partition: int) -> None:
         """``incoming`` projected onto its row and its cluster's summary, in ``batch``."""
@@ -281,7 +282,10 @@ class ResultsAgent:
     async def _add(self, batch: ProjectionBatch, event: EventT[bytes]) -> None:
         batch.add_event(event)
         if len(batch) >= self.p.settings.status.max_batch:
-            await self._close_open()
+            # Shielded: the consumer cancels a delivery as a rebalance begins, and a batch
+            # stopped half-way (rows written, events neither acked nor abandoned) would hold
+            # up the revoke, which waits for every event.
+            await asyncio.shield(self._close_open())
 
     async def _close_open(self) -> None:
         batch, self._open = self._open, None

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import time
 
-from faust.types import EventT, StreamT
+from faust.types import EventT
 
 from schemas.codec import DecodeError
 from schemas.records import RecoveryResult, RecoveryState, StateTransition, TMCError
@@ -82,7 +82,7 @@ class Triage:
             )
         )
         app.timer(self.p.settings.dedup.sweep_interval_s)(self._send_sweep_ticks)
-        app.agent(self.p.topics.results, name="tmc-triage-endings")(self._endings)
+        self.p.read_directly(self.p.topics.results, self._endings)
         self.p.metrics.registry.register(
             CircuitCollector(self.p.strategies.names(), self._circuit_counts)
         )
@@ -169,17 +169,19 @@ class Triage:
                     key=notes[0].cluster.encode(), value=value, partition=partition
                 )
 
-    async def _endings(self, stream: StreamT[bytes]) -> None:
+    async def _endings(self, event: EventT[bytes]) -> None:
         """A recovery that ended keeps its claim for the cooldown, then lets go: read from
-        the results topic, whose event (on the cluster's partition) is current for the write."""
-        async for event in stream.events():
-            try:
-                result = self.p.results.decode(event.message.value)
-            except DecodeError:
-                pass  # the status agent dead-letters it
-            else:
-                if result.state.is_terminal:
+        the results topic (``DirectRoutes``), whose event (on the cluster's partition) is
+        current for the write."""
+        try:
+            result = self.p.results.decode(event.message.value or b"")
+        except DecodeError:
+            pass  # the status stage dead-letters it
+        else:
+            if result.state.is_terminal:
+                with current(event):
                     self._release(result, event.message.partition, event.message.offset)
+        event.ack()
 
     def _release(self, result: RecoveryResult, partition: int, offset: int) -> None:
         """Let the claim go, and count the ending on the circuit breaker and flap record.

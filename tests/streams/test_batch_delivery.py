@@ -10,10 +10,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka.structs import ConsumerRecord
-from faust.types import TP, Message
+from faust.types import TP, EventT, Message
+from faust.types.tuples import ConsumerMessage
 
 from streams.app import create_app
-from streams.batch_delivery import FETCH_WAIT_S, BatchDeliveryConsumer
+from streams.batch_delivery import FETCH_WAIT_S, BatchDeliveryConsumer, Handler
 from streams.config import ServiceSettings
 
 TOPIC = "tmc.errors"
@@ -113,6 +114,37 @@ async def test_a_batch_fetched_in_an_older_generation_is_not_delivered(
     consumer.app.consumer_generation_id += 1
     await consumer._deliver([message(0, 0), message(1, 0)], fetched_in)
     assert delivered == []
+
+
+async def test_a_topic_read_by_several_handlers_is_processed_once_every_one_acked(
+    consumer: BatchDeliveryConsumer,
+) -> None:
+    """The results topic has three readers (triage, status, events): each gets the record's
+    one event in the order added, and the record counts as processed only with the last ack
+    (the status batch acks when it closes, after the others)."""
+    tp = TP(TOPIC, 0)
+    record = ConsumerMessage(TOPIC, 0, 7, 0.0, 0, [], b"k", b"v", None, tp=tp)
+    taken: list[tuple[str, EventT[bytes]]] = []
+
+    def reader(name: str) -> Handler:
+        async def take(event: EventT[bytes]) -> None:
+            taken.append((name, event))
+
+        return take
+
+    routes = consumer._routes
+    routes.add(consumer.app.topic(TOPIC), reader("first"))
+    routes.add(consumer.app.topic(TOPIC), reader("second"))
+    await consumer._deliver([(tp, record)], generation(consumer))
+
+    assert [name for name, _ in taken] == ["first", "second"]
+    assert taken[0][1] is taken[1][1]
+    assert taken[0][1].message is record
+    assert len(routes.topics) == 1
+    taken[1][1].ack()
+    assert not record.acked
+    taken[0][1].ack()
+    assert record.acked
 
 
 class BrokerFetch:
