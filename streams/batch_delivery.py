@@ -33,8 +33,11 @@ The ingest topics' records skip Faust's agents altogether (``DirectRoutes``): ea
 the fetched batch straight to its handler, tracked for acking as a stream tracks it. Faust's
 way is an event per record, handed through the conductor, a queue with flow control and the
 agent's stream: 12% of a 200,000-error storm's worker CPU, for records whose handler only
-decides them against memory. The delivery is cancelled when a rebalance begins, as Faust's
-is, so a handler never blocks it for good; what must not stop half-way shields itself.
+decides them against memory. The results topic's records skip them too: three stages read
+each (triage's endings, status, events), which as agents cost three events, three queues and
+three streams per record, for the record a new recovery brings three of. The delivery is
+cancelled when a rebalance begins, as Faust's is, so a handler never blocks it for good; what
+must not stop half-way shields itself.
 
 A batch in hand must never outlive a seek. A seek moves the partitions back to their
 committed offsets and resets the read offsets; a record fetched before it and delivered after

@@ -74,7 +74,7 @@ from streams.triage.dedup import DedupState
 log = logging.getLogger(__name__)
 
 #: Results and summaries converted recently, kept both ways (RecordCodec's memo): the results
-#: topic's three agents each read every record a few milliseconds after the executor wrote it,
+#: topic's three readers each read every record a few milliseconds after the executor wrote it,
 #: and status reads back the rows and summaries it wrote.
 DECODED_KEPT = 4096
 
