@@ -294,8 +294,9 @@ class ResultsAgent:
             await self.close(batch)
 
     async def close(self, batch: ProjectionBatch) -> None:
-        """Write each partition's rows and summaries once, send the escalations, ack the
-        events, and only then say how far each results partition is projected."""
+        """Write each partition's rows and summaries once, send the escalations once the rows
+        are on the broker, ack the events, and only then say how far each results partition
+        is projected."""
         if batch.epoch != self.p.catchup.generation:
             batch.drop("a status batch")
             return
@@ -312,6 +313,11 @@ class ResultsAgent:
                         self._decoded.put(key, raw, row)
                 for cluster, summary in batch.summaries.get(partition, {}).items():
                     summaries[cluster] = self.p.summaries.encode(summary)
+        if batch.escalations:
+            # The rows on the broker before their escalations, as triage's state goes before
+            # its decisions: a worker killed in between sent escalations whose rows it lost,
+            # and the next owner, projecting the records again, sent them a second time.
+            await self.p.app.producer.flush()
         for row in batch.escalations:
             await self.p.topics.escalations.send(
                 key=row.kafka_key(), value=self.p.results.encode(row)

@@ -109,6 +109,34 @@ async def test_a_batch_writes_each_row_and_summary_once_then_acks() -> None:
     assert all(e.acked for e in events)
 
 
+async def test_escalations_go_out_only_once_their_rows_are_on_the_broker() -> None:
+    """A worker killed between the two would send an escalation whose row it lost; the next
+    owner, projecting the record again, would page a second time."""
+    p = shared()
+    done: list[str] = []
+
+    class Journal(CountingTable):
+        def __setitem__(self, key: str, value: bytes) -> None:
+            done.append("row written")
+            super().__setitem__(key, value)
+
+    async def producer_flush() -> None:
+        done.append("producer flushed")
+
+    async def send(key: bytes, value: bytes) -> None:
+        done.append(f"sent escalation {RESULTS.decode(value).id}")
+
+    p.tables.status = Journal()
+    p.app = SimpleNamespace(producer=SimpleNamespace(flush=producer_flush))
+    p.topics = SimpleNamespace(escalations=SimpleNamespace(send=send))
+    agent = ResultsAgent(p)
+    escalated = dataclasses.replace(steps("rec-1")[2], state=S.ESCALATED)
+
+    await project(agent, escalated)
+
+    assert done == ["row written", "producer flushed", "sent escalation rec-1"]
+
+
 async def test_a_batch_begun_before_a_rebalance_writes_and_acks_nothing_and_abandons() -> None:
     """Its events are read again by their partitions' next owner; the consumer stops waiting
     for them, or the next revoke would wait for good (streams/safe_offsets.py)."""
