@@ -61,4 +61,4 @@ def cluster_partitioner(
     if key is None:
         chosen: int = _MURMUR2(None, all_partitions, available)  # a random one, as Java's
         return chosen
-    return all_partitions[_cluster_partition(cluster_part(key), len(all_partitions))]
+    return all_partitions[partition_for(key, len(all_partitions))]
