@@ -123,16 +123,20 @@ def test_fastavro_alone_reads_the_wrong_error_type() -> None:
     assert _fastavro_reads(message(DATUM, "retryable", b"\x02"))["retryable"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (schemas/codec/strict.py): a map whose first block already holds all its "
-    "keys, then more blocks repeating them, passes the fast path (last value wins)",
-)
 def test_a_repeated_key_in_a_later_map_block_is_refused() -> None:
     data = message(
         DATUM, "context", blocks([string("k") + string("1")], [string("k") + string("2")])
     )
     _raises(data, DuplicateMapKey)
+
+
+def test_a_map_in_several_blocks_with_distinct_keys_reads_whole() -> None:
+    data = message(
+        DATUM, "context", blocks([string("k") + string("1")], [string("j") + string("2")])
+    )
+    assert CODEC.decode(data).context == {"k": "1", "j": "2"}
+    nested = _nested(values=blocks([string("a") + varint(1)], [string("b") + varint(2)]))
+    assert _read(NESTED, nested)["inner"]["values"] == {"a": 1, "b": 2}
 
 
 # --- encodings the spec allows besides the canonical one ---------------------------------------
@@ -258,6 +262,10 @@ def _nested(
             _nested(values=blocks([string("a") + varint(1), string("a") + varint(2)])),
             DuplicateMapKey,
         ),
+        (
+            _nested(values=blocks([string("a") + varint(1)], [string("a") + varint(2)])),
+            DuplicateMapKey,
+        ),
         (_nested(grid=blocks([blocks([varint(1)], negative=True, sizes=[7])])), BadBlockSize),
         (_nested(grid=blocks([blocks([varint(1)])], negative=True, sizes=[1])), BadBlockSize),
     ],
@@ -269,6 +277,7 @@ def _nested(
         "union-branch",
         "nested-map",
         "nested-map-key",
+        "nested-map-key-in-a-later-block",
         "array-in-array",
         "outer-of-nested",
     ],
