@@ -10,9 +10,15 @@ import sys
 import time
 
 from bench.report import RESULTS, table
+from bench.restart import BIG_STATE, PLANS
 
 #: Every benchmark, in the order they run: ``python -m bench.<name>`` with its defaults.
 BENCHMARKS = ["codec", "faust_floor", "storm", "latency", "restart", "footprint", "fleet_storm"]
+
+#: Arguments of a full run beyond each benchmark's defaults: the restart at the issue's big
+#: state too (RocksDB stores, as every worker with a data dir runs; memory replays every
+#: changelog for minutes), beside the small-state cases.
+FULL = {"restart": ["--cases", *PLANS, BIG_STATE, "--stores", "rocksdb"]}
 
 #: Arguments of ``--quick``: the small storm only, shorter latency steps.
 QUICK = {
@@ -40,7 +46,8 @@ def main() -> int:
     failed = []
     started = time.time()
     for name in args.names:
-        argv = [sys.executable, "-m", f"bench.{name}", *(QUICK.get(name, []) * args.quick)]
+        extra = QUICK.get(name, []) if args.quick else FULL.get(name, [])
+        argv = [sys.executable, "-m", f"bench.{name}", *extra]
         print(f"\n=== {' '.join(argv[1:])} ===", flush=True)
         if subprocess.call(argv) != 0:
             failed.append(name)

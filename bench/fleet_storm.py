@@ -8,6 +8,8 @@ It reports the time from the first error emitted to the storm's one escalation (
 storm window it must fit in), the most clusters under recovery at once over the whole run
 (beside the cap), how many escalations the storm caused (one is right), and the time from
 the fleet's return to the last held recovery's ending (the window and cooldown included).
+The raw baseline, on the same broker after the workers stop: the time raw aiokafka takes to
+consume and produce the same errors (bench/raw.py), the floor under the first figure.
 """
 
 import argparse
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import report
+from bench.raw import encoded, raw_passthrough
 from bench.report import Figure
 from schemas.records import RecoveryResult, RecoveryState
 from strategies.simulator import FleetSimulator
@@ -73,13 +76,17 @@ async def run(args: argparse.Namespace) -> None:
         finally:
             for worker in workers:
                 worker.stop()
+        raw_s = len(down) / await raw_passthrough(bootstrap, encoded(map(unreachable, down)))
     assert escalation.end_time is not None
     to_escalation_s = escalation.end_time.timestamp() - first_error
     storm_escalations = len(escalated(rows))
     most = most_at_once(rows)
     figures = [
-        Figure(f"first error to the storm's escalation ({len(down)}/{len(names)} down)",
-               to_escalation_s, args.window, "s", higher_is_better=False),
+        Figure(f"first error to the storm's escalation ({len(down)}/{len(names)} down), "
+               "beside raw aiokafka moving the same errors", to_escalation_s, raw_s, "s",
+               higher_is_better=False),
+        Figure("the same, beside the storm window it must fit in", to_escalation_s,
+               args.window, "s", higher_is_better=False),
         Figure("most clusters under recovery at once (cap beside it)", most, args.cap,
                "clusters", higher_is_better=False),
         Figure("escalations in the storm (one is right)", storm_escalations, 1, "records",

@@ -16,8 +16,8 @@ from streams.batch_delivery import Handler
 from streams.config import ServiceSettings
 from streams.metrics import Metrics
 from streams.out_of_band import OutOfBand
-from streams.partitioning import row_key
 from streams.status.catchup import CatchUp
+from streams.status.reads import StatusReads
 from streams.tables import Tables
 from streams.topology import KafkaTopics
 from streams.transport import WorkerTransport
@@ -45,7 +45,9 @@ class Shared:
     app: faust.App
     settings: ServiceSettings
     topics: KafkaTopics
-    tables: Tables
+    tables: Tables  # reached only by each table's owner (tests/streams/test_single_writer.py)
+    reads: StatusReads  # the status and cluster tables, read-only, for every stage
+    guard_rows: Mapping[str, bytes]  # triage's guards table, read-only (for the API)
     strategies: StrategyRegistry
     errors: RecordCodec[TMCError]
     results: RecordCodec[RecoveryResult]
@@ -60,18 +62,6 @@ class Shared:
     def dedup(self, partition: int, cluster: str) -> Dedup:
         """The dedup state of ``cluster``'s rows on ``partition``."""
         return self.dedup_state.partition(partition).for_cluster(cluster)
-
-    def row(self, cluster: str, recovery_id: str) -> RecoveryResult | None:
-        raw = self.tables.status.get(row_key(cluster, recovery_id))
-        return None if raw is None else self.results.decode(raw)
-
-    def row_of(self, recovery: RecoveryResult) -> RecoveryResult | None:
-        """The table's row of ``recovery`` (None: not projected yet)."""
-        return self.row(recovery.kafka_key().decode(), recovery.id)
-
-    def summary(self, cluster: str) -> ClusterStatus | None:
-        raw = self.tables.summaries.get(cluster)
-        return None if raw is None else self.summaries.decode(raw)
 
     def read_directly(self, topic: TopicT, handler: Handler) -> None:
         """``handler`` takes each record of ``topic`` straight from the consumer's fetched

@@ -3,9 +3,10 @@
 Lifecycle, per worker:
 - before start, topics are created and verified (streams/topics.py);
 - on each assignment, the worker measures how far the results topic reaches on its partitions
-  and acts on nothing until the status table has projected that far (streams/catchup.py):
-  then, and only then, every non-terminal recovery of those partitions is resumed, and
-  requests are admitted; a recovery whose ending is already on the topic never runs again;
+  and acts on nothing until the status table has projected that far
+  (streams/status/catchup.py): then, and only then, every non-terminal recovery of those
+  partitions is resumed, and requests are admitted; a recovery whose ending is already on
+  the topic never runs again;
 - when partitions are revoked, their running recoveries are released (not ended): the next
   owner resumes them, and strategies are idempotent, so re-running an attempt is safe. A
   released attempt checks its lease before every action and record, so it never acts late.
@@ -21,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, cast
 
 import faust
@@ -66,6 +68,7 @@ from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
 from streams.status.projection import project_row
+from streams.status.reads import StatusReads
 from streams.tables import Tables
 from streams.topology import KafkaTopics
 from streams.triage.agent import Triage
@@ -107,17 +110,21 @@ class RecoveryService:
         self._stall_watch: StallWatch | None = None
         self.readiness = Readiness(settings.ready_file)
         tables = Tables.declare(self.app, settings.topics)
+        results = RecordCodec(
+            RecoveryResult, framing=framing, registry=registry_client, memo=DECODED_KEPT
+        )
+        summaries = RecordCodec(ClusterStatus, memo=DECODED_KEPT)
         self.shared = Shared(
             app=self.app,
             settings=settings,
             topics=KafkaTopics.declare(self.app, settings.topics, self.strategies.names()),
             tables=tables,
+            reads=StatusReads.over(tables.status, tables.summaries, results, summaries),
+            guard_rows=MappingProxyType(tables.guards),
             strategies=self.strategies,
             errors=RecordCodec(TMCError, framing=framing, registry=registry_client),
-            results=RecordCodec(
-                RecoveryResult, framing=framing, registry=registry_client, memo=DECODED_KEPT
-            ),
-            summaries=RecordCodec(ClusterStatus, memo=DECODED_KEPT),
+            results=results,
+            summaries=summaries,
             metrics=Metrics(),
             schema_registry_configured=registry_client is not None,
             catchup=self.catchup,
@@ -271,7 +278,7 @@ class RecoveryService:
         generation = self.catchup.generation
         if not await self.catchup.wait(self._partition_of(recovery)):
             return None
-        row = self.shared.row_of(recovery)
+        row = self.shared.reads.row_of(recovery)
         latest = recovery if row is None else project_row(row, recovery)
         if latest.state.is_terminal:
             return None
@@ -360,12 +367,12 @@ class RecoveryService:
 
     async def _resume(self, owned: set[int]) -> int:
         """Hand every active recovery of the owned partitions back to the executor."""
-        resumed = 0
-        for cluster, raw in list(self.shared.tables.summaries.items()):
-            if partition_for(cluster.encode(), self.settings.topics.partitions) not in owned:
-                continue
-            for active in self.shared.summaries.decode(raw).active_recoveries:
-                row = self.shared.row(cluster, active.recovery_id)
+        resumed, reads, partitions = 0, self.shared.reads, self.settings.topics.partitions
+        for summary in reads.summaries_where(
+            lambda cluster: partition_for(cluster.encode(), partitions) in owned
+        ):
+            for active in summary.active_recoveries:
+                row = reads.row(summary.cluster_name, active.recovery_id)
                 if row is not None and not row.state.is_terminal:
                     await self.executor.submit(row)
                     resumed += 1

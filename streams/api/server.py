@@ -42,6 +42,7 @@ from streams.control.switch import Switchboard
 from streams.control.view import ControlView
 from streams.execution.approval import approved_by, rejected_by
 from streams.silences.view import SilenceView
+from streams.topology import TOPOLOGY
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ def api_server(
     """The worker's API over its tables and switches (``control``, the worker's view of
     them); ``ready`` and ``load`` as LocalShare takes them."""
     partitions = shared.settings.topics.partitions
-    changelog = shared.tables.status.changelog_topic.get_topic_name()
+    changelog = shared.settings.topics.name(TOPOLOGY.table("status"))
     fleet = Fleet(shared.app, changelog, partitions, settings.peer_timeout_s)
     share = LocalShare(shared, ready, load)
     registry = shared.metrics.registry

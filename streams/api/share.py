@@ -15,7 +15,7 @@ from streams.api.health import HealthInputs, assess
 from streams.api.query import RecoveryQuery
 from streams.api.views import cluster_view, status_view
 from streams.context import Shared
-from streams.partitioning import SEPARATOR, partition_for
+from streams.partitioning import partition_for
 from streams.triage.guards import circuit_views
 
 
@@ -40,16 +40,16 @@ class LocalShare:
 
     def summaries(self) -> Iterator[ClusterStatus]:
         owned = self._owned()
-        for cluster, raw in list(self.shared.tables.summaries.items()):
-            if partition_for(cluster.encode(), self._partitions) in owned:
-                yield self.shared.summaries.decode(raw)
+        yield from self.shared.reads.summaries_where(
+            lambda cluster: partition_for(cluster.encode(), self._partitions) in owned
+        )
 
     def status(self, now: datetime) -> dict[str, Any]:
         summaries = list(self.summaries())
         error_types = {}
         for summary in summaries:
             for active in summary.active_recoveries:
-                row = self.shared.row(summary.cluster_name, active.recovery_id)
+                row = self.shared.reads.row(summary.cluster_name, active.recovery_id)
                 if row is not None:
                     error_types[active.recovery_id] = row.error.type_name
         return status_view(summaries, error_types, now)
@@ -61,12 +61,12 @@ class LocalShare:
     def cluster(self, name: str, now: datetime) -> dict[str, Any]:
         if not self.owns(name):
             raise NotServing(f"cluster {name}'s partition is not this worker's (rebalancing)")
-        summary = self.shared.summary(name)
+        summary = self.shared.reads.summary(name)
         if summary is None:
             raise NotFound(f"no recoveries recorded for cluster {name}")
         view = cluster_view(summary, now)
         view["circuit_breakers"] = circuit_views(
-            self.shared.tables.guards, name, self.shared.strategies.names(),
+            self.shared.guard_rows, name, self.shared.strategies.names(),
             self.shared.settings.circuit_breaker, now.timestamp(),
         )  # fmt: skip
         return view
@@ -84,7 +84,7 @@ class LocalShare:
         cluster, else under every cluster of this worker's share (those with a summary).
         Reads only: triage is the state's one writer."""
         owned, now = self._owned(), self.shared.clock()
-        clusters = [query.cluster] if query.cluster is not None else self.shared.tables.summaries
+        clusters = [query.cluster] if query.cluster is not None else self.shared.reads.clusters()
         found = set()
         for cluster in list(clusters):
             partition = partition_for(cluster.encode(), self._partitions)
@@ -96,12 +96,12 @@ class LocalShare:
 
     def _rows(self, query: RecoveryQuery) -> Iterator[RecoveryResult]:
         owned = self._owned()
-        for key, raw in list(self.shared.tables.status.items()):
-            cluster, _, recovery_id = key.partition(SEPARATOR)
-            if query.wants_key(cluster, recovery_id) and (
-                partition_for(cluster.encode(), self._partitions) in owned
-            ):
-                yield self.shared.results.decode(raw)
+        yield from self.shared.reads.rows_where(
+            lambda cluster, recovery_id: (
+                query.wants_key(cluster, recovery_id)
+                and partition_for(cluster.encode(), self._partitions) in owned
+            )
+        )
 
     def health(self) -> dict[str, Any]:
         """The Go design's rules over this worker's share (streams/api/health.py)."""

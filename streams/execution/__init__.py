@@ -3,8 +3,10 @@
 Reading map: ``agent.py`` (the request agents: submit and cancel), ``executor.py`` (drives each
 recovery to a terminal state, once admitted), ``attempt.py`` (one bounded attempt),
 ``lifecycle.py`` (the records of each transition), ``approval.py`` (destructive actions that
-wait for an operator), ``backoff.py``, ``publisher.py`` (retried
-publishing) and ``keyed_fifo.py`` (one recovery per target at a time).
+wait for an operator), ``stale.py`` (old errors re-verified before acting), ``backoff.py``,
+``publisher.py`` (retried publishing), ``keyed_fifo.py`` (one recovery per target at a time),
+``slots.py`` (the concurrency bound, resizable at runtime) and ``cluster_events.py`` (opt-in
+core/v1 Events on the cluster's SyncTarget).
 
 The Kafka agent that receives a recovery request only calls :meth:`RecoveryExecutor.submit`,
 which returns at once; the slow work runs in background tasks here, because faust agents that

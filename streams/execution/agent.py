@@ -53,7 +53,7 @@ class RequestAgents:
 
     async def _submit(self, value: bytes) -> None:
         recovery = self.p.results.decode(value)
-        row = self.p.row_of(recovery)
+        row = self.p.reads.row_of(recovery)
         if row is not None and row.state.is_terminal:
             return  # a redelivered request for a recovery that already ended
         await self.executor.submit(row or recovery)
@@ -63,7 +63,7 @@ class RequestAgents:
             return
         if not await self.p.catchup.wait(partition):  # the row must be current, or absent
             return
-        row = self.p.row(cluster, recovery_id)
+        row = self.p.reads.row(cluster, recovery_id)
         if row is not None and not row.state.is_terminal:  # not running here (yet)
             await self.executor.release(lambda r: r.id == recovery_id)  # waiting to be admitted
             await self.p.publish(lifecycle.cancel(row, reason, now_ms(self.p.clock)))
@@ -75,7 +75,7 @@ class RequestAgents:
             return
         if not await self.p.catchup.wait(partition):
             return
-        row = self.p.row(cluster, recovery_id)
+        row = self.p.reads.row(cluster, recovery_id)
         if row is not None and row.state is RecoveryState.AWAITING_APPROVAL:
             log.info("recovery %s: approved on its row (not waiting here yet)", recovery_id)
             await self.executor.release(lambda r: r.id == recovery_id)

@@ -55,7 +55,7 @@ async def admit(
     value: bytes | None,
     codec: RecordCodec[TMCError],
     settings: IngestSettings,
-    registry_configured: bool,
+    schema_registry_configured: bool,
 ) -> TMCError | Rejected:
     """Decode and validate one record. A down registry is retried a bounded number of times,
     and only when one is configured: otherwise stray 0x00-framed bytes would stall ingest."""
@@ -71,7 +71,7 @@ async def admit(
         try:
             error = await codec.decode_async(value)
         except DecodeError as exc:
-            if exc.transient and registry_configured and retries < settings.registry_retries:
+            if exc.transient and schema_registry_configured and retries < settings.registry_retries:
                 retries += 1
                 await asyncio.sleep(settings.registry_retry_delay_s * retries)
                 continue

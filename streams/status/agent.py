@@ -261,7 +261,7 @@ class ResultsAgent:
 
     def _summary(self, batch: ProjectionBatch, partition: int, key: str) -> ClusterStatus | None:
         summaries = batch.summaries.get(partition, {})
-        return summaries[key] if key in summaries else self.p.summary(key)
+        return summaries[key] if key in summaries else self.p.reads.summary(key)
 
     def _reading_a_backlog(self) -> bool:
         max_wait_s = self.p.settings.status.batch_max_wait_s

@@ -287,7 +287,7 @@ class Triage:
             return []  # it was merged, and the claim's offsets keep that count exact
         if not await self.p.catchup.wait(source.partition):
             return []  # no longer ours: the next owner sees the record again
-        if self.p.row(error.kafka_key().decode(), duplicate.recovery_id) is not None:
+        if self.p.reads.row(error.kafka_key().decode(), duplicate.recovery_id) is not None:
             self.p.metrics.deduplicated.labels("redelivered").inc()
             return []
         log.info("re-issuing recovery %s for redelivered %s", duplicate.recovery_id, source)

@@ -16,7 +16,7 @@ nothing about the strategy on the cluster.
 """
 
 import heapq
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ def acted(result: RecoveryResult) -> bool:
 
 
 def circuit_views(
-    rows: Rows,
+    rows: Mapping[str, bytes],
     cluster: str,
     strategies: Iterable[str],
     settings: CircuitBreakerSettings,

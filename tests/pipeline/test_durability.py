@@ -5,8 +5,8 @@ simulator holds attempts in flight with the "hang" fault (a probe never answers,
 attempt runs for seconds and fails, retryably); clearing the fault lets the next attempt heal.
 
 The pure checks these rely on live beside the code: tests/streams/test_tables.py (every
-changelog decodes what its table wrote) and tests/streams/test_projection.py (the ending of a
-recovery resumed from a stale row is kept).
+changelog decodes what its table wrote) and tests/streams/status/test_projection.py (the
+ending of a recovery resumed from a stale row is kept).
 """
 
 import asyncio

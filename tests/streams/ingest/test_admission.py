@@ -36,7 +36,9 @@ def _error(**changes: Any) -> TMCError:
 
 async def test_valid_record_is_admitted() -> None:
     error = _error()
-    assert await admit(CODEC.encode(error), CODEC, INGEST, registry_configured=False) == error
+    assert (
+        await admit(CODEC.encode(error), CODEC, INGEST, schema_registry_configured=False) == error
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,14 +52,16 @@ async def test_valid_record_is_admitted() -> None:
     ],
 )
 async def test_bad_bytes_are_rejected_with_a_reason(value: bytes | None, reason: str) -> None:
-    result = await admit(value, CODEC, INGEST, registry_configured=False)
+    result = await admit(value, CODEC, INGEST, schema_registry_configured=False)
     assert isinstance(result, Rejected)
     assert result.reason == reason
 
 
 async def test_truncated_avro_is_rejected() -> None:
     encoded = CODEC.encode(_error())
-    result = await admit(encoded[: len(encoded) // 2], CODEC, INGEST, registry_configured=False)
+    result = await admit(
+        encoded[: len(encoded) // 2], CODEC, INGEST, schema_registry_configured=False
+    )
     assert isinstance(result, Rejected)
     assert result.reason in {"truncated", "invalid-body"}
 
@@ -73,7 +77,9 @@ async def test_truncated_avro_is_rejected() -> None:
 async def test_decodable_but_invalid_records_are_rejected(
     changes: dict[str, Any], detail: str
 ) -> None:
-    result = await admit(CODEC.encode(_error(**changes)), CODEC, INGEST, registry_configured=False)
+    result = await admit(
+        CODEC.encode(_error(**changes)), CODEC, INGEST, schema_registry_configured=False
+    )
     assert isinstance(result, Rejected)
     assert result.reason == "invalid-field"
     assert detail in result.detail
@@ -102,7 +108,7 @@ async def test_unreachable_registry_is_retried_then_rejected() -> None:
     registry = SchemaRegistryClient("http://127.0.0.1:1", timeout=0.2, retry_after=0)
     codec = RecordCodec(TMCError, framing=Framing.SINGLE_OBJECT, registry=registry)
     confluent_framed = b"\x00\x00\x00\x00\x07" + CODEC.encode(_error())[10:]
-    result = await admit(confluent_framed, codec, INGEST, registry_configured=True)
+    result = await admit(confluent_framed, codec, INGEST, schema_registry_configured=True)
     assert isinstance(result, Rejected)
     assert result.reason == "registry-unreachable"
 
@@ -119,5 +125,5 @@ def test_dead_letter_keeps_original_headers_and_adds_why_and_where() -> None:
 @settings(max_examples=300, deadline=2000)
 @given(st.binary(max_size=600) | st.builds(lambda n: os.urandom(n), st.integers(0, 5000)))
 async def test_any_bytes_give_an_error_or_a_reason(value: bytes) -> None:
-    result = await admit(value, CODEC, INGEST, registry_configured=False)
+    result = await admit(value, CODEC, INGEST, schema_registry_configured=False)
     assert isinstance(result, TMCError | Rejected)

@@ -23,7 +23,7 @@ def _custom(**changes: Any) -> TMCError:
 
 async def test_a_custom_error_is_admitted_with_its_custom_type() -> None:
     error = _custom()
-    admitted = await admit(CODEC.encode(error), CODEC, INGEST, registry_configured=False)
+    admitted = await admit(CODEC.encode(error), CODEC, INGEST, schema_registry_configured=False)
     assert admitted == error
     assert isinstance(admitted, TMCError)
     assert admitted.custom_type == "CustomApplication"
@@ -42,7 +42,7 @@ async def test_a_custom_type_that_breaks_the_rule_is_dead_lettered(
     changes: dict[str, Any], detail: str
 ) -> None:
     value = CODEC.encode(_custom(**changes))  # a foreign emitter: nothing checks it before
-    rejected = await admit(value, CODEC, INGEST, registry_configured=False)
+    rejected = await admit(value, CODEC, INGEST, schema_registry_configured=False)
     assert isinstance(rejected, Rejected)
     assert rejected.reason == "invalid-field"
     assert detail in rejected.detail

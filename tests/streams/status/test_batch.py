@@ -15,6 +15,7 @@ from streams.metrics import Metrics
 from streams.partitioning import row_key
 from streams.status.agent import ResultsAgent
 from streams.status.catchup import CatchUp
+from streams.status.reads import StatusReads
 from tests.schemas.examples import T0, recovery_result
 
 S = RecoveryState
@@ -45,7 +46,7 @@ def shared() -> Any:
         results=RESULTS,
         summaries=SUMMARIES,
         dedup=lambda partition, cluster: no_claims,
-        summary=lambda key: SUMMARIES.decode(summaries[key]) if key in summaries else None,
+        reads=StatusReads.over(status, summaries, RESULTS, SUMMARIES),
         catchup=CatchUp(),
     )
 
