@@ -3,10 +3,10 @@
 Lifecycle, per worker:
 - before start, topics are created and verified (streams/topics.py);
 - on each assignment, the worker measures how far the results topic reaches on its partitions
-  and acts on nothing until the status table has projected that far
-  (streams/status/catchup.py): then, and only then, every non-terminal recovery of those
-  partitions is resumed, and requests are admitted; a recovery whose ending is already on
-  the topic never runs again;
+  and acts on nothing until the status table has projected that far (streams/status/
+  assignment.py): then, and only then, every non-terminal recovery of those partitions is
+  resumed, and requests are admitted; a recovery whose ending is already on the topic never
+  runs again;
 - when partitions are revoked, their running recoveries are released (not ended): the next
   owner resumes them, and strategies are idempotent, so re-running an attempt is safe. A
   released attempt checks its lease before every action and record, so it never acts late.
@@ -23,11 +23,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 import faust
 import uvloop
-from faust.types import TP
 from mode import ServiceT
 
 from schemas.codec import Framing, RecordCodec, SchemaRegistryClient
@@ -43,7 +42,6 @@ from streams.admission.owner import AdmissionOwner
 from streams.admission.view import GrantView
 from streams.api.server import ApiServer, api_server
 from streams.app import create_app
-from streams.batch_delivery import BatchDeliveryConsumer
 from streams.config import ServiceSettings, Tunables
 from streams.context import Shared
 from streams.control.state import Gate
@@ -63,8 +61,9 @@ from streams.runtime_config.gate import StartingConfig
 from streams.runtime_config.resolve import resolve
 from streams.silences.view import SilencesFirst, SilenceView
 from streams.silences.writer import SilenceWriter
-from streams.stall_watch import StallWatch, consumer_view
+from streams.stall_watch import StallWatch
 from streams.status.agent import ResultsAgent
+from streams.status.assignment import Assignments
 from streams.status.catchup import CatchUp
 from streams.status.offset_probe import OffsetProbe
 from streams.status.projection import project_row
@@ -106,8 +105,6 @@ class RecoveryService:
         self._offsets = OffsetProbe(
             settings.kafka.bootstrap_servers, settings.kafka.group_id, exactly_once
         )
-        self._catching_up: asyncio.Task[None] | None = None
-        self._stall_watch: StallWatch | None = None
         self.readiness = Readiness(settings.ready_file)
         tables = Tables.declare(self.app, settings.topics)
         results = RecordCodec(
@@ -133,8 +130,6 @@ class RecoveryService:
             ),
             out_of_band=OutOfBand(settings.kafka),
         )
-        topics = self.shared.topics
-        self._ingest_topics = {topics.errors.get_topic_name(), topics.triage.get_topic_name()}
         self.control = ControlView(
             settings.kafka.bootstrap_servers,
             self.shared.topics.control.get_topic_name(),
@@ -194,10 +189,16 @@ class RecoveryService:
         ResultsAgent(self.shared).register()
         EventsAgent(self.shared).register()
         HealthMonitor(self.shared, registry_client).register()
-        self._watch_for_stalls(settings, exactly_once)
-        self.shared.tables.summaries.on_recover(self._on_recovered)
+        topics = self.shared.topics
+        Assignments(
+            self.shared,
+            self._offsets,
+            self.readiness,
+            self._watch_for_stalls(settings, exactly_once),
+            gated_topics={topics.errors.get_topic_name(), topics.triage.get_topic_name()},
+            resume=self.executor.submit,
+        ).register()
         self.app.on_partitions_revoked.connect(self._on_revoked)
-        self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_before_shutdown.connect(self._on_shutdown)
 
     def _sweep_silences(self, writer: SilenceWriter) -> None:
@@ -260,14 +261,16 @@ class RecoveryService:
         self.executor.cluster_events = tunables.execution.cluster_events
         self.executor.approval = tunables.execution.approval
 
-    def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> None:
+    def _watch_for_stalls(self, settings: ServiceSettings, exactly_once: bool) -> StallWatch | None:
         kafka = settings.kafka
-        if kafka.stall_check_s:
-            watch = self._stall_watch = StallWatch(
-                self.app, self._offsets, kafka.stall_after_s, exactly_once, time.monotonic,
-                self.shared.metrics.registry,
-            )  # fmt: skip
-            self.app.timer(kafka.stall_check_s, name="tmc-stall-watch")(watch.tick)
+        if not kafka.stall_check_s:
+            return None
+        watch = StallWatch(
+            self.app, self._offsets, kafka.stall_after_s, exactly_once, time.monotonic,
+            self.shared.metrics.registry,
+        )  # fmt: skip
+        self.app.timer(kafka.stall_check_s, name="tmc-stall-watch")(watch.tick)
+        return watch
 
     def _partition_of(self, recovery: RecoveryResult) -> int:
         return partition_for(recovery.kafka_key(), self.settings.topics.partitions)
@@ -283,101 +286,6 @@ class RecoveryService:
         if latest.state.is_terminal:
             return None
         return Admission(latest, lambda: self.catchup.generation == generation)
-
-    async def _on_assigned(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
-        assigned: set[TP] = args[0]
-        topic = self.shared.topics.results.get_topic_name()
-        partitions = {tp.partition for tp in assigned if tp.topic == topic}
-        self.catchup.assign(partitions)
-        self._consumer.gate = self._ingest_gate
-        # Measured off the rebalance path: the callback must not hold up the group.
-        self._catching_up = asyncio.ensure_future(self._catch_up(topic, partitions))
-
-    @property
-    def _consumer(self) -> BatchDeliveryConsumer:
-        """Faust makes the consumer on first use; streams/transport.py names its class."""
-        return cast(BatchDeliveryConsumer, self.app.consumer)
-
-    def _ingest_gate(self, tp: TP) -> bool:
-        """Errors wait until their partition has caught up: triage reads the status table
-        for a redelivered one (streams/batch_delivery.py says why they wait in the consumer)."""
-        return tp.topic not in self._ingest_topics or self.catchup.is_open(tp.partition)
-
-    async def _on_recovered(self) -> None:
-        self.catchup.recovered()
-
-    async def _catch_up(self, topic: str, partitions: set[int]) -> None:
-        """Measure the targets, wait until they are met, then resume: once per assignment."""
-        generation = self.catchup.generation
-        delay_s = 0.5
-        while self.catchup.generation == generation:
-            try:
-                ends, committed = await self._offsets.measure(topic, partitions)
-                break
-            except Exception as exc:  # the broker is briefly unavailable: try again
-                log.warning("measuring the results topic failed (%s); retrying", exc)
-                await asyncio.sleep(delay_s)
-                delay_s = min(delay_s * 2, 10.0)
-        else:
-            return
-        self.catchup.set_targets(ends, committed)
-        patience_s, waited_s = self.settings.kafka.stall_after_s, 0.0
-        before = self.catchup.lagging()
-        while not await self.catchup.wait_all(partitions, patience_s):
-            waited_s += patience_s
-            lagging = self.catchup.lagging()
-            self._report_lag(topic, waited_s, lagging)
-            stuck = {p: lag for p, lag in lagging.items() if before.get(p) == lag}
-            await self._seek_stuck_projections(topic, stuck, patience_s)
-            before = lagging
-        if self.catchup.generation == generation:
-            await self._consumer.open_gates()
-            resumed = await self._resume(partitions)
-            self.readiness.mark_ready(
-                f"results partitions {sorted(partitions)} caught up, {resumed} recoveries resumed"
-            )
-
-    def _report_lag(
-        self, topic: str, waited_s: float, lagging: dict[int, tuple[int, int | None]]
-    ) -> None:
-        """Not ready for long: how far each lagging partition is, and what Faust's consumer
-        holds for it."""
-        consumer = self.app.consumer
-        for partition, (projected, target) in lagging.items():
-            log.warning(
-                "not ready after %.0f s: results partition %d projected to %d of %s (%s)",
-                waited_s, partition, projected, target if target is not None else "unmeasured",
-                consumer_view(consumer, TP(topic, partition)),
-            )  # fmt: skip
-
-    async def _seek_stuck_projections(
-        self, topic: str, stuck: dict[int, tuple[int, int | None]], patience_s: float
-    ) -> None:
-        """A projection that has not moved for ``patience_s`` with records waiting is
-        stalled, though the topic may look busy to the stall watch for a while (in CI,
-        Faust held results messages that no agent was processing). Readiness waits on it,
-        so its fetch restarts now, at the first offset not projected; the projection is
-        idempotent, so what comes twice is harmless."""
-        if self._stall_watch is None:
-            return
-        for partition, (projected, target) in stuck.items():
-            if target is not None and projected < target:
-                why = f"projection stuck at {projected} of {target} for {patience_s:.0f} s"
-                await self._stall_watch.seek_back(TP(topic, partition), projected, why)
-
-    async def _resume(self, owned: set[int]) -> int:
-        """Hand every active recovery of the owned partitions back to the executor."""
-        resumed, reads, partitions = 0, self.shared.reads, self.settings.topics.partitions
-        for summary in reads.summaries_where(
-            lambda cluster: partition_for(cluster.encode(), partitions) in owned
-        ):
-            for active in summary.active_recoveries:
-                row = reads.row(summary.cluster_name, active.recovery_id)
-                if row is not None and not row.state.is_terminal:
-                    await self.executor.submit(row)
-                    resumed += 1
-        log.info("resumed %d recoveries on partitions %s", resumed, sorted(owned))
-        return resumed
 
     async def _on_revoked(self, sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         """Every lease lapses (Faust's rebalances are eager: all partitions are revoked), so

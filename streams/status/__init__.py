@@ -14,6 +14,8 @@ Reading map:
   records must not bring it back.
 - ``catchup.py``: per results partition, how far the projection must get after a rebalance
   before anything acts on the table (``offset_probe.py`` measures it on the broker).
+- ``assignment.py``: the catch-up run on each assignment: measure, wait, open the ingest
+  gates, resume the owned partitions' active recoveries, mark the worker ready.
 - ``reads.py``: the two tables as every other stage reads them, through read-only proxies
   (status is their one writer).
 """
