@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from collections.abc import Callable, Sequence
 from io import BytesIO
@@ -188,8 +187,7 @@ def main() -> None:
                 print(f"{line:40}{1 / ours_s:>12,.0f}{1 / raw_s:>14,.0f}{raw_s / ours_s:>7.2f}x")
                 figures.append(Figure(line, 1 / ours_s, 1 / raw_s, "records/s"))
         print(f"registry requests in the whole run: {len(registry.requests)}")
-    command = "python -m bench.codec " + " ".join(sys.argv[1:])
-    print(f"written to {report.write('codec', command.strip(), figures)}")
+    print(f"written to {report.write('codec', figures)}")
 
 
 if __name__ == "__main__":

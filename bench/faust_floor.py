@@ -113,8 +113,7 @@ async def main(args: argparse.Namespace) -> None:
                     f"raw), {done.cpu_ms:.3f} ms CPU per record",
                     flush=True,
                 )
-    command = " ".join(["python -m bench.faust_floor", *sys.argv[1:]])
-    written = report.write("faust_floor", command, figures, {"runs": [asdict(run) for run in runs]})
+    written = report.write("faust_floor", figures, {"runs": [asdict(run) for run in runs]})
     print(f"\nwritten to {written}")
 
 

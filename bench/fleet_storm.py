@@ -14,7 +14,6 @@ consume and produce the same errors (bench/raw.py), the floor under the first fi
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -100,8 +99,7 @@ async def run(args: argparse.Namespace) -> None:
         "states": {s.value: sum(r.state is s for r in rows) for s in RecoveryState},
         "escalation_reason": escalation.transitions[-1].reason,
     }  # fmt: skip
-    command = " ".join(sys.argv)
-    print(report.table([report.write("fleet_storm", command, figures, details)]))
+    print(report.table([report.write("fleet_storm", figures, details)]))
 
 
 def escalated(rows: list[RecoveryResult]) -> list[RecoveryResult]:

@@ -236,8 +236,7 @@ async def run(args: argparse.Namespace) -> None:
     result = {"shape": asdict(shape), **found, "raw": raw,
               "changelog_segment_bytes": changelogs, "workdir": str(workdir)}  # fmt: skip
     figures = report_figures(result)
-    command = "python -m bench.footprint " + " ".join(sys.argv[1:])
-    written = report.write("footprint", command.strip(), figures, result)
+    written = report.write("footprint", figures, result)
     print(f"\nwritten to {written}; worker logs in {workdir}")
 
 

@@ -291,8 +291,7 @@ async def run(args: argparse.Namespace) -> None:
         "steps": [{"worker": ours.summary(), "raw": raw.summary()} for ours, raw in steps],
         "workdir": str(workdir),
     }  # fmt: skip
-    command = " ".join(["python -m bench.latency", *sys.argv[1:]])
-    written = report.write("latency", command, figures, details)
+    written = report.write("latency", figures, details)
     print(f"written to {written}; logs in {workdir}")
 
 

@@ -34,16 +34,15 @@ class Figure:
         return self.baseline / self.ours if self.ours else float("nan")
 
 
-def write(
-    name: str, command: str, figures: list[Figure], details: dict[str, Any] | None = None
-) -> Path:
+def write(name: str, figures: list[Figure], details: dict[str, Any] | None = None) -> Path:
     """Save the figures with what produced them and on which machine; ``details`` holds a
-    benchmark's own raw data (runs, settings) beside them."""
+    benchmark's own raw data (runs, settings) beside them. Every benchmark module is
+    ``bench.<name>``, so the command is that module with this process's arguments."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     payload = {
         "benchmark": name,
-        "command": command,
+        "command": " ".join([f"python -m bench.{name}", *sys.argv[1:]]),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0],
                     "platform": platform.platform()},

@@ -895,8 +895,7 @@ async def run_all(args: argparse.Namespace) -> None:
         print(f"\n{state_table(big)}")
         figures += state_figures(big)
         details["big_state"] = big
-    command = "python -m bench.restart " + " ".join(sys.argv[1:])
-    written = report.write("restart", command.strip(), figures, details)
+    written = report.write("restart", figures, details)
     print(f"\nwritten to {written}; worker logs in {workdir}")
 
 

@@ -277,8 +277,7 @@ async def main() -> None:
             measured, details = await storm_size(bootstrap, args, errors, workdir)
             figures += measured
             sizes.append(details)
-    command = " ".join(["python -m bench.storm", *sys.argv[1:]])
-    written = report.write("storm", command, figures, {"sizes": sizes, "workdir": str(workdir)})
+    written = report.write("storm", figures, {"sizes": sizes, "workdir": str(workdir)})
     print(f"\nwritten to {written}; worker logs in {workdir}")
 
 
